@@ -1,0 +1,16 @@
+/** @jest-config-loader-options {"transpileOnly": true} */
+// Jest configuration: TypeScript tests through ts-jest (types are checked by `npm run typecheck`).
+import type { Config } from 'jest';
+
+const config: Config = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { isolatedModules: true }],
+  },
+  // bcrypt at cost 10 and child processes make some tests take seconds, not milliseconds.
+  testTimeout: 30_000,
+};
+
+export default config;

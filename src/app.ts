@@ -1,0 +1,73 @@
+// createApp: wires config, stores, clock and logger into an Express app. It never listens.
+import express, { type Express } from 'express';
+import { AccountService } from './auth/accounts';
+import { PasswordHasher } from './auth/passwords';
+import { SessionService } from './auth/session-service';
+import { TokenService } from './auth/tokens';
+import type { Config } from './config';
+import { createErrorHandler, notFound } from './http/error-handler';
+import { jsonBody } from './http/json-body';
+import { createRateLimiters } from './http/rate-limits';
+import { requestLogger } from './http/request-logger';
+import { accountRoutes } from './http/routes/account-routes';
+import { authRoutes } from './http/routes/auth-routes';
+import { healthRoutes } from './http/routes/health-routes';
+import { corsPolicy, noStore, securityHeaders } from './http/security';
+import { createVerifyToken } from './http/verify-token';
+import { systemClock, type Clock } from './lib/clock';
+import type { Logger } from './lib/logger';
+import type { Stores } from './stores/types';
+
+export interface AppOptions {
+  logger: Logger;
+  clock?: Clock;
+}
+
+/** The services behind the routes, exposed for provisioning and for tests. */
+export interface AppServices {
+  accounts: AccountService;
+  sessions: SessionService;
+  tokens: TokenService;
+}
+
+export type AuthApp = Express & { services: AppServices };
+
+export function createApp(config: Config, stores: Stores, { logger, clock = systemClock }: AppOptions): AuthApp {
+  const hasher = new PasswordHasher(config.bcryptCost);
+  const tokens = new TokenService(config.jwt, clock);
+  const accounts = new AccountService(stores.users, hasher, clock);
+  const sessions = new SessionService({
+    users: stores.users,
+    sessions: stores.sessions,
+    tokens,
+    hasher,
+    clock,
+    logger,
+    jwt: config.jwt,
+  });
+  const verifyToken = createVerifyToken({ tokens, sessions: stores.sessions });
+  const limiters = createRateLimiters(config, stores.rateLimits, clock);
+
+  const app = express() as AuthApp;
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('trust proxy', config.trustProxy);
+
+  app.use(requestLogger(logger));
+  app.use(securityHeaders());
+  app.use(corsPolicy(config.corsOrigins));
+  app.use(noStore);
+  app.use(jsonBody());
+
+  app.use(healthRoutes(() => stores.ping(), logger));
+  app.use(
+    authRoutes({ accounts, sessions, tokens, limiters, clock, allowRegistration: config.allowRegistration }),
+  );
+  app.use(accountRoutes({ accounts, sessions, verifyToken }));
+
+  app.use(notFound);
+  app.use(createErrorHandler(logger));
+
+  app.services = { accounts, sessions, tokens };
+  return app;
+}

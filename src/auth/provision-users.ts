@@ -1,0 +1,72 @@
+// Reads the USERS_FILE format and adds its users, so operators can ship accounts without /register.
+import { z } from 'zod';
+import { BCRYPT_HASH } from './passwords';
+import type { AccountService } from './accounts';
+
+const entrySchema = z
+  .object({
+    email: z.string().trim().toLowerCase().pipe(z.email()),
+    password_hash: z.string().regex(BCRYPT_HASH),
+    role: z.enum(['user', 'admin']).default('user'),
+  })
+  .strict();
+
+/** Raised when the file cannot be used; the message names entries and fields, never a hash. */
+export class UsersFileError extends Error {
+  constructor(problems: string[]) {
+    super(`USERS_FILE is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'UsersFileError';
+  }
+}
+
+const FIELD_HINTS: Record<string, string> = {
+  email: 'must be an email address',
+  password_hash: 'must be a bcrypt hash (see npm run hash-password)',
+  role: 'must be "user" or "admin"',
+};
+
+export interface ProvisionedUser {
+  email: string;
+  passwordHash: string;
+  role: 'user' | 'admin';
+}
+
+/** Parses the file's text: a JSON array of {"email", "password_hash", "role"}. */
+export function parseUsersFile(text: string): ProvisionedUser[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new UsersFileError(['the file is not valid JSON']);
+  }
+  if (!Array.isArray(data)) throw new UsersFileError(['the file must hold a JSON array of users']);
+
+  const problems: string[] = [];
+  const users: ProvisionedUser[] = [];
+  const seen = new Set<string>();
+  data.forEach((entry, index) => {
+    const parsed = entrySchema.safeParse(entry);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        const field = issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : String(issue.path[0] ?? '');
+        const hint = issue.code === 'unrecognized_keys' ? 'unknown field' : (FIELD_HINTS[field] ?? 'invalid');
+        problems.push(`entry ${index}: ${field || 'entry'} ${hint}`);
+      }
+      return;
+    }
+    if (seen.has(parsed.data.email)) problems.push(`entry ${index}: email appears twice`);
+    seen.add(parsed.data.email);
+    users.push({ email: parsed.data.email, passwordHash: parsed.data.password_hash, role: parsed.data.role });
+  });
+  if (problems.length > 0) throw new UsersFileError(problems);
+  return users;
+}
+
+/** Adds every user not yet present; returns how many were added. */
+export async function provisionUsers(accounts: AccountService, users: ProvisionedUser[]): Promise<number> {
+  let added = 0;
+  for (const user of users) {
+    if ((await accounts.provision(user)) === 'created') added += 1;
+  }
+  return added;
+}

@@ -1,0 +1,153 @@
+// Sessions: login, refresh-token rotation with reuse detection, logout, and ending sessions.
+import type { Config } from '../config';
+import { AppError } from '../errors';
+import { epochSeconds, type Clock } from '../lib/clock';
+import type { Logger } from '../lib/logger';
+import { randomId } from '../lib/random-id';
+import type { SessionRecord, SessionStore, UserRecord, UserStore } from '../stores/types';
+import type { PasswordHasher } from './passwords';
+import type { AccessClaims, TokenService } from './tokens';
+
+/** Everything a successful login or refresh hands to the client. */
+export interface TokenGrant {
+  accessToken: string;
+  /** Access token `exp`, seconds. */
+  accessExpiresAt: number;
+  refreshToken: string;
+  /** Absolute end of the session, seconds. */
+  refreshExpiresAt: number;
+  user: UserRecord;
+}
+
+export type LogoutScope = 'local' | 'others' | 'global';
+
+/** Where a login comes from, shown to the user in their session list. */
+export interface ClientInfo {
+  userAgent: string;
+  ip: string;
+}
+
+export class SessionService {
+  constructor(
+    private readonly deps: {
+      users: UserStore;
+      sessions: SessionStore;
+      tokens: TokenService;
+      hasher: PasswordHasher;
+      clock: Clock;
+      logger: Logger;
+      jwt: Config['jwt'];
+    },
+  ) {}
+
+  /** Checks the password and opens a session. Unknown email and wrong password fail alike. */
+  async login(email: string, password: string, client: ClientInfo): Promise<TokenGrant> {
+    const { users, hasher, sessions, clock, jwt } = this.deps;
+    const user = await users.findByEmail(email);
+    const matches = await hasher.verify(password, user?.passwordHash ?? null);
+    if (!user || !matches) throw new AppError('invalid_credentials');
+
+    const now = clock.now();
+    const session: SessionRecord = {
+      id: randomId(),
+      userId: user.id,
+      createdAt: now,
+      lastUsedAt: now,
+      expiresAt: now + jwt.refreshTtlSec * 1000,
+      userAgent: client.userAgent,
+      ip: client.ip,
+      refreshJti: randomId(),
+      refreshIat: epochSeconds(clock),
+      previousJti: null,
+      rotatedAt: now,
+    };
+    await sessions.create(session);
+    return this.grant(user, session);
+  }
+
+  /** Exchanges a refresh token for a new pair; a replayed token ends its session. */
+  async refresh(refreshToken: string): Promise<TokenGrant> {
+    const { sessions, users, clock, logger, jwt } = this.deps;
+    const claims = this.deps.tokens.verifyRefresh(refreshToken);
+    const next = { jti: randomId(), iat: epochSeconds(clock) };
+    const outcome = await sessions.rotate(claims.sessionId, claims.tokenId, next, jwt.reuseGraceMs);
+
+    if (outcome.kind === 'no_session') {
+      throw new AppError('invalid_grant', { description: 'The session has ended; log in again.' });
+    }
+    if (outcome.kind === 'reused') {
+      logger.warn({ sessionId: outcome.session.id, userId: outcome.session.userId }, 'refresh token reuse detected; session ended');
+      throw new AppError('invalid_grant', { description: 'The refresh token was already used; the session has ended.' });
+    }
+    const user = await users.findById(outcome.session.userId);
+    if (!user || user.id !== claims.userId) {
+      await sessions.end(outcome.session.id);
+      throw new AppError('invalid_grant', { description: 'The session has ended; log in again.' });
+    }
+    return this.grant(user, outcome.session);
+  }
+
+  /**
+   * Ends the session the credentials belong to ('local'), the user's other sessions ('others')
+   * or all of them ('global'). Idempotent: credentials of an ended session change nothing.
+   */
+  async logout(input: { refreshToken?: string; access?: AccessClaims; scope: LogoutScope }): Promise<void> {
+    const { sessions } = this.deps;
+    // A genuine but expired refresh token belongs to a session that has ended by now.
+    const refresh = input.refreshToken
+      ? this.deps.tokens.verifyRefresh(input.refreshToken, { allowExpired: true })
+      : undefined;
+    if (refresh && input.access && refresh.sessionId !== input.access.sessionId) {
+      throw new AppError('invalid_request', {
+        description: 'The refresh token and the access token belong to different sessions.',
+      });
+    }
+    const sessionId = refresh?.sessionId ?? input.access?.sessionId;
+    if (!sessionId) throw new AppError('unauthorized');
+
+    const session = await sessions.get(sessionId);
+    // Only a live session may end others: an old token must not log a user out everywhere.
+    if (!session) return;
+    if (input.scope === 'local') await sessions.end(session.id);
+    else if (input.scope === 'others') await sessions.endAllForUser(session.userId, session.id);
+    else await sessions.endAllForUser(session.userId);
+  }
+
+  /** The user's live sessions, oldest first. */
+  list(userId: string): Promise<SessionRecord[]> {
+    return this.deps.sessions.listByUser(userId);
+  }
+
+  /** Ends one of the user's sessions; another user's session is reported as not found. */
+  async end(userId: string, sessionId: string): Promise<void> {
+    const session = await this.deps.sessions.get(sessionId);
+    if (!session || session.userId !== userId) throw new AppError('not_found', { description: 'No such session.' });
+    await this.deps.sessions.end(sessionId);
+  }
+
+  private grant(user: UserRecord, session: SessionRecord): TokenGrant {
+    const { tokens } = this.deps;
+    const sessionExpiresAtSec = Math.floor(session.expiresAt / 1000);
+    const access = tokens.signAccess({
+      userId: user.id,
+      sessionId: session.id,
+      tokenId: randomId(),
+      role: user.role,
+      sessionExpiresAtSec,
+    });
+    const refreshToken = tokens.signRefresh({
+      userId: user.id,
+      sessionId: session.id,
+      tokenId: session.refreshJti,
+      issuedAt: session.refreshIat,
+      expiresAtSec: sessionExpiresAtSec,
+    });
+    return {
+      accessToken: access.token,
+      accessExpiresAt: access.expiresAt,
+      refreshToken,
+      refreshExpiresAt: sessionExpiresAtSec,
+      user,
+    };
+  }
+}

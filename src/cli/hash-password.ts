@@ -1,0 +1,51 @@
+// npm run hash-password: reads a password (prompt or stdin) and prints its bcrypt hash for USERS_FILE.
+import bcrypt from 'bcrypt';
+import { passwordProblem } from '../auth/passwords';
+
+/** Reads one password without echoing it on a terminal; from a pipe, reads all of stdin. */
+async function readPassword(): Promise<string> {
+  const stdin = process.stdin;
+  if (!stdin.isTTY) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  }
+  process.stderr.write('Password: ');
+  stdin.setRawMode(true);
+  stdin.setEncoding('utf8');
+  return new Promise((resolve) => {
+    let password = '';
+    const onData = (key: string) => {
+      for (const char of key) {
+        if (char === '\r' || char === '\n' || char === '\u0004') {
+          stdin.setRawMode(false);
+          stdin.pause();
+          stdin.off('data', onData);
+          process.stderr.write('\n');
+          resolve(password);
+          return;
+        }
+        if (char === '\u0003') process.exit(130);
+        password = char === '\u007f' ? password.slice(0, -1) : password + char;
+      }
+    };
+    stdin.on('data', onData);
+  });
+}
+
+async function main(): Promise<void> {
+  const cost = Number(process.env.BCRYPT_COST ?? 12);
+  if (!Number.isInteger(cost) || cost < 10 || cost > 15) {
+    process.stderr.write('BCRYPT_COST must be a whole number from 10 to 15\n');
+    process.exit(2);
+  }
+  const password = await readPassword();
+  const problem = passwordProblem(password);
+  if (problem) {
+    process.stderr.write(`The password ${problem}.\n`);
+    process.exit(2);
+  }
+  process.stdout.write(`${await bcrypt.hash(password, cost)}\n`);
+}
+
+void main();

@@ -1,0 +1,76 @@
+// The one error type of the server: a stable code from a closed set, mapped to its HTTP status here.
+
+/** Every error code the HTTP contract (shared/API.md) defines. */
+export type ErrorCode =
+  | 'invalid_request'
+  | 'invalid_credentials'
+  | 'invalid_token'
+  | 'invalid_grant'
+  | 'unauthorized'
+  | 'insufficient_scope'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'email_taken'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'rate_limited'
+  | 'server_error'
+  | 'unavailable';
+
+/** Status and a default description for each code: the only place a code meets a status. */
+export const ERROR_TABLE: Record<ErrorCode, { status: number; description: string }> = {
+  invalid_request: { status: 400, description: 'The request is malformed.' },
+  invalid_credentials: { status: 401, description: 'The email or password is incorrect.' },
+  invalid_token: { status: 401, description: 'token invalid' },
+  invalid_grant: { status: 401, description: 'The refresh token is invalid, expired or revoked.' },
+  unauthorized: { status: 401, description: 'Authentication is required.' },
+  insufficient_scope: { status: 403, description: 'Your role does not allow this.' },
+  not_found: { status: 404, description: 'Not found.' },
+  method_not_allowed: { status: 405, description: 'This method is not allowed on this route.' },
+  email_taken: { status: 409, description: 'This email is already registered.' },
+  payload_too_large: { status: 413, description: 'The request body is too large.' },
+  unsupported_media_type: {
+    status: 415,
+    description: 'The request body must be JSON (Content-Type: application/json).',
+  },
+  rate_limited: { status: 429, description: 'Too many attempts; try again later.' },
+  server_error: { status: 500, description: 'An unexpected error occurred.' },
+  unavailable: { status: 503, description: 'The service is temporarily unavailable.' },
+};
+
+/** One problem with one field of a request body. */
+export interface FieldProblem {
+  path: string;
+  message: string;
+}
+
+export interface AppErrorOptions {
+  /** Overrides the table's description; one sentence for humans, never internal detail. */
+  description?: string;
+  /** Validation problems, rendered as "details" on a 400. */
+  details?: FieldProblem[];
+  /** Response headers the error needs (WWW-Authenticate, Allow, Retry-After). */
+  headers?: Record<string, string>;
+  /** The underlying error, for the log only. */
+  cause?: unknown;
+}
+
+/** Thrown by handlers and services; the error handler renders it as the contract's JSON. */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly description: string;
+  readonly details: FieldProblem[] | undefined;
+  readonly headers: Record<string, string>;
+
+  constructor(code: ErrorCode, options: AppErrorOptions = {}) {
+    const entry = ERROR_TABLE[code];
+    super(options.description ?? entry.description, { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.status = entry.status;
+    this.description = options.description ?? entry.description;
+    this.details = options.details;
+    this.headers = options.headers ?? {};
+  }
+}

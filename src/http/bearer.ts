@@ -1,0 +1,47 @@
+// Reads the Bearer token from the Authorization header per RFC 6750, and builds its challenges.
+import type { Request } from 'express';
+import { AppError, type ErrorCode } from '../errors';
+
+export const REALM = 'auth';
+
+/** RFC 6750 §2.1: "Bearer" 1*SP b64token, the scheme name case-insensitive. */
+const BEARER_CREDENTIALS = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
+const MAX_TOKEN_LENGTH = 8192;
+
+/**
+ * An error carrying the RFC 6750 challenge. With no error code (no credentials at all) the
+ * challenge names only the realm, as §3 asks.
+ */
+export function bearerError(code: ErrorCode, description?: string): AppError {
+  const challengeCode = code === 'unauthorized' ? null : code;
+  const error = new AppError(code, description === undefined ? {} : { description });
+  const params = [`realm="${REALM}"`];
+  if (challengeCode) {
+    params.push(`error="${challengeCode}"`, `error_description="${error.description.replace(/["\\]/g, '')}"`);
+  }
+  error.headers['WWW-Authenticate'] = `Bearer ${params.join(', ')}`;
+  return error;
+}
+
+/**
+ * Returns the access token of the request, null when it carries no credentials at all, or
+ * throws a 400 when the Authorization header breaks RFC 6750's grammar.
+ */
+export function readBearerToken(req: Request): string | null {
+  if (req.query && typeof req.query === 'object' && 'access_token' in req.query) {
+    throw bearerError('invalid_request', 'Send the access token in the Authorization header, not the query string.');
+  }
+  const headers = req.headersDistinct.authorization;
+  if (!headers || headers.length === 0) return null;
+  if (headers.length > 1) throw bearerError('invalid_request', 'Send exactly one Authorization header.');
+  const value = headers[0]!;
+  const scheme = /^[^ \t]*/.exec(value)![0];
+  if (scheme.toLowerCase() !== 'bearer') {
+    throw bearerError('unauthorized', 'Use the Bearer authentication scheme.');
+  }
+  const match = BEARER_CREDENTIALS.exec(value);
+  if (!match || match[1]!.length > MAX_TOKEN_LENGTH) {
+    throw bearerError('invalid_request', 'The Authorization header must be "Bearer" followed by one token.');
+  }
+  return match[1]!;
+}

@@ -1,0 +1,49 @@
+// The one place any error becomes the contract's JSON: stable code, one sentence, nothing internal.
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { AppError } from '../errors';
+import type { Logger } from '../lib/logger';
+
+/** body-parser's error types, by the contract's code for them. */
+const BODY_ERRORS: Record<string, AppError> = {
+  'entity.too.large': new AppError('payload_too_large'),
+  'entity.parse.failed': new AppError('invalid_request', { description: 'The body is not valid JSON.' }),
+  'encoding.unsupported': new AppError('unsupported_media_type', {
+    description: 'Compressed request bodies are not accepted.',
+  }),
+  'charset.unsupported': new AppError('unsupported_media_type', { description: 'The body must be UTF-8 JSON.' }),
+};
+
+/** Maps anything thrown to an AppError; unknown failures become a bare 500. */
+export function toAppError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  const fields = (error ?? {}) as { type?: unknown; status?: unknown; statusCode?: unknown };
+  if (typeof fields.type === 'string' && BODY_ERRORS[fields.type]) return BODY_ERRORS[fields.type]!;
+  const status = Number(fields.status ?? fields.statusCode);
+  // Express and body-parser mark client mistakes (bad URL encoding, aborted body) with a 4xx.
+  if (status >= 400 && status < 500) return new AppError('invalid_request', { cause: error });
+  return new AppError('server_error', { cause: error });
+}
+
+export function createErrorHandler(logger: Logger): ErrorRequestHandler {
+  return function errorHandler(error, req, res, _next) {
+    const appError = toAppError(error);
+    if (appError.status >= 500) {
+      (req.log ?? logger).error({ err: error }, 'request failed');
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.status(appError.status).set(appError.headers).set('Cache-Control', 'no-store');
+    res.json({
+      error: appError.code,
+      error_description: appError.description,
+      ...(appError.details ? { details: appError.details } : {}),
+    });
+  };
+}
+
+/** Unknown routes. */
+export const notFound: RequestHandler = () => {
+  throw new AppError('not_found', { description: 'No such route.' });
+};

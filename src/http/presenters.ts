@@ -1,0 +1,35 @@
+// Turns records into the contract's JSON shapes: User, Session and TokenResponse.
+import type { TokenGrant } from '../auth/session-service';
+import type { SessionRecord, UserRecord } from '../stores/types';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** A user as clients see it: never the hash. */
+export function userJson(user: UserRecord) {
+  return { id: user.id, email: user.email, role: user.role, created_at: iso(user.createdAt) };
+}
+
+export function sessionJson(session: SessionRecord, currentSessionId: string) {
+  return {
+    id: session.id,
+    created_at: iso(session.createdAt),
+    last_used_at: iso(session.lastUsedAt),
+    expires_at: iso(session.expiresAt),
+    user_agent: session.userAgent,
+    ip: session.ip,
+    current: session.id === currentSessionId,
+  };
+}
+
+/** The TokenResponse; `expires_in` and `refresh_expires_in` count from `nowSec`. */
+export function tokenResponseJson(grant: TokenGrant, nowSec: number) {
+  return {
+    access_token: grant.accessToken,
+    token_type: 'Bearer' as const,
+    expires_in: grant.accessExpiresAt - nowSec,
+    expires_at: grant.accessExpiresAt,
+    refresh_token: grant.refreshToken,
+    refresh_expires_in: grant.refreshExpiresAt - nowSec,
+    user: userJson(grant.user),
+  };
+}

@@ -1,0 +1,78 @@
+// The rate limiters: failed logins per (account, address), and a per-address ceiling on the auth routes.
+import type { Request, RequestHandler } from 'express';
+import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
+import type { Config, RateLimitConfig } from '../config';
+import { AppError } from '../errors';
+import type { Clock } from '../lib/clock';
+import type { RateLimitCounter } from '../stores/types';
+
+/** Adapts a store counter to express-rate-limit, under its own key prefix. */
+class CounterStore implements Store {
+  private windowMs = 60_000;
+  constructor(
+    private readonly counter: RateLimitCounter,
+    readonly prefix: string,
+  ) {}
+  init(options: { windowMs: number }): void {
+    this.windowMs = options.windowMs;
+  }
+  increment(key: string) {
+    return this.counter.increment(this.prefix + key, this.windowMs);
+  }
+  decrement(key: string) {
+    return this.counter.decrement(this.prefix + key);
+  }
+  resetKey(key: string) {
+    return this.counter.resetKey(this.prefix + key);
+  }
+}
+
+function clientKey(req: Request): string {
+  return ipKeyGenerator(req.ip ?? 'unknown');
+}
+
+function limiter(
+  name: string,
+  limits: RateLimitConfig,
+  counter: RateLimitCounter,
+  clock: Clock,
+  extra: { keyGenerator?: (req: Request) => string; skipSuccessfulRequests?: boolean },
+): RequestHandler {
+  return rateLimit({
+    windowMs: limits.windowMs,
+    limit: limits.max,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    identifier: name,
+    store: new CounterStore(counter, `rl:${name}:`),
+    keyGenerator: extra.keyGenerator ?? clientKey,
+    skipSuccessfulRequests: extra.skipSuccessfulRequests ?? false,
+    // Retry-After from the injected clock, so it stays right when tests move time.
+    retryAfter: (req) => {
+      const resetTime = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
+      return resetTime ? Math.max(1, Math.ceil((resetTime.getTime() - clock.now()) / 1000)) : Math.ceil(limits.windowMs / 1000);
+    },
+    handler: (_req, _res, next) => next(new AppError('rate_limited')),
+    // TRUST_PROXY is checked by the config; these checks would print to stderr past our logger.
+    validate: { xForwardedForHeader: false, trustProxy: false },
+  });
+}
+
+export interface RateLimiters {
+  /** Every request to /login, /register and /refresh from one address counts here. */
+  perAddress: RequestHandler;
+  /** Failed logins for one (email, address) pair; goes after body validation on /login. */
+  failedLogins: RequestHandler;
+}
+
+export function createRateLimiters(config: Config, counter: RateLimitCounter, clock: Clock): RateLimiters {
+  return {
+    perAddress: limiter('address', config.rateLimits.perAddress, counter, clock, {}),
+    failedLogins: limiter('login', config.rateLimits.login, counter, clock, {
+      // The body has been validated, so email is the normalised address.
+      keyGenerator: (req) => `${String((req.body as { email?: unknown }).email)}|${clientKey(req)}`,
+      // Only failures count: a correct password does not use up the allowance.
+      skipSuccessfulRequests: true,
+    }),
+  };
+}

@@ -1,0 +1,63 @@
+// The caller's own data: GET /profile, GET /sessions, DELETE /sessions/:id; and GET /admin/users.
+import { Router, type RequestHandler } from 'express';
+import type { AccountService } from '../../auth/accounts';
+import type { SessionService } from '../../auth/session-service';
+import { bearerError } from '../bearer';
+import { sessionJson, userJson } from '../presenters';
+import { defineRoute } from '../routing';
+import { requireRole } from '../verify-token';
+
+export interface AccountRoutesDeps {
+  accounts: AccountService;
+  sessions: SessionService;
+  verifyToken: RequestHandler;
+}
+
+export function accountRoutes({ accounts, sessions, verifyToken }: AccountRoutesDeps): Router {
+  const router = Router();
+
+  defineRoute(router, '/profile', {
+    get: [
+      verifyToken,
+      async (req, res) => {
+        const user = await accounts.findById(req.auth!.userId);
+        // A live session whose user is gone: the token no longer stands for anyone.
+        if (!user) throw bearerError('invalid_token', 'token revoked');
+        res.json({ user: userJson(user) });
+      },
+    ],
+  });
+
+  defineRoute(router, '/sessions', {
+    get: [
+      verifyToken,
+      async (req, res) => {
+        const list = await sessions.list(req.auth!.userId);
+        res.json({ sessions: list.map((session) => sessionJson(session, req.auth!.sessionId)) });
+      },
+    ],
+  });
+
+  defineRoute(router, '/sessions/:id', {
+    delete: [
+      verifyToken,
+      async (req, res) => {
+        await sessions.end(req.auth!.userId, String(req.params.id));
+        res.status(204).end();
+      },
+    ],
+  });
+
+  defineRoute(router, '/admin/users', {
+    get: [
+      verifyToken,
+      requireRole('admin'),
+      async (_req, res) => {
+        const users = await accounts.list();
+        res.json({ users: users.map(userJson) });
+      },
+    ],
+  });
+
+  return router;
+}

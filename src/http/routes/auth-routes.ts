@@ -1,0 +1,109 @@
+// POST /register, /login, /refresh and /logout: the token lifecycle over HTTP.
+import { Router, type Request, type Response } from 'express';
+import type { AccountService } from '../../auth/accounts';
+import type { SessionService, TokenGrant } from '../../auth/session-service';
+import type { AccessTokenVerifier } from '../../auth/tokens';
+import { AppError } from '../../errors';
+import { epochSeconds, type Clock } from '../../lib/clock';
+import { bearerError, readBearerToken } from '../bearer';
+import { clearRefreshCookie, readRefreshCookie, setRefreshCookie, wantsCookieMode } from '../cookie-mode';
+import { tokenResponseJson, userJson } from '../presenters';
+import type { RateLimiters } from '../rate-limits';
+import { defineRoute } from '../routing';
+import { loginBody, logoutBody, refreshBody, registerBody } from '../schemas';
+import { parseBody } from '../validate';
+import { checkAccessToken } from '../verify-token';
+
+export interface AuthRoutesDeps {
+  accounts: AccountService;
+  sessions: SessionService;
+  tokens: AccessTokenVerifier;
+  limiters: RateLimiters;
+  clock: Clock;
+  allowRegistration: boolean;
+}
+
+const MAX_USER_AGENT = 256;
+
+export function authRoutes(deps: AuthRoutesDeps): Router {
+  const { accounts, sessions, tokens, limiters, clock } = deps;
+  const router = Router();
+
+  /** Sends a TokenResponse; in cookie mode the refresh token goes into the cookie instead. */
+  function sendTokens(req: Request, res: Response, grant: TokenGrant): void {
+    const body = tokenResponseJson(grant, epochSeconds(clock));
+    if (wantsCookieMode(req)) {
+      setRefreshCookie(res, grant.refreshToken, body.refresh_expires_in);
+      const { refresh_token: _omitted, ...withoutRefresh } = body;
+      res.status(200).json(withoutRefresh);
+      return;
+    }
+    res.status(200).json(body);
+  }
+
+  /** The refresh token from the body, or from the cookie when cookie mode was asked for. */
+  function presentedRefreshToken(req: Request, fromBody: string | undefined): string | undefined {
+    return fromBody ?? (wantsCookieMode(req) ? readRefreshCookie(req) : undefined);
+  }
+
+  defineRoute(router, '/register', {
+    post: [
+      limiters.perAddress,
+      async (req, res) => {
+        if (!deps.allowRegistration) {
+          throw new AppError('not_found', { description: 'Registration is closed on this server.' });
+        }
+        const { email, password } = parseBody(registerBody, req.body);
+        const user = await accounts.register(email, password);
+        res.status(201).json({ user: userJson(user) });
+      },
+    ],
+  });
+
+  defineRoute(router, '/login', {
+    post: [
+      limiters.perAddress,
+      (req, _res, next) => {
+        req.body = parseBody(loginBody, req.body);
+        next();
+      },
+      limiters.failedLogins,
+      async (req, res) => {
+        const { email, password } = req.body as { email: string; password: string };
+        const userAgent = (req.get('user-agent') ?? '').slice(0, MAX_USER_AGENT);
+        const grant = await sessions.login(email, password, { userAgent, ip: req.ip ?? '' });
+        sendTokens(req, res, grant);
+      },
+    ],
+  });
+
+  defineRoute(router, '/refresh', {
+    post: [
+      limiters.perAddress,
+      async (req, res) => {
+        const body = parseBody(refreshBody, req.body);
+        const token = presentedRefreshToken(req, body.refresh_token);
+        if (!token) throw new AppError('invalid_grant', { description: 'A refresh token is required.' });
+        sendTokens(req, res, await sessions.refresh(token));
+      },
+    ],
+  });
+
+  defineRoute(router, '/logout', {
+    post: [
+      async (req, res) => {
+        const body = parseBody(logoutBody, req.body);
+        const refreshToken = presentedRefreshToken(req, body.refresh_token);
+        const bearer = readBearerToken(req);
+        if (!refreshToken && bearer === null) throw bearerError('unauthorized');
+        // The session may have ended already: logout checks the token, not its session.
+        const access = bearer === null ? undefined : checkAccessToken(tokens, bearer);
+        await sessions.logout({ refreshToken, access, scope: body.scope });
+        if (wantsCookieMode(req)) clearRefreshCookie(res);
+        res.status(204).end();
+      },
+    ],
+  });
+
+  return router;
+}

@@ -1,0 +1,24 @@
+// Declares a route's methods in one place, so every other method gets 405 with an Allow header.
+import type { RequestHandler, Router } from 'express';
+import { AppError } from '../errors';
+
+type Method = 'get' | 'post' | 'delete';
+
+export function defineRoute(router: Router, path: string, methods: Partial<Record<Method, RequestHandler[]>>): void {
+  const route = router.route(path);
+  const allowed: string[] = [];
+  for (const [method, handlers] of Object.entries(methods) as [Method, RequestHandler[]][]) {
+    route[method](...handlers);
+    allowed.push(method.toUpperCase());
+    // Express answers HEAD with the GET handler.
+    if (method === 'get') allowed.push('HEAD');
+  }
+  const allow = allowed.join(', ');
+  route.all((req, res) => {
+    if (req.method === 'OPTIONS') {
+      res.set('Allow', allow).status(204).end();
+      return;
+    }
+    throw new AppError('method_not_allowed', { headers: { Allow: allow } });
+  });
+}

@@ -1,0 +1,26 @@
+// Checks a request body against its schema, turning every problem into the contract's 400 details.
+import type { z } from 'zod';
+import { AppError, type FieldProblem } from '../errors';
+
+/**
+ * Returns the parsed body or throws 400 invalid_request listing each problem. An absent body
+ * counts as `{}`, so routes whose fields are all optional accept an empty request.
+ */
+export function parseBody<Schema extends z.ZodType>(schema: Schema, body: unknown): z.output<Schema> {
+  const input = body === undefined ? {} : body;
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new AppError('invalid_request', { description: 'The body must be a JSON object.' });
+  }
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+
+  const details: FieldProblem[] = [];
+  for (const issue of result.error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) details.push({ path: key, message: 'is not an allowed field' });
+    } else {
+      details.push({ path: issue.path.join('.'), message: issue.message });
+    }
+  }
+  throw new AppError('invalid_request', { description: 'The request body is invalid.', details });
+}

@@ -1,0 +1,83 @@
+// The process: environment → config → stores → app → listen, and a graceful close on SIGTERM.
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import dotenv from 'dotenv';
+import { createApp } from './app';
+import { parseUsersFile, provisionUsers } from './auth/provision-users';
+import { ConfigError, loadConfig } from './config';
+import { systemClock } from './lib/clock';
+import { createLogger, type Logger } from './lib/logger';
+import { createMemoryStores } from './stores/memory';
+import type { Stores } from './stores/types';
+
+const SWEEP_INTERVAL_MS = 60_000;
+const SHUTDOWN_GRACE_MS = 10_000;
+
+async function main(): Promise<void> {
+  dotenv.config({ quiet: true });
+  let loaded;
+  try {
+    loaded = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const { config, warnings } = loaded;
+  const logger = createLogger(config.logLevel);
+  for (const warning of warnings) logger.warn(warning);
+
+  const stores = createMemoryStores(systemClock);
+  const app = createApp(config, stores, { logger, clock: systemClock });
+
+  if (config.usersFile) {
+    const users = parseUsersFile(readFileSync(config.usersFile, 'utf8'));
+    const added = await provisionUsers(app.services.accounts, users);
+    logger.info({ added, listed: users.length }, 'users provisioned from USERS_FILE');
+  }
+
+  const sweeper = setInterval(() => void stores.sweep(), SWEEP_INTERVAL_MS);
+  sweeper.unref();
+
+  const server = app.listen(config.port, config.host, () => {
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    logger.info({ host: config.host, port, env: config.nodeEnv }, `listening on http://${config.host}:${port}`);
+  });
+  server.on('error', (error) => {
+    logger.fatal({ err: error }, 'cannot listen');
+    process.exit(1);
+  });
+
+  const shutdown = (signal: string) => void closeGracefully(server, stores, logger, signal, sweeper);
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}
+
+/** Stops accepting connections, lets in-flight requests finish, then closes the stores. */
+async function closeGracefully(server: Server, stores: Stores, logger: Logger, signal: string, sweeper: NodeJS.Timeout) {
+  logger.info({ signal }, 'shutting down');
+  clearInterval(sweeper);
+  const force = setTimeout(() => {
+    logger.warn('in-flight requests did not finish in time; closing their connections');
+    server.closeAllConnections();
+  }, SHUTDOWN_GRACE_MS);
+  force.unref();
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    // Keep-alive connections with no request in flight would hold close() open.
+    server.closeIdleConnections();
+  });
+  await stores.close();
+  logger.info('closed');
+  logger.flush();
+  process.exitCode = 0;
+}
+
+main().catch((error: unknown) => {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`Start-up failed: ${message}\n`);
+  process.exit(1);
+});
