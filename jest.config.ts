@@ -12,6 +12,7 @@ const config: Config = {
   },
   // bcrypt at cost 10 and child processes make some tests take seconds, not milliseconds.
   testTimeout: 30_000,
+  reporters: ['default', '<rootDir>/test/summary-reporter.js'],
 };
 
 export default config;
