@@ -204,8 +204,11 @@ const environmentSchema = z.object({
 
 type Environment = z.infer<typeof environmentSchema>;
 
-/** Cross-variable rules the per-variable schema cannot see. */
-function crossChecks(env: Environment, problems: string[]): void {
+/**
+ * Cross-variable rules the per-variable schema cannot see. A variable that failed its own check
+ * is missing from `env`; the rules that need it are skipped (its own problem is already listed).
+ */
+function crossChecks(env: Partial<Environment>, problems: string[]): void {
   const production = env.NODE_ENV === 'production';
   for (const name of ['JWT_SECRET', 'JWT_REFRESH_SECRET'] as const) {
     const secret = env[name];
@@ -219,11 +222,12 @@ function crossChecks(env: Environment, problems: string[]): void {
   if (env.JWT_SECRET !== undefined && env.JWT_SECRET === env.JWT_REFRESH_SECRET) {
     problems.push('JWT_REFRESH_SECRET: must differ from JWT_SECRET');
   }
-  if (env.ACCESS_TOKEN_TTL < 1000) problems.push('ACCESS_TOKEN_TTL: must be at least 1s');
-  if (env.REFRESH_TOKEN_TTL <= env.ACCESS_TOKEN_TTL) {
+  const { ACCESS_TOKEN_TTL: accessTtl, REFRESH_TOKEN_TTL: refreshTtl, REFRESH_REUSE_GRACE: grace } = env;
+  if (accessTtl !== undefined && accessTtl < 1000) problems.push('ACCESS_TOKEN_TTL: must be at least 1s');
+  if (accessTtl !== undefined && refreshTtl !== undefined && refreshTtl <= accessTtl) {
     problems.push('REFRESH_TOKEN_TTL: must be longer than ACCESS_TOKEN_TTL');
   }
-  if (env.REFRESH_REUSE_GRACE > 60_000) {
+  if (grace !== undefined && grace > 60_000) {
     problems.push('REFRESH_REUSE_GRACE: must be at most 60s (a longer window helps token thieves)');
   }
   if (env.REDIS_URL !== undefined) {
@@ -253,14 +257,18 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): LoadedCo
   const env = Object.fromEntries(
     Object.entries(rawEnv).filter(([, value]) => value !== undefined && value !== ''),
   );
-  const parsed = environmentSchema.safeParse(env);
-  const problems: string[] = parsed.success
-    ? []
-    : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-  if (parsed.success) crossChecks(parsed.data, problems);
-  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+  // Each variable is parsed on its own, so that one bad value does not hide the other problems.
+  const parsed: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [name, schema] of Object.entries(environmentSchema.shape)) {
+    const result = schema.safeParse(env[name]);
+    if (result.success) parsed[name] = result.data;
+    else problems.push(...result.error.issues.map((issue) => `${name}: ${issue.message}`));
+  }
+  crossChecks(parsed as Partial<Environment>, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
 
-  const e = parsed.data;
+  const e = parsed as Environment;
   const warnings: string[] = [];
   const secret = (name: 'JWT_SECRET' | 'JWT_REFRESH_SECRET'): string => {
     const value = e[name];

@@ -3,11 +3,11 @@ import type { Response } from 'supertest';
 
 const INTERNALS: [string, RegExp][] = [
   ['a stack frame', /\bat\s+(?:async\s+)?[\w$.<>[\] ]*\(?[^\s()]*:\d+:\d+\)?/],
-  ['a stack frame', /\n\s+at\s/],
+  ['a stack frame', /(?:\n|\\n)\s+at\s/],
   ['a file path', /(?:\/[\w.-]+){2,}\.(?:ts|js|cjs|mjs)\b/],
   ['a file path', /node_modules|\/work\/|\bsrc\//],
   ['an error class', /\b(?:SyntaxError|TypeError|RangeError|ReferenceError|ZodError|AppError|HttpError)\b/],
-  ['a parser message', /Unexpected token|JSON\.parse|in JSON at position|is not valid JSON/],
+  ['a parser message', /Unexpected (?:token|end of JSON)|JSON\.parse|in JSON at position|" is not valid JSON/],
   ['a library name', /\b(?:zod|express|body-parser|raw-body|jsonwebtoken|bcrypt|pino|helmet)\b/i],
   ['a stack property', /"stack"/],
 ];

@@ -1,0 +1,72 @@
+// The in-memory stores: the shared store contract, plus sweeping that really frees memory.
+import { MemoryRateLimitCounter, MemorySessionStore, createMemoryStores } from '../../src/stores/memory';
+import type { SessionRecord } from '../../src/stores/types';
+import { FakeClock } from '../helpers/fake-clock';
+import { runStoreContract } from './session-store.contract';
+
+runStoreContract('memory', (clock) => createMemoryStores(clock));
+
+describe('memory stores: sweeping', () => {
+  const HOUR = 3_600_000;
+
+  function session(clock: FakeClock, id: string, lifetimeMs: number): SessionRecord {
+    const now = clock.now();
+    return {
+      id,
+      userId: 'u1',
+      createdAt: now,
+      lastUsedAt: now,
+      expiresAt: now + lifetimeMs,
+      userAgent: 'jest',
+      ip: '127.0.0.1',
+      refreshJti: `${id}-jti`,
+      refreshIat: Math.floor(now / 1000),
+      previousJti: null,
+      rotatedAt: now,
+    };
+  }
+
+  function build() {
+    const clock = new FakeClock();
+    const stores = createMemoryStores(clock);
+    if (!(stores.sessions instanceof MemorySessionStore) || !(stores.rateLimits instanceof MemoryRateLimitCounter)) {
+      throw new Error('createMemoryStores did not build the memory stores');
+    }
+    return { clock, stores, sessions: stores.sessions, counters: stores.rateLimits };
+  }
+
+  it('drops expired sessions that nobody asked about again', async () => {
+    const { clock, stores, sessions } = build();
+    await sessions.create(session(clock, 's1', HOUR));
+    await sessions.create(session(clock, 's2', HOUR));
+    await sessions.create(session(clock, 's3', 2 * HOUR));
+    expect(sessions.size).toBe(3);
+
+    clock.advance(HOUR);
+    expect(sessions.size).toBe(3);
+    await stores.sweep();
+    expect(sessions.size).toBe(1);
+    await expect(sessions.isActive('s3')).resolves.toBe(true);
+  });
+
+  it('drops rate-limit windows that have ended', async () => {
+    const { clock, stores, counters } = build();
+    await counters.increment('short', HOUR);
+    await counters.increment('long', 2 * HOUR);
+    expect(counters.size).toBe(2);
+
+    clock.advance(HOUR);
+    await stores.sweep();
+    expect(counters.size).toBe(1);
+    await expect(counters.increment('long', 2 * HOUR)).resolves.toMatchObject({ totalHits: 2 });
+  });
+
+  it('holds nothing for a session once it has ended', async () => {
+    const { clock, sessions } = build();
+    await sessions.create(session(clock, 's1', HOUR));
+    await sessions.create(session(clock, 's2', HOUR));
+    await sessions.end('s1');
+    await sessions.endAllForUser('u1');
+    expect(sessions.size).toBe(0);
+  });
+});

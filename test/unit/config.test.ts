@@ -1,0 +1,241 @@
+// loadConfig: defaults, durations, value checks naming the variable, generated secrets and a frozen result.
+import { ConfigError, loadConfig, type Config } from '../../src/config';
+
+/** Strong, distinct secrets, so that tests about other variables pass the secret rules. */
+const STRONG = {
+  JWT_SECRET: 'Kp3-vQ9_zR7wX2mN8bT4yL6hJ1cF5dG0sA-access',
+  JWT_REFRESH_SECRET: 'Wq8_nE2-rT6yU1iO4pA7sD9fG3hJ5kL0zX-refresh',
+};
+
+/** The ConfigError loadConfig throws for `env`; fails the test when it does not throw one. */
+function configError(env: Record<string, string | undefined>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('loadConfig accepted the environment');
+}
+
+function load(env: Record<string, string | undefined>): Config {
+  return loadConfig({ ...STRONG, ...env }).config;
+}
+
+describe('loadConfig defaults', () => {
+  it('uses the documented default of every variable when the environment is empty', () => {
+    const { config } = loadConfig({});
+    expect(config).toEqual({
+      nodeEnv: 'development',
+      port: 3000,
+      host: '127.0.0.1',
+      jwt: {
+        accessSecret: expect.any(String),
+        refreshSecret: expect.any(String),
+        issuer: 'auth-server',
+        audience: 'api',
+        accessTtlSec: 900,
+        refreshTtlSec: 604_800,
+        reuseGraceMs: 10_000,
+      },
+      bcryptCost: 12,
+      usersFile: null,
+      allowRegistration: true,
+      rateLimits: {
+        login: { max: 5, windowMs: 900_000 },
+        perAddress: { max: 100, windowMs: 900_000 },
+      },
+      corsOrigins: [],
+      trustProxy: false,
+      logLevel: 'info',
+    });
+  });
+
+  it('treats an empty value (KEY= in a .env file) as not set', () => {
+    const config = load({ PORT: '', BCRYPT_COST: '', ACCESS_TOKEN_TTL: '', LOG_LEVEL: '' });
+    expect(config.port).toBe(3000);
+    expect(config.bcryptCost).toBe(12);
+    expect(config.jwt.accessTtlSec).toBe(900);
+    expect(config.logLevel).toBe('info');
+  });
+
+  it('reads every variable that is set', () => {
+    const config = load({
+      NODE_ENV: 'test',
+      PORT: '8080',
+      HOST: '0.0.0.0',
+      JWT_ISSUER: 'https://auth.example.com',
+      JWT_AUDIENCE: 'orders',
+      BCRYPT_COST: '10',
+      USERS_FILE: '/etc/auth/users.json',
+      ALLOW_REGISTRATION: 'false',
+      LOGIN_RATE_LIMIT_MAX: '3',
+      RATE_LIMIT_MAX: '50',
+      CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
+      LOG_LEVEL: 'warn',
+    });
+    expect(config).toMatchObject({
+      nodeEnv: 'test',
+      port: 8080,
+      host: '0.0.0.0',
+      jwt: {
+        accessSecret: STRONG.JWT_SECRET,
+        refreshSecret: STRONG.JWT_REFRESH_SECRET,
+        issuer: 'https://auth.example.com',
+        audience: 'orders',
+      },
+      bcryptCost: 10,
+      usersFile: '/etc/auth/users.json',
+      allowRegistration: false,
+      rateLimits: { login: { max: 3 }, perAddress: { max: 50 } },
+      corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
+      logLevel: 'warn',
+    });
+  });
+
+  it.each([
+    ['true', true],
+    ['1', true],
+    ['yes', true],
+    ['FALSE', false],
+    ['0', false],
+    ['no', false],
+  ])('reads ALLOW_REGISTRATION=%j as %s', (text, value) => {
+    expect(load({ ALLOW_REGISTRATION: text }).allowRegistration).toBe(value);
+  });
+});
+
+describe('loadConfig durations', () => {
+  it('takes seconds ("900") and ms-style strings ("15m", "7d", "500ms")', () => {
+    const config = load({
+      ACCESS_TOKEN_TTL: '900',
+      REFRESH_TOKEN_TTL: '7d',
+      REFRESH_REUSE_GRACE: '500ms',
+      LOGIN_RATE_LIMIT_WINDOW: '15m',
+      RATE_LIMIT_WINDOW: '60',
+    });
+    expect(config.jwt.accessTtlSec).toBe(900);
+    expect(config.jwt.refreshTtlSec).toBe(604_800);
+    expect(config.jwt.reuseGraceMs).toBe(500);
+    expect(config.rateLimits.login.windowMs).toBe(900_000);
+    expect(config.rateLimits.perAddress.windowMs).toBe(60_000);
+  });
+
+  it.each(['ACCESS_TOKEN_TTL', 'REFRESH_TOKEN_TTL', 'REFRESH_REUSE_GRACE', 'LOGIN_RATE_LIMIT_WINDOW', 'RATE_LIMIT_WINDOW'])(
+    'refuses a %s that is not a duration, naming the variable',
+    (name) => {
+      expect(configError({ ...STRONG, [name]: 'soon' }).message).toContain(`${name}:`);
+      expect(configError({ ...STRONG, [name]: '-5m' }).message).toContain(`${name}:`);
+    },
+  );
+
+  it('refuses a REFRESH_TOKEN_TTL that does not exceed ACCESS_TOKEN_TTL', () => {
+    expect(configError({ ...STRONG, ACCESS_TOKEN_TTL: '1h', REFRESH_TOKEN_TTL: '1h' }).message).toContain('REFRESH_TOKEN_TTL:');
+    expect(configError({ ...STRONG, ACCESS_TOKEN_TTL: '1h', REFRESH_TOKEN_TTL: '30m' }).message).toContain('REFRESH_TOKEN_TTL:');
+    expect(load({ ACCESS_TOKEN_TTL: '1h', REFRESH_TOKEN_TTL: '3601' }).jwt.refreshTtlSec).toBe(3601);
+  });
+
+  it('refuses an ACCESS_TOKEN_TTL under one second', () => {
+    expect(configError({ ...STRONG, ACCESS_TOKEN_TTL: '500ms' }).message).toContain('ACCESS_TOKEN_TTL:');
+  });
+
+  it('accepts a REFRESH_REUSE_GRACE up to 60s and refuses a longer one', () => {
+    expect(load({ REFRESH_REUSE_GRACE: '60s' }).jwt.reuseGraceMs).toBe(60_000);
+    expect(load({ REFRESH_REUSE_GRACE: '0' }).jwt.reuseGraceMs).toBe(0);
+    expect(configError({ ...STRONG, REFRESH_REUSE_GRACE: '61s' }).message).toContain('REFRESH_REUSE_GRACE:');
+    expect(configError({ ...STRONG, REFRESH_REUSE_GRACE: '2m' }).message).toContain('REFRESH_REUSE_GRACE:');
+  });
+});
+
+describe('loadConfig value checks', () => {
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['PORT', '-1'],
+    ['PORT', '80.5'],
+    ['BCRYPT_COST', '9'],
+    ['BCRYPT_COST', '16'],
+    ['BCRYPT_COST', 'abc'],
+    ['LOGIN_RATE_LIMIT_MAX', '0'],
+    ['RATE_LIMIT_MAX', 'many'],
+    ['LOG_LEVEL', 'verbose'],
+    ['NODE_ENV', 'staging'],
+    ['ALLOW_REGISTRATION', 'maybe'],
+    ['CORS_ORIGINS', '*'],
+    ['CORS_ORIGINS', 'not a url'],
+    ['CORS_ORIGINS', 'https://a.com/path'],
+    ['CORS_ORIGINS', 'https://a.com/'],
+    ['CORS_ORIGINS', 'https://ok.example.com,ftp://files.example.com'],
+  ])('refuses %s=%j, naming the variable', (name, value) => {
+    const error = configError({ ...STRONG, [name]: value });
+    expect(error.problems).toEqual([expect.stringMatching(new RegExp(`^${name}: `))]);
+    expect(error.message).toContain(`${name}: `);
+  });
+
+  it.each([
+    ['BCRYPT_COST', '10', 'bcryptCost', 10],
+    ['BCRYPT_COST', '15', 'bcryptCost', 15],
+    ['PORT', '0', 'port', 0],
+    ['PORT', '65535', 'port', 65535],
+  ] as const)('accepts the boundary %s=%s', (name, value, key, expected) => {
+    expect(load({ [name]: value })[key]).toBe(expected);
+  });
+
+  it('refuses Redis-backed stores, which this version does not have yet', () => {
+    expect(configError({ ...STRONG, REDIS_URL: 'redis://127.0.0.1:6379' }).message).toContain('REDIS_URL:');
+  });
+});
+
+describe('loadConfig TRUST_PROXY', () => {
+  it.each([
+    ['false', false],
+    ['1', 1],
+    ['2', 2],
+    ['10.0.0.1', ['10.0.0.1']],
+    ['loopback, 10.0.0.0/8', ['loopback', '10.0.0.0/8']],
+  ])('reads %j as %j', (text, value) => {
+    expect(load({ TRUST_PROXY: text }).trustProxy).toEqual(value);
+    expect(load({ NODE_ENV: 'production', TRUST_PROXY: text }).trustProxy).toEqual(value);
+  });
+
+  it('accepts "true" outside production and refuses it in production', () => {
+    expect(load({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    const error = configError({ ...STRONG, NODE_ENV: 'production', TRUST_PROXY: 'true' });
+    expect(error.problems).toEqual([expect.stringMatching(/^TRUST_PROXY: /)]);
+  });
+});
+
+describe('loadConfig result', () => {
+  it('is frozen all the way down', () => {
+    const config = load({ CORS_ORIGINS: 'https://app.example.com', TRUST_PROXY: '10.0.0.1,10.0.0.2' });
+    const frozen = [
+      config,
+      config.jwt,
+      config.rateLimits,
+      config.rateLimits.login,
+      config.rateLimits.perAddress,
+      config.corsOrigins,
+      config.trustProxy,
+    ];
+    for (const part of frozen) expect(Object.isFrozen(part)).toBe(true);
+
+    const writable = config as unknown as { port: number; jwt: { accessSecret: string }; corsOrigins: string[] };
+    expect(() => {
+      writable.port = 1;
+    }).toThrow(TypeError);
+    expect(() => {
+      writable.jwt.accessSecret = 'forged';
+    }).toThrow(TypeError);
+    expect(() => writable.corsOrigins.push('https://evil.example.com')).toThrow(TypeError);
+    expect(config.port).toBe(3000);
+    expect(config.jwt.accessSecret).toBe(STRONG.JWT_SECRET);
+    expect(config.corsOrigins).toEqual(['https://app.example.com']);
+  });
+
+  it('does not change the environment object it was given', () => {
+    const env = { ...STRONG, PORT: '' };
+    const before = { ...env };
+    loadConfig(env);
+    expect(env).toEqual(before);
+  });
+});
