@@ -65,11 +65,13 @@ async function closeGracefully(server: Server, stores: Stores, logger: Logger, s
     server.closeAllConnections();
   }, SHUTDOWN_GRACE_MS);
   force.unref();
+  // Keep-alive connections hold close() open: drop each one as soon as its last response is sent.
+  const closeIdle = setInterval(() => server.closeIdleConnections(), 50);
   await new Promise<void>((resolve) => {
     server.close(() => resolve());
-    // Keep-alive connections with no request in flight would hold close() open.
     server.closeIdleConnections();
   });
+  clearInterval(closeIdle);
   await stores.close();
   logger.info('closed');
   logger.flush();

@@ -1,6 +1,7 @@
 // npm run hash-password: reads a password (prompt or stdin) and prints its bcrypt hash for USERS_FILE.
 import bcrypt from 'bcrypt';
 import { passwordProblem } from '../auth/passwords';
+import { loadConfig } from '../config';
 
 /** Reads one password without echoing it on a terminal; from a pipe, reads all of stdin. */
 async function readPassword(): Promise<string> {
@@ -34,9 +35,12 @@ async function readPassword(): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const cost = Number(process.env.BCRYPT_COST ?? 12);
-  if (!Number.isInteger(cost) || cost < 10 || cost > 15) {
-    process.stderr.write('BCRYPT_COST must be a whole number from 10 to 15\n');
+  let cost: number;
+  try {
+    // The server's own rules for BCRYPT_COST (default 12, 10 to 15).
+    cost = loadConfig({ BCRYPT_COST: process.env.BCRYPT_COST }).config.bcryptCost;
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
     process.exit(2);
   }
   const password = await readPassword();

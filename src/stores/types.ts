@@ -21,7 +21,7 @@ export interface UserStore {
   /** The user with this (already normalised) email, or null. */
   findByEmail(email: string): Promise<UserRecord | null>;
   findById(id: string): Promise<UserRecord | null>;
-  /** Every user, oldest first. */
+  /** Every user, in the order they were created. */
   list(): Promise<UserRecord[]>;
 }
 
@@ -71,6 +71,8 @@ export interface SessionStore {
    * Consumes the refresh token `presentedJti` of the session and installs `next` in one atomic
    * step: of N concurrent calls with the same token exactly one sees 'rotated'; the others see
    * 'grace' within `graceMs` of that rotation, or 'reused' after it (which ends the session).
+   * Any other `jti` of a live session is 'reused' too: only this server can sign one, so it is
+   * an older token of the chain.
    */
   rotate(
     sessionId: string,
