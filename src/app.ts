@@ -11,7 +11,10 @@ import { createRateLimiters } from './http/rate-limits';
 import { requestLogger } from './http/request-logger';
 import { accountRoutes } from './http/routes/account-routes';
 import { authRoutes } from './http/routes/auth-routes';
+import { demoRoutes } from './http/routes/demo-routes';
+import { docsRoutes } from './http/routes/docs-routes';
 import { healthRoutes } from './http/routes/health-routes';
+import { verifierRoutes } from './http/routes/verifier-routes';
 import { corsPolicy, noStore, securityHeaders } from './http/security';
 import { createVerifyToken } from './http/verify-token';
 import { systemClock, type Clock } from './lib/clock';
@@ -45,7 +48,7 @@ export function createApp(config: Config, stores: Stores, { logger, clock = syst
     logger,
     jwt: config.jwt,
   });
-  const verifyToken = createVerifyToken({ tokens, sessions: stores.sessions });
+  const verifyToken = createVerifyToken({ tokens, sessions: stores.revocations ?? stores.sessions });
   const limiters = createRateLimiters(config, stores.rateLimits, clock);
 
   const app = express() as AuthApp;
@@ -57,13 +60,16 @@ export function createApp(config: Config, stores: Stores, { logger, clock = syst
   app.use(securityHeaders());
   app.use(corsPolicy(config.corsOrigins));
   app.use(noStore);
+  app.use(verifierRoutes({ tokens, sessions: stores.revocations ?? stores.sessions, config }));
   app.use(jsonBody());
 
+  app.use(demoRoutes());
   app.use(healthRoutes(() => stores.ping(), logger));
   app.use(
     authRoutes({ accounts, sessions, tokens, limiters, clock, allowRegistration: config.allowRegistration }),
   );
   app.use(accountRoutes({ accounts, sessions, verifyToken }));
+  app.use(docsRoutes());
 
   app.use(notFound);
   app.use(createErrorHandler(logger));

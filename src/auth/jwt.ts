@@ -1,25 +1,14 @@
-// Signs and checks the JWTs of this server: HS256 only, explicit header type, strict time claims.
-import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+// Signs and checks the JWTs of this server: a key per `kid`, bound to its algorithm; explicit type, strict time claims.
 import jwt from 'jsonwebtoken';
-
-/** A signing key made once: jsonwebtoken re-parses a string secret as a PEM on every call. */
-export interface SigningKey {
-  readonly key: KeyObject;
-  /** Published in the `kid` header; derived from the secret so it changes when the secret does. */
-  readonly kid: string;
-}
-
-export function signingKey(secret: string): SigningKey {
-  return {
-    key: createSecretKey(Buffer.from(secret, 'utf8')),
-    kid: createHmac('sha256', secret).update('kid').digest('base64url').slice(0, 16),
-  };
-}
+import type { KeyLookup, SigningKey } from './keys';
 
 export type JwtClaims = Record<string, unknown>;
 
-/** Why a token was refused. Only 'expired' tells the client something useful (refresh). */
-export type JwtRejection = 'expired' | 'invalid';
+/**
+ * Why a token was refused. Only 'expired' tells the client something useful (refresh);
+ * 'unknown_key' (no key has its `kid`) lets a verifier fetching keys look again before refusing.
+ */
+export type JwtRejection = 'expired' | 'invalid' | 'unknown_key';
 
 export interface JwtCheck {
   typ: string;
@@ -27,8 +16,10 @@ export interface JwtCheck {
   audience: string;
   /** Current time in seconds. */
   nowSec: number;
-  /** The longest `exp - iat` this server issues; a longer-lived token is not ours. */
-  maxLifetimeSec: number;
+  /** The longest `exp - iat` the issuer gives; a longer-lived token is not its. Unchecked when absent. */
+  maxLifetimeSec?: number;
+  /** Seconds of clock difference between hosts forgiven on `exp` and `iat` (default 0). */
+  clockToleranceSec?: number;
   /** Accept a correctly signed token whose `exp` has passed (logout of an ended session). */
   allowExpired?: boolean;
 }
@@ -36,27 +27,56 @@ export interface JwtCheck {
 /** How far in the future an `iat` may be before the token is refused (clock skew between hosts). */
 export const MAX_IAT_SKEW_SEC = 60;
 
+/**
+ * Header parameters that name keys or certificates elsewhere. This server never sets them, and a
+ * verifier must never fetch a URL or trust a key that a token brings along: a token with one is refused.
+ */
+const FOREIGN_KEY_HEADERS = ['jku', 'jwk', 'x5u', 'x5c', 'crit'];
+
 export function signJwt(claims: JwtClaims, typ: string, signing: SigningKey): string {
   return jwt.sign(claims, signing.key, {
-    algorithm: 'HS256',
-    header: { alg: 'HS256', typ, kid: signing.kid },
+    algorithm: signing.alg,
+    header: { alg: signing.alg, typ, kid: signing.kid },
   });
 }
 
-/** Returns the verified claims, or the reason the token must be refused. */
+/** The header of a compact JWT, or null when it has none that parses as a JSON object. */
+function readHeader(token: string): Record<string, unknown> | null {
+  try {
+    const decoded = jwt.decode(token, { complete: true });
+    const header: unknown = decoded?.header;
+    return typeof header === 'object' && header !== null && !Array.isArray(header) ? (header as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Returns the verified claims, or the reason the token must be refused. The key is the one named
+ * by the token's `kid`, and the algorithm is the key's own: a token cannot pick either.
+ */
 export function verifyJwt(
   token: string,
-  signing: SigningKey,
+  keys: KeyLookup,
   check: JwtCheck,
 ): { claims: JwtClaims; expired: boolean } | { rejected: JwtRejection } {
+  const header = readHeader(token);
+  if (!header || header.typ !== check.typ || typeof header.kid !== 'string') return { rejected: 'invalid' };
+  if (FOREIGN_KEY_HEADERS.some((name) => name in header)) return { rejected: 'invalid' };
+  const key = keys.get(header.kid);
+  if (!key) return { rejected: 'unknown_key' };
+  if (header.alg !== key.alg) return { rejected: 'invalid' };
+
+  const tolerance = check.clockToleranceSec ?? 0;
   let decoded: jwt.Jwt;
   let expired = false;
   try {
-    decoded = jwt.verify(token, signing.key, {
-      algorithms: ['HS256'],
+    decoded = jwt.verify(token, key.key, {
+      algorithms: [key.alg],
       issuer: check.issuer,
       audience: check.audience,
       clockTimestamp: check.nowSec,
+      clockTolerance: tolerance,
       ignoreExpiration: check.allowExpired === true,
       complete: true,
     });
@@ -64,19 +84,17 @@ export function verifyJwt(
     // jsonwebtoken reports expiry only after the signature has been checked.
     return { rejected: error instanceof jwt.TokenExpiredError ? 'expired' : 'invalid' };
   }
-  const { header, payload } = decoded;
-  // jsonwebtoken accepts a string payload, a missing exp and any header: check them here.
+  const { payload } = decoded;
+  // jsonwebtoken accepts a string payload, a missing exp and a future iat: check them here.
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
-    return { rejected: 'invalid' };
-  }
-  if (header.typ !== check.typ || header.kid !== signing.kid || 'crit' in header) {
     return { rejected: 'invalid' };
   }
   const { iat, exp } = payload;
   if (!Number.isInteger(iat) || !Number.isInteger(exp)) return { rejected: 'invalid' };
-  if (iat! > check.nowSec + MAX_IAT_SKEW_SEC) return { rejected: 'invalid' };
-  if (exp! - iat! > check.maxLifetimeSec || exp! <= iat!) return { rejected: 'invalid' };
-  if (check.nowSec >= exp!) {
+  if (iat! > check.nowSec + MAX_IAT_SKEW_SEC + tolerance) return { rejected: 'invalid' };
+  if (exp! <= iat!) return { rejected: 'invalid' };
+  if (check.maxLifetimeSec !== undefined && exp! - iat! > check.maxLifetimeSec) return { rejected: 'invalid' };
+  if (check.nowSec >= exp! + tolerance) {
     if (!check.allowExpired) return { rejected: 'expired' };
     expired = true;
   }

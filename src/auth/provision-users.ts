@@ -31,8 +31,12 @@ export interface ProvisionedUser {
   role: 'user' | 'admin';
 }
 
-/** Parses the file's text: a JSON array of {"email", "password_hash", "role"}. */
-export function parseUsersFile(text: string): ProvisionedUser[] {
+/**
+ * Parses the file's text: a JSON array of {"email", "password_hash", "role"}. Every hash must be of
+ * `bcryptCost`: a login of a user with a cheaper hash would answer faster than the dummy
+ * comparison made for unknown emails, and so tell which emails exist.
+ */
+export function parseUsersFile(text: string, bcryptCost: number): ProvisionedUser[] {
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -53,6 +57,12 @@ export function parseUsersFile(text: string): ProvisionedUser[] {
         problems.push(`entry ${index}: ${field || 'entry'} ${hint}`);
       }
       return;
+    }
+    const cost = Number(BCRYPT_HASH.exec(parsed.data.password_hash)![1]);
+    if (cost !== bcryptCost) {
+      problems.push(
+        `entry ${index}: password_hash has cost ${cost}, not BCRYPT_COST ${bcryptCost} (make it with npm run hash-password)`,
+      );
     }
     if (seen.has(parsed.data.email)) problems.push(`entry ${index}: email appears twice`);
     seen.add(parsed.data.email);

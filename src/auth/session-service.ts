@@ -45,7 +45,10 @@ export class SessionService {
     const { users, hasher, sessions, clock, jwt } = this.deps;
     const user = await users.findByEmail(email);
     const matches = await hasher.verify(password, user?.passwordHash ?? null);
-    if (!user || !matches) throw new AppError('invalid_credentials');
+    if (!user || !matches) {
+      this.deps.logger.info({ userId: user?.id ?? null }, 'login failed');
+      throw new AppError('invalid_credentials');
+    }
 
     const now = clock.now();
     const session: SessionRecord = {
@@ -62,6 +65,7 @@ export class SessionService {
       rotatedAt: now,
     };
     await sessions.create(session);
+    this.deps.logger.info({ userId: user.id, sessionId: session.id }, 'login');
     return this.grant(user, session);
   }
 
@@ -108,6 +112,13 @@ export class SessionService {
     const session = await sessions.get(sessionId);
     // Only a live session may end others: an old token must not log a user out everywhere.
     if (!session) return;
+    if (refresh && !this.isCurrentRefresh(session, refresh.tokenId)) {
+      // A rotated-out refresh token is a replay, as on /refresh: end its session, nothing more.
+      await sessions.end(session.id);
+      this.deps.logger.warn({ sessionId: session.id, userId: session.userId }, 'refresh token reuse detected at logout; session ended');
+      return;
+    }
+    this.deps.logger.info({ userId: session.userId, sessionId: session.id, scope: input.scope }, 'logout');
     if (input.scope === 'local') await sessions.end(session.id);
     else if (input.scope === 'others') await sessions.endAllForUser(session.userId, session.id);
     else await sessions.endAllForUser(session.userId);
@@ -123,6 +134,13 @@ export class SessionService {
     const session = await this.deps.sessions.get(sessionId);
     if (!session || session.userId !== userId) throw new AppError('not_found', { description: 'No such session.' });
     await this.deps.sessions.end(sessionId);
+  }
+
+  /** The session's current refresh token, or the one just rotated out while its grace lasts. */
+  private isCurrentRefresh(session: SessionRecord, tokenId: string): boolean {
+    if (tokenId === session.refreshJti) return true;
+    const inGrace = this.deps.clock.now() - session.rotatedAt < this.deps.jwt.reuseGraceMs;
+    return tokenId === session.previousJti && inGrace;
   }
 
   private grant(user: UserRecord, session: SessionRecord): TokenGrant {

@@ -2,20 +2,21 @@
 import type { Config, Role } from '../config';
 import { AppError } from '../errors';
 import { epochSeconds, type Clock } from '../lib/clock';
-import { signJwt, signingKey, stringClaim, verifyJwt, type SigningKey } from './jwt';
+import { ACCESS_TOKEN_TYPE, accessTokenError, readAccessToken, type AccessClaims } from './access-claims';
+import { signJwt, stringClaim, verifyJwt } from './jwt';
+import {
+  KeyRing,
+  ecSigningKey,
+  ecVerificationKey,
+  hmacKey,
+  publicJwk,
+  type EcPublicJwk,
+  type SigningKey,
+  type VerificationKey,
+} from './keys';
 
-export const ACCESS_TOKEN_TYPE = 'at+jwt';
+export { ACCESS_TOKEN_TYPE, type AccessClaims };
 export const REFRESH_TOKEN_TYPE = 'rt+jwt';
-
-/** The verified content of an access token. */
-export interface AccessClaims {
-  userId: string;
-  sessionId: string;
-  tokenId: string;
-  role: Role;
-  issuedAt: number;
-  expiresAt: number;
-}
 
 /** The verified content of a refresh token. */
 export interface RefreshClaims {
@@ -32,18 +33,40 @@ export interface AccessTokenVerifier {
   verifyAccess(token: string): AccessClaims;
 }
 
-const ROLES: readonly Role[] = ['user', 'admin'];
+/**
+ * The keys of the access tokens: the signer first, then every key that only verifies (the HS256
+ * secret when ES256 signs, keys of a rotation in progress). Throws on two keys with one `kid`.
+ */
+export function accessKeys(jwtConfig: Config['jwt']): { signer: SigningKey; verifiers: VerificationKey[] } {
+  const secretKey = hmacKey(jwtConfig.accessSecret, jwtConfig.accessKeyId ?? undefined);
+  const signer = jwtConfig.algorithm === 'ES256' && jwtConfig.privateKey ? ecSigningKey(jwtConfig.privateKey) : secretKey;
+  const verifiers = [signer.verification];
+  if (signer !== secretKey) verifiers.push(secretKey.verification);
+  for (const { kid, secret } of jwtConfig.verifySecrets) verifiers.push(hmacKey(secret, kid).verification);
+  for (const pem of jwtConfig.verifyPublicKeys) verifiers.push(ecVerificationKey(pem));
+  return { signer, verifiers };
+}
 
 export class TokenService implements AccessTokenVerifier {
   private readonly accessKey: SigningKey;
+  private readonly accessRing: KeyRing;
   private readonly refreshKey: SigningKey;
+  private readonly refreshRing: KeyRing;
 
   constructor(
     private readonly jwtConfig: Config['jwt'],
     private readonly clock: Clock,
   ) {
-    this.accessKey = signingKey(jwtConfig.accessSecret);
-    this.refreshKey = signingKey(jwtConfig.refreshSecret);
+    const { signer, verifiers } = accessKeys(jwtConfig);
+    this.accessKey = signer;
+    this.accessRing = new KeyRing(verifiers);
+    this.refreshKey = hmacKey(jwtConfig.refreshSecret);
+    this.refreshRing = new KeyRing([this.refreshKey.verification]);
+  }
+
+  /** The public keys of the access tokens, as a JWK Set; empty when only HS256 secrets are configured. */
+  publicJwks(): { keys: EcPublicJwk[] } {
+    return { keys: this.accessRing.list().flatMap((key) => publicJwk(key) ?? []) };
   }
 
   /** Issues an access token that never outlives its session. */
@@ -85,32 +108,19 @@ export class TokenService implements AccessTokenVerifier {
   }
 
   verifyAccess(token: string): AccessClaims {
-    const result = verifyJwt(token, this.accessKey, {
-      typ: ACCESS_TOKEN_TYPE,
+    const result = readAccessToken(token, this.accessRing, {
       issuer: this.jwtConfig.issuer,
       audience: this.jwtConfig.audience,
       nowSec: epochSeconds(this.clock),
       maxLifetimeSec: this.jwtConfig.accessTtlSec,
     });
-    if ('rejected' in result) {
-      throw new AppError('invalid_token', {
-        description: result.rejected === 'expired' ? 'token expired' : 'token invalid',
-      });
-    }
-    const { claims } = result;
-    const userId = stringClaim(claims, 'sub');
-    const sessionId = stringClaim(claims, 'sid');
-    const tokenId = stringClaim(claims, 'jti');
-    const role = claims.role as Role;
-    if (!userId || !sessionId || !tokenId || !ROLES.includes(role)) {
-      throw new AppError('invalid_token', { description: 'token invalid' });
-    }
-    return { userId, sessionId, tokenId, role, issuedAt: claims.iat as number, expiresAt: claims.exp as number };
+    if ('rejected' in result) throw accessTokenError(result.rejected);
+    return result.claims;
   }
 
   /** Returns the claims, or throws AppError('invalid_grant'). */
   verifyRefresh(token: string, options: { allowExpired?: boolean } = {}): RefreshClaims {
-    const result = verifyJwt(token, this.refreshKey, {
+    const result = verifyJwt(token, this.refreshRing, {
       typ: REFRESH_TOKEN_TYPE,
       issuer: this.jwtConfig.issuer,
       audience: this.jwtConfig.issuer,

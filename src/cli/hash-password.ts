@@ -1,5 +1,6 @@
 // npm run hash-password: reads a password (prompt or stdin) and prints its bcrypt hash for USERS_FILE.
 import bcrypt from 'bcrypt';
+import dotenv from 'dotenv';
 import { passwordProblem } from '../auth/passwords';
 import { loadConfig } from '../config';
 
@@ -37,7 +38,8 @@ async function readPassword(): Promise<string> {
 async function main(): Promise<void> {
   let cost: number;
   try {
-    // The server's own rules for BCRYPT_COST (default 12, 10 to 15).
+    // The server's BCRYPT_COST (environment, then .env) by the server's own rules.
+    dotenv.config({ quiet: true });
     cost = loadConfig({ BCRYPT_COST: process.env.BCRYPT_COST }).config.bcryptCost;
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n`);

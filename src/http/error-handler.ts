@@ -1,6 +1,7 @@
 // The one place any error becomes the contract's JSON: stable code, one sentence, nothing internal.
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError } from '../errors';
+import { REALM } from './bearer';
 import type { Logger } from '../lib/logger';
 
 /** body-parser's error types, by the contract's code for them. */
@@ -35,6 +36,8 @@ export function createErrorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     res.status(appError.status).set(appError.headers).set('Cache-Control', 'no-store');
+    // RFC 9110 §11.6.1: every 401 names a scheme, also where no Bearer challenge was built.
+    if (appError.status === 401 && !res.get('WWW-Authenticate')) res.set('WWW-Authenticate', `Bearer realm="${REALM}"`);
     res.json({
       error: appError.code,
       error_description: appError.description,

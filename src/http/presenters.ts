@@ -1,12 +1,13 @@
 // Turns records into the contract's JSON shapes: User, Session and TokenResponse.
 import type { TokenGrant } from '../auth/session-service';
 import type { SessionRecord, UserRecord } from '../stores/types';
+import type { SessionJson, TokenResponseJson, UserJson } from './response-schemas';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** A user as clients see it: never the hash. */
 export function userJson(user: UserRecord) {
-  return { id: user.id, email: user.email, role: user.role, created_at: iso(user.createdAt) };
+  return { id: user.id, email: user.email, role: user.role, created_at: iso(user.createdAt) } satisfies UserJson;
 }
 
 export function sessionJson(session: SessionRecord, currentSessionId: string) {
@@ -18,7 +19,7 @@ export function sessionJson(session: SessionRecord, currentSessionId: string) {
     user_agent: session.userAgent,
     ip: session.ip,
     current: session.id === currentSessionId,
-  };
+  } satisfies SessionJson;
 }
 
 /** The TokenResponse; `expires_in` and `refresh_expires_in` count from `nowSec`. */
@@ -31,5 +32,5 @@ export function tokenResponseJson(grant: TokenGrant, nowSec: number) {
     refresh_token: grant.refreshToken,
     refresh_expires_in: grant.refreshExpiresAt - nowSec,
     user: userJson(grant.user),
-  };
+  } satisfies TokenResponseJson;
 }

@@ -1,6 +1,7 @@
 // The request bodies of the contract as zod schemas: unknown fields are refused, emails normalised.
+// The OpenAPI document is generated from these same schemas (see openapi/), so the two cannot drift.
 import { z } from 'zod';
-import { MAX_PASSWORD_BYTES, passwordProblem } from '../auth/passwords';
+import { MAX_PASSWORD_BYTES, MIN_PASSWORD_BYTES, passwordProblem } from '../auth/passwords';
 
 /** A string field whose absence reads "is required" and wrong type "must be a string". */
 function requiredString() {
@@ -11,13 +12,20 @@ const email = requiredString()
   .trim()
   .toLowerCase()
   .max(254, { error: 'must be at most 254 characters' })
-  .pipe(z.email({ error: 'must be a valid email address' }));
+  .pipe(z.email({ error: 'must be a valid email address' }))
+  .meta({ description: 'Trimmed and lower-cased before use.', format: 'email', example: 'ann@example.com' });
 
 /** A new password: 8–72 bytes of UTF-8, since bcrypt reads no further. */
-const newPassword = requiredString().superRefine((value, ctx) => {
-  const problem = passwordProblem(value);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
+const newPassword = requiredString()
+  .superRefine((value, ctx) => {
+    const problem = passwordProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .meta({
+    description: `${MIN_PASSWORD_BYTES} to ${MAX_PASSWORD_BYTES} bytes in UTF-8 (bcrypt reads no further; nothing is truncated), no NUL.`,
+    maxLength: MAX_PASSWORD_BYTES,
+    example: 'correct horse battery staple',
+  });
 
 /** A password to check: any that registration could have accepted. */
 const givenPassword = z
@@ -26,20 +34,30 @@ const givenPassword = z
   .refine((value) => Buffer.byteLength(value, 'utf8') <= MAX_PASSWORD_BYTES, {
     error: `must be at most ${MAX_PASSWORD_BYTES} bytes in UTF-8`,
   })
-  .refine((value) => !value.includes('\u0000'), { error: 'must not contain a NUL character' });
+  .refine((value) => !value.includes('\u0000'), { error: 'must not contain a NUL character' })
+  .meta({ maxLength: MAX_PASSWORD_BYTES, example: 'correct horse battery staple' });
 
 const refreshToken = z
   .string({ error: 'must be a string' })
   .min(1, { error: 'must not be empty' })
-  .max(4096, { error: 'is too long' });
+  .max(4096, { error: 'is too long' })
+  .meta({ description: 'The refresh token of a TokenResponse.' });
 
-export const registerBody = z.strictObject({ email, password: newPassword });
+export const registerBody = z.strictObject({ email, password: newPassword }).meta({ id: 'RegisterRequest' });
 
-export const loginBody = z.strictObject({ email, password: givenPassword });
+export const loginBody = z.strictObject({ email, password: givenPassword }).meta({ id: 'LoginRequest' });
 
-export const refreshBody = z.strictObject({ refresh_token: refreshToken.optional() });
-
-export const logoutBody = z.strictObject({
-  refresh_token: refreshToken.optional(),
-  scope: z.enum(['local', 'others', 'global'], { error: 'must be local, others or global' }).default('local'),
+export const refreshBody = z.strictObject({ refresh_token: refreshToken.optional() }).meta({
+  id: 'RefreshRequest',
+  description: 'In cookie mode the body may be empty: the token comes from the `refresh_token` cookie.',
 });
+
+export const logoutBody = z
+  .strictObject({
+    refresh_token: refreshToken.optional(),
+    scope: z
+      .enum(['local', 'others', 'global'], { error: 'must be local, others or global' })
+      .default('local')
+      .meta({ description: '`local` ends this session, `others` every other session of the user, `global` all of them.' }),
+  })
+  .meta({ id: 'LogoutRequest' });

@@ -1,7 +1,8 @@
 // The verifyToken middleware: Bearer access token in, typed req.auth out, RFC 6750 challenges on failure.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Role } from '../config';
-import type { AccessClaims, AccessTokenVerifier } from '../auth/tokens';
+import type { AccessClaims } from '../auth/access-claims';
+import { KeyVerifier, type AccessVerifierOptions, type TokenVerifier } from '../auth/access-verifier';
 import { AppError } from '../errors';
 import { bearerError, readBearerToken } from './bearer';
 
@@ -22,38 +23,75 @@ declare module 'express-serve-static-core' {
   }
 }
 
-/** Tells whether a session is still live; omit it to accept tokens until they expire. */
+/** Tells whether a session is still live (the auth server's session store is one). */
 export interface SessionCheck {
   isActive(sessionId: string): Promise<boolean>;
 }
 
-export interface VerifyTokenOptions {
-  tokens: AccessTokenVerifier;
+/** True when the token's session has ended. Gets the token too, to ask the auth server's POST /introspect. */
+export type IsRevoked = (sessionId: string, context: { token: string; claims: AccessClaims }) => boolean | Promise<boolean>;
+
+export interface RevocationOptions {
+  /**
+   * The revocation check. Without one (and without `sessions`), a token is accepted until it
+   * expires, even after its session has been logged out or ended: at most ACCESS_TOKEN_TTL.
+   */
+  isRevoked?: IsRevoked;
+  /** The auth server's own session store, as the revocation check. */
   sessions?: SessionCheck;
 }
 
+/** Either the keys to verify with (another service), or a ready verifier (the auth server's TokenService). */
+export type VerifyTokenOptions = (AccessVerifierOptions | { tokens: TokenVerifier }) & RevocationOptions;
+
 /** Verifies an access token, turning a refusal into its RFC 6750 challenge. */
-export function checkAccessToken(tokens: AccessTokenVerifier, token: string): AccessClaims {
+export function checkAccessToken(tokens: { verifyAccess(token: string): AccessClaims }, token: string): AccessClaims {
   try {
     return tokens.verifyAccess(token);
   } catch (error) {
-    if (!(error instanceof AppError)) throw error;
-    throw bearerError('invalid_token', error.description);
+    throw challenge(error);
   }
+}
+
+function challenge(error: unknown): unknown {
+  if (error instanceof AppError && error.code === 'invalid_token') return bearerError('invalid_token', error.description);
+  return error;
+}
+
+/**
+ * The whole check of an access token: signature, type, claims, then the revocation check. Resolves
+ * with the claims, or rejects with an AppError carrying its RFC 6750 challenge.
+ */
+export function createAccessCheck(options: VerifyTokenOptions): (token: string) => Promise<AccessClaims> {
+  const tokens = 'tokens' in options ? options.tokens : new KeyVerifier(options);
+  const { isRevoked, sessions } = options;
+  return async function checkAccess(token: string): Promise<AccessClaims> {
+    let claims: AccessClaims;
+    try {
+      claims = await tokens.verifyAccess(token);
+    } catch (error) {
+      throw challenge(error);
+    }
+    const revoked =
+      (sessions !== undefined && !(await sessions.isActive(claims.sessionId))) ||
+      (isRevoked !== undefined && (await isRevoked(claims.sessionId, { token, claims })));
+    if (revoked) throw bearerError('invalid_token', 'token revoked');
+    return claims;
+  };
 }
 
 /**
  * Builds the middleware guarding protected routes: parses `Authorization: Bearer`, verifies the
- * token (HS256, typ, iss, aud, exp, iat, claim types) and that its session has not ended.
+ * token (signature by kid, typ, iss, aud, exp, iat, claim types) and that its session has not ended.
+ * Failures go to `next(error)` (Express 4 and 5 alike): render them with authErrorHandler() or the
+ * auth server's own error handler.
  */
-export function createVerifyToken({ tokens, sessions }: VerifyTokenOptions): RequestHandler {
-  return async function verifyToken(req: Request, _res: Response, next: NextFunction): Promise<void> {
+export function createVerifyToken(options: VerifyTokenOptions): RequestHandler {
+  const checkAccess = createAccessCheck(options);
+  async function authenticate(req: Request): Promise<void> {
     const token = readBearerToken(req);
     if (token === null) throw bearerError('unauthorized');
-    const claims = checkAccessToken(tokens, token);
-    if (sessions && !(await sessions.isActive(claims.sessionId))) {
-      throw bearerError('invalid_token', 'token revoked');
-    }
+    const claims = await checkAccess(token);
     req.auth = {
       userId: claims.userId,
       sessionId: claims.sessionId,
@@ -61,7 +99,9 @@ export function createVerifyToken({ tokens, sessions }: VerifyTokenOptions): Req
       role: claims.role,
       expiresAt: claims.expiresAt,
     };
-    next();
+  }
+  return function verifyToken(req: Request, _res: Response, next: NextFunction): void {
+    authenticate(req).then(() => next(), next);
   };
 }
 

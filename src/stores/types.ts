@@ -96,11 +96,27 @@ export interface RateLimitCounter {
   resetKey(key: string): Promise<void>;
 }
 
+/**
+ * The revocation check verifyToken runs on every request, once the access token's signature and
+ * expiry have passed. It may answer from a local copy of the sessions ended recently instead of
+ * asking storage, provided that copy is current: a token this server signed names a session that
+ * existed, and it cannot outlive that session, so "not ended" is then "live".
+ */
+export interface RevocationCheck {
+  /**
+   * False when the session has ended. Rejects with AppError('unavailable') when it cannot tell:
+   * it never answers true for an ended session.
+   */
+  isActive(sessionId: string): Promise<boolean>;
+}
+
 /** Every store the server uses. */
 export interface Stores {
   users: UserStore;
   sessions: SessionStore;
   rateLimits: RateLimitCounter;
+  /** A faster revocation check than `sessions.isActive`, when the implementation has one. */
+  revocations?: RevocationCheck;
   /** Resolves when the backing storage answers; rejects otherwise (readiness). */
   ping(): Promise<void>;
   /** Drops expired entries so memory stays bounded by live data. */

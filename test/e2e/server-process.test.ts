@@ -160,7 +160,7 @@ describe('USERS_FILE', () => {
   it('loads the listed admin, who can log in and list the users', async () => {
     const hash = await bcrypt.hash(PASSWORD, 10);
     const file = usersFile([{ email: ' Root@Example.com ', password_hash: hash, role: 'admin' }]);
-    const { child, port } = await startServer({ ...STRONG, USERS_FILE: file });
+    const { child, port } = await startServer({ ...STRONG, BCRYPT_COST: '10', USERS_FILE: file });
     expect(child.stdout()).not.toContain(hash);
 
     const login = await requestJson(port, 'POST', '/login', { body: { email: 'root@example.com', password: PASSWORD } });
@@ -201,7 +201,7 @@ describe('USERS_FILE', () => {
     ],
   ])('refuses to start with %s, naming the entry but never the hash', async (_what, entries, message) => {
     const hash = await bcrypt.hash(PASSWORD, 10);
-    const { child, port } = await spawnServer({ ...STRONG, USERS_FILE: usersFile(entries(hash)) });
+    const { child, port } = await spawnServer({ ...STRONG, BCRYPT_COST: '10', USERS_FILE: usersFile(entries(hash)) });
 
     expect((await child.waitForExit()).code).toBe(1);
     expect(child.stderr()).toMatch(/USERS_FILE/);

@@ -1,4 +1,4 @@
-// Runs src/ entry points as real child processes (tsx binary, clean env) with bounded waits and sure cleanup.
+// Runs entry points as real child processes (src/ under tsx, or the built dist/ under node; clean env) with bounded waits and sure cleanup.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -47,6 +47,15 @@ export interface SpawnOptions {
 
 /** Starts `node_modules/.bin/tsx <script>` in its own process group, with a minimal environment. */
 export function spawnTs(script: string, options: SpawnOptions = {}): RunningChild {
+  return spawnScript(TSX, script, options);
+}
+
+/** Starts `node <script>` the same way: for the built code (dist/server.js), as production runs it. */
+export function spawnNode(script: string, options: SpawnOptions = {}): RunningChild {
+  return spawnScript(process.execPath, script, options);
+}
+
+function spawnScript(command: string, script: string, options: SpawnOptions): RunningChild {
   const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? tmpdir() };
   if (options.isolateConfig) {
     Object.assign(env, blankConfigVariables(), {
@@ -57,7 +66,7 @@ export function spawnTs(script: string, options: SpawnOptions = {}): RunningChil
 
   // detached: the child leads its own process group, so the tsx wrapper and the node process it
   // starts can be killed together by the group id.
-  const proc = spawn(TSX, [script], { cwd: ROOT, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+  const proc = spawn(command, [script], { cwd: ROOT, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));

@@ -197,3 +197,28 @@ describe('POST /logout', () => {
     });
   });
 });
+
+describe('POST /logout with a rotated-out refresh token', () => {
+  it('treats it as reuse: ends that session only, even with scope "global", and logs the replay', async () => {
+    const { app, clock, logs, a, b, c, stranger } = await setup();
+    const rotated = await request(app).post('/refresh').send({ refresh_token: a.refresh_token });
+    expect(rotated.status).toBe(200);
+    clock.advanceSeconds(11);
+
+    expectNoContent(await logout(app, { refresh_token: a.refresh_token, scope: 'global' }));
+
+    const rotatedTokens = rotated.body as TokenResponseBody;
+    expect(await liveness(app, [rotatedTokens, b, c, stranger])).toEqual([false, true, true, true]);
+    expect(logs.some((line) => line.includes('refresh token reuse detected at logout'))).toBe(true);
+  });
+
+  it('within the grace window still acts for its session, as its successor would', async () => {
+    const { app, clock, a, b, c } = await setup();
+    const rotated = await request(app).post('/refresh').send({ refresh_token: a.refresh_token });
+    clock.advanceSeconds(5);
+
+    expectNoContent(await logout(app, { refresh_token: a.refresh_token, scope: 'others' }));
+
+    expect(await liveness(app, [rotated.body as TokenResponseBody, b, c])).toEqual([true, false, false]);
+  });
+});

@@ -1,5 +1,6 @@
 // loadConfig and the JWT secrets: generated outside production, strong ones required in production, never echoed.
-import { ConfigError, SECRET_PLACEHOLDERS, loadConfig } from '../../src/config';
+import { randomBytes } from 'node:crypto';
+import { ConfigError, SECRET_PLACEHOLDERS, loadConfig, secretWeakness } from '../../src/config';
 
 const STRONG = {
   JWT_SECRET: 'Kp3-vQ9_zR7wX2mN8bT4yL6hJ1cF5dG0sA-access',
@@ -131,12 +132,27 @@ describe('secrets in production', () => {
     expect(accessSecretProblems(value)).toEqual([expect.stringMatching(/well-known/)]);
   });
 
-  it.each(['a'.repeat(40), 'ab'.repeat(20), '0123456780123456780123456780123456'])(
+  it.each([
+    'a'.repeat(40),
+    'ab'.repeat(20),
+    '0123456780123456780123456780123456',
+    'abcdefghijabcdefghijabcdefghijab',
+    '0123456789012345678901234567890123',
+    `${'a'.repeat(35)}bcdefghijkl`,
+  ])(
     'refuses the low-variety secret %j',
     (value) => {
       expect(accessSecretProblems(value)).toEqual([expect.stringMatching(/variety/)]);
     },
   );
+
+  it('accepts secrets made the way .env.example says (random bytes as hex, base64 or base64url)', () => {
+    for (let i = 0; i < 200; i += 1) {
+      for (const encoding of ['hex', 'base64', 'base64url'] as const) {
+        expect(secretWeakness(randomBytes(32).toString(encoding))).toBeNull();
+      }
+    }
+  });
 
   it('lists several problems at once in one error naming each variable', () => {
     const error = configError({
@@ -164,7 +180,8 @@ describe('secrets in production', () => {
       LOG_LEVEL: 'qqlevel',
       CORS_ORIGINS: 'https://qqorigin.example.com/qqpath',
       ALLOW_REGISTRATION: 'qqflag',
-      REDIS_URL: 'redis://qquser:qqpass@qqredis:6379',
+      // Not a Redis scheme, so refused; the password in it must not be repeated.
+      REDIS_URL: 'https://qquser:qqpass@qqredis:6379',
     };
     const error = configError({ NODE_ENV: 'production', ...values });
     for (const [name, value] of Object.entries(values)) {

@@ -37,6 +37,11 @@ describe('loadConfig defaults', () => {
         accessTtlSec: 900,
         refreshTtlSec: 604_800,
         reuseGraceMs: 10_000,
+        accessKeyId: null,
+        verifySecrets: [],
+        algorithm: 'HS256',
+        privateKey: null,
+        verifyPublicKeys: [],
       },
       bcryptCost: 12,
       usersFile: null,
@@ -48,6 +53,8 @@ describe('loadConfig defaults', () => {
       corsOrigins: [],
       trustProxy: false,
       logLevel: 'info',
+      redis: null,
+      introspectionClients: [],
     });
   });
 
@@ -181,8 +188,25 @@ describe('loadConfig value checks', () => {
     expect(load({ [name]: value })[key]).toBe(expected);
   });
 
-  it('refuses Redis-backed stores, which this version does not have yet', () => {
-    expect(configError({ ...STRONG, REDIS_URL: 'redis://127.0.0.1:6379' }).message).toContain('REDIS_URL:');
+  it('turns on the Redis stores with REDIS_URL, under the key prefix "auth:" unless REDIS_KEY_PREFIX says otherwise', () => {
+    expect(load({ REDIS_URL: 'redis://127.0.0.1:6379' }).redis).toEqual({ url: 'redis://127.0.0.1:6379', keyPrefix: 'auth:' });
+    expect(load({ REDIS_URL: 'rediss://user:pw@cache.internal:6380/2', REDIS_KEY_PREFIX: 'shop-auth:' }).redis).toEqual({
+      url: 'rediss://user:pw@cache.internal:6380/2',
+      keyPrefix: 'shop-auth:',
+    });
+    expect(load({ REDIS_KEY_PREFIX: 'ignored:' }).redis).toBeNull();
+  });
+
+  it.each([
+    ['REDIS_URL', 'http://:qqpass@qqhost:6379'],
+    ['REDIS_URL', 'qqhost:6379'],
+    ['REDIS_URL', 'redis://:qqpass@'],
+    ['REDIS_KEY_PREFIX', 'qq words'],
+    ['REDIS_KEY_PREFIX', 'qq'.repeat(33)],
+  ])('refuses %s=%j, naming the variable and never the value', (name, value) => {
+    const error = configError({ ...STRONG, REDIS_URL: 'redis://127.0.0.1:6379', [name]: value });
+    expect(error.problems).toEqual([expect.stringMatching(new RegExp(`^${name}: `))]);
+    expect(error.message).not.toMatch(/qq/);
   });
 });
 
@@ -197,6 +221,15 @@ describe('loadConfig TRUST_PROXY', () => {
     expect(load({ TRUST_PROXY: text }).trustProxy).toEqual(value);
     expect(load({ NODE_ENV: 'production', TRUST_PROXY: text }).trustProxy).toEqual(value);
   });
+
+  it.each(['TRUE', 'yes', '0.0.0.0/0/1', '10.0.0.300', '10.0.0.0/33', '11', 'loopback,not-an-address'])(
+    'refuses %j, naming the variable',
+    (text) => {
+      const error = configError({ TRUST_PROXY: text });
+      expect(error.problems).toEqual([expect.stringMatching(/^TRUST_PROXY: must be false, a hop count/)]);
+      expect(error.message).not.toContain(text === '11' ? 'TRUST_PROXY: 11' : text);
+    },
+  );
 
   it('accepts "true" outside production and refuses it in production', () => {
     expect(load({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);

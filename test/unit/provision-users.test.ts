@@ -2,17 +2,17 @@
 import { UsersFileError, parseUsersFile } from '../../src/auth/provision-users';
 
 const HASH_A = '$2b$10$Q1w2E3r4T5y6U7i8O9p0AaSsDdFfGgHhJjKkLlZzXxCcVvBbNnMm.';
-const HASH_B = '$2a$12$abcdefghijklmnopqrstuvABCDEFGHIJKLMNOPQRSTUVWXYZ01234';
-const HASH_Y = '$2y$11$0123456789./0123456789./0123456789./0123456789./01234';
+const HASH_B = '$2a$10$abcdefghijklmnopqrstuvABCDEFGHIJKLMNOPQRSTUVWXYZ01234';
+const HASH_Y = '$2y$10$0123456789./0123456789./0123456789./0123456789./01234';
 
 function parse(entries: unknown): ReturnType<typeof parseUsersFile> {
-  return parseUsersFile(JSON.stringify(entries));
+  return parseUsersFile(JSON.stringify(entries), 10);
 }
 
 /** The UsersFileError thrown for `text`; fails the test when nothing or something else is thrown. */
 function usersFileError(text: string): UsersFileError {
   try {
-    parseUsersFile(text);
+    parseUsersFile(text, 10);
   } catch (error) {
     if (error instanceof UsersFileError) return error;
     throw error;
@@ -109,6 +109,21 @@ describe('parseUsersFile', () => {
         { email: ' TWICE@example.com', password_hash: HASH_B, role: 'admin' },
       ]),
     ).toEqual(['entry 2: email appears twice']);
+  });
+
+  it('refuses a hash whose cost is not BCRYPT_COST, since its logins would answer at another speed', () => {
+    const cheaper = '$2b$04$Q1w2E3r4T5y6U7i8O9p0AaSsDdFfGgHhJjKkLlZzXxCcVvBbNnMm.';
+    const dearer = '$2b$12$Q1w2E3r4T5y6U7i8O9p0AaSsDdFfGgHhJjKkLlZzXxCcVvBbNnMm.';
+    expect(
+      problemsOf([
+        { email: 'cheap@example.com', password_hash: cheaper },
+        { email: 'fine@example.com', password_hash: HASH_A },
+        { email: 'dear@example.com', password_hash: dearer },
+      ]),
+    ).toEqual([
+      'entry 0: password_hash has cost 4, not BCRYPT_COST 10 (make it with npm run hash-password)',
+      'entry 2: password_hash has cost 12, not BCRYPT_COST 10 (make it with npm run hash-password)',
+    ]);
   });
 
   it('lists every problem of every entry at once', () => {

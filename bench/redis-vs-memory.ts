@@ -1,0 +1,268 @@
+// Measures GET /profile and POST /refresh throughput with memory vs Redis stores, and the cross-instance revocation delay.
+//
+//   npm run build && node_modules/.bin/tsx bench/redis-vs-memory.ts
+//
+// Servers run as their own processes (`node dist/server.js`; the per-request-lookup variant runs
+// bench/bench-server.ts under tsx, compared with the same script in its default mode); autocannon
+// runs here. Redis: REDIS_URL, else redis://127.0.0.1:6379. Keys go under a fresh prefix, deleted
+// at the end. BENCH_DURATION (seconds per run, default 10), BENCH_CONNECTIONS (default 50) and
+// BENCH_ROUNDS (default 3; runs are interleaved and the median is shown) tune the load.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
+import { randomId } from '../src/lib/random-id';
+
+const ROOT = path.resolve(__dirname, '..');
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const PREFIX = `bench:${randomId()}:`;
+const PASSWORD = 'correct horse battery staple';
+const REVOCATION_ROUNDS = 200;
+
+const SERVER_ENV = {
+  NODE_ENV: 'production',
+  JWT_SECRET: 'bench-Kp3vQ9zR7wX2mN8bT4yL6hJ1cF5dG0sA-access',
+  JWT_REFRESH_SECRET: 'bench-Wq8nE2rT6yU1iO4pA7sD9fG3hJ5kL0zX-refresh',
+  BCRYPT_COST: '10',
+  LOG_LEVEL: 'warn',
+  // The bench hammers one address and logs one user in many times at once: lift the limits out of the way.
+  RATE_LIMIT_MAX: '1000000',
+  LOGIN_RATE_LIMIT_MAX: '1000000',
+};
+
+interface Server {
+  name: string;
+  port: number;
+  proc: ChildProcess;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function call(port: number, method: string, urlPath: string, body?: unknown, accessToken?: string) {
+  return new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const headers: Record<string, string> = {};
+    if (payload !== undefined) headers['Content-Type'] = 'application/json';
+    if (accessToken) headers.Authorization = `Bearer ${accessToken}`;
+    const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : {} }));
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+async function start(name: string, command: string[], env: Record<string, string>): Promise<Server> {
+  const port = await freePort();
+  const proc = spawn(command[0]!, command.slice(1), {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...SERVER_ENV, ...env, PORT: String(port), HOST: '127.0.0.1' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`${name} exited with ${proc.exitCode}`);
+    const up = await call(port, 'GET', '/ready').then((res) => res.status === 200, () => false);
+    if (up) return { name, port, proc };
+    if (Date.now() > deadline) throw new Error(`${name} did not become ready`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function stop(server: Server): Promise<void> {
+  if (server.proc.exitCode !== null) return;
+  const exited = new Promise((resolve) => server.proc.once('exit', resolve));
+  server.proc.kill('SIGTERM');
+  await exited;
+}
+
+let users = 0;
+/** Registers a user and opens `sessions` sessions for it (bcrypt cost 10, so in parallel). */
+async function sessionsFor(port: number, sessions: number): Promise<{ access_token: string; refresh_token: string }[]> {
+  users += 1;
+  const email = `bench${users}.${process.pid}@example.com`;
+  const registered = await call(port, 'POST', '/register', { email, password: PASSWORD });
+  if (registered.status !== 201) throw new Error(`register failed: ${registered.status}`);
+  return Promise.all(
+    Array.from({ length: sessions }, async () => {
+      const res = await call(port, 'POST', '/login', { email, password: PASSWORD });
+      if (res.status !== 200) throw new Error(`login failed: ${res.status}`);
+      return res.body as { access_token: string; refresh_token: string };
+    }),
+  );
+}
+
+interface Throughput {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+function summarise(result: autocannon.Result): Throughput {
+  return {
+    rps: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.non2xx + result.errors + result.timeouts,
+  };
+}
+
+async function benchProfile(server: Server): Promise<Throughput> {
+  const [tokens] = await sessionsFor(server.port, 1);
+  const result = await autocannon({
+    url: `http://127.0.0.1:${server.port}/profile`,
+    connections: CONNECTIONS,
+    duration: DURATION,
+    headers: { Authorization: `Bearer ${tokens!.access_token}` },
+  });
+  return summarise(result);
+}
+
+/**
+ * Each connection refreshes its own session's chain, presenting the token its last refresh
+ * returned (autocannon resets a request's context every round, so the chain lives per client).
+ */
+async function benchRefresh(server: Server): Promise<Throughput> {
+  const pool = (await sessionsFor(server.port, CONNECTIONS)).map((tokens) => tokens.refresh_token);
+  const result = await autocannon({
+    url: `http://127.0.0.1:${server.port}/refresh`,
+    method: 'POST',
+    connections: CONNECTIONS,
+    duration: DURATION,
+    headers: { 'Content-Type': 'application/json' },
+    body: '{}',
+    setupClient: (client) => {
+      const chunks: Buffer[] = [];
+      client.setBody(JSON.stringify({ refresh_token: pool.pop() }));
+      client.on('body', (chunk) => chunks.push(chunk));
+      client.on('response', (status) => {
+        const text = Buffer.concat(chunks.splice(0)).toString('utf8');
+        if (status === 200) client.setBody(JSON.stringify({ refresh_token: (JSON.parse(text) as { refresh_token: string }).refresh_token }));
+      });
+    },
+  });
+  return summarise(result);
+}
+
+/**
+ * Logout on A, then GET /profile on B with the same access token as soon as A's 204 has arrived,
+ * again until B refuses it: the delay runs from A's answer to B's refusal.
+ */
+async function revocationDelay(a: Server, b: Server) {
+  const delays: number[] = [];
+  let firstProbeRejected = 0;
+  const [tokens] = await sessionsFor(a.port, 1);
+  const email = (await call(a.port, 'GET', '/profile', undefined, tokens!.access_token)).body.user as { email: string };
+  for (let round = 0; round < REVOCATION_ROUNDS; round += 1) {
+    const login = await call(a.port, 'POST', '/login', { email: email.email, password: PASSWORD });
+    const access = String(login.body.access_token);
+    if ((await call(b.port, 'GET', '/profile', undefined, access)).status !== 200) throw new Error('B refused a live token');
+    const out = await call(a.port, 'POST', '/logout', {}, access);
+    if (out.status !== 204) throw new Error(`logout failed: ${out.status}`);
+    const loggedOut = process.hrtime.bigint();
+    let probes = 0;
+    for (;;) {
+      probes += 1;
+      const res = await call(b.port, 'GET', '/profile', undefined, access);
+      if (res.status === 401) break;
+      if (res.status !== 200) throw new Error(`unexpected ${res.status}`);
+    }
+    delays.push(Number(process.hrtime.bigint() - loggedOut) / 1e6);
+    if (probes === 1) firstProbeRejected += 1;
+  }
+  delays.sort((x, y) => x - y);
+  const at = (q: number) => delays[Math.min(delays.length - 1, Math.floor(q * delays.length))]!.toFixed(2);
+  return { rounds: REVOCATION_ROUNDS, firstProbeRejected, p50: at(0.5), p99: at(0.99), max: delays.at(-1)!.toFixed(2) };
+}
+
+async function deleteKeys(): Promise<void> {
+  const client = new Redis(REDIS_URL);
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
+    if (keys.length > 0) await client.unlink(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  client.disconnect();
+}
+
+interface Variant {
+  name: string;
+  command: string[];
+  env: Record<string, string>;
+  routes: ('GET /profile' | 'POST /refresh')[];
+}
+
+/** The median run of each (variant, route): runs are interleaved, so a load change elsewhere hits all alike. */
+function median(runs: Throughput[]): Throughput {
+  return [...runs].sort((x, y) => x.rps - y.rps)[Math.floor(runs.length / 2)]!;
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(path.join(ROOT, 'dist/server.js'))) throw new Error('dist/server.js is missing: run `npm run build` first');
+  const node = [process.execPath, 'dist/server.js'];
+  const tsx = [path.join(ROOT, 'node_modules/.bin/tsx'), 'bench/bench-server.ts'];
+  const redisEnv = { REDIS_URL, REDIS_KEY_PREFIX: PREFIX };
+  const variants: Variant[] = [
+    { name: 'memory (dist/server.js)', command: node, env: {}, routes: ['GET /profile', 'POST /refresh'] },
+    { name: 'Redis (dist/server.js)', command: node, env: redisEnv, routes: ['GET /profile', 'POST /refresh'] },
+    { name: 'Redis, local revocation copy (bench-server.ts)', command: tsx, env: { ...redisEnv, BENCH_REVOCATION: 'feed' }, routes: ['GET /profile'] },
+    { name: 'Redis, Redis lookup per request (bench-server.ts)', command: tsx, env: { ...redisEnv, BENCH_REVOCATION: 'lookup' }, routes: ['GET /profile'] },
+  ];
+  console.log(`${CONNECTIONS} connections, ${DURATION} s per run, ${ROUNDS} interleaved rounds (median shown), Redis ${new URL(REDIS_URL).host}\n`);
+
+  const servers: Server[] = [];
+  try {
+    for (const variant of variants) servers.push(await start(variant.name, variant.command, variant.env));
+    const runs = new Map<string, Throughput[]>();
+    for (let round = 0; round < ROUNDS; round += 1) {
+      for (const [i, variant] of variants.entries()) {
+        for (const route of variant.routes) {
+          const run = route === 'GET /profile' ? await benchProfile(servers[i]!) : await benchRefresh(servers[i]!);
+          const key = `${variant.name} | ${route}`;
+          runs.set(key, [...(runs.get(key) ?? []), run]);
+        }
+      }
+    }
+    console.log('| stores | route | req/s | p50 ms | p99 ms | errors | req/s of each run |\n|---|---|---|---|---|---|---|');
+    for (const [key, all] of runs) {
+      const t = median(all);
+      console.log(`| ${key} | ${t.rps} | ${t.p50} | ${t.p99} | ${all.reduce((n, r) => n + r.errors, 0)} | ${all.map((r) => r.rps).join(', ')} |`);
+    }
+    await Promise.all(servers.splice(0).map(stop));
+
+    const [a, b] = await Promise.all([start('A', node, redisEnv), start('B', node, redisEnv)]);
+    servers.push(a, b);
+    const delay = await revocationDelay(a, b);
+    console.log(
+      `\ncross-instance revocation (logout on A → token refused on B), ${delay.rounds} rounds: ` +
+        `first probe refused in ${delay.firstProbeRejected}; delay p50 ${delay.p50} ms, p99 ${delay.p99} ms, max ${delay.max} ms`,
+    );
+  } finally {
+    await Promise.all(servers.map(stop));
+    await deleteKeys();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,103 @@
+// The documented operations of routes/auth-routes.ts: register, login, refresh, logout.
+import { loginBody, logoutBody, refreshBody, registerBody } from '../schemas';
+import { tokenResponseSchema, userResponseSchema } from '../response-schemas';
+import { BAD_AUTHORIZATION, BAD_BODY, BEARER_ERRORS, BODY_ERRORS, STORE_ERRORS } from './common-errors';
+import type { OperationSpec } from './types';
+
+const PER_ADDRESS_LIMIT = 'too many requests from this address to `/login`, `/register` and `/refresh` (`RATE_LIMIT_MAX`)';
+
+export const AUTH_OPERATIONS: OperationSpec[] = [
+  {
+    method: 'post',
+    path: '/register',
+    operationId: 'register',
+    tag: 'Authentication',
+    summary: 'Create an account',
+    description: 'Registers a user with the role `user` (admins come from `USERS_FILE`). It does not log in.',
+    auth: 'none',
+    body: { schema: registerBody, required: true },
+    rateLimited: true,
+    success: { status: 201, description: 'The new account.', body: userResponseSchema },
+    errors: {
+      invalid_request: BAD_BODY,
+      not_found: 'registration is closed on this server (`ALLOW_REGISTRATION=false`)',
+      email_taken: 'the email is already registered',
+      ...BODY_ERRORS,
+      rate_limited: PER_ADDRESS_LIMIT,
+      ...STORE_ERRORS,
+    },
+  },
+  {
+    method: 'post',
+    path: '/login',
+    operationId: 'login',
+    tag: 'Authentication',
+    summary: 'Log in: a new session and its tokens',
+    description:
+      'An unknown email and a wrong password get the same answer. Failed logins are limited per (account, ' +
+      'client address): `LOGIN_RATE_LIMIT_MAX` in `LOGIN_RATE_LIMIT_WINDOW`, then 429 even for the right password.',
+    auth: 'none',
+    body: { schema: loginBody, required: true },
+    cookieMode: { readsCookie: false, setCookie: 'the refresh token is set as the `refresh_token` cookie and left out of the body.' },
+    rateLimited: true,
+    carriesTokens: true,
+    success: { status: 200, description: 'Logged in.', body: tokenResponseSchema },
+    errors: {
+      invalid_request: BAD_BODY,
+      invalid_credentials: 'unknown email or wrong password (one identical answer for both)',
+      ...BODY_ERRORS,
+      rate_limited: `too many failed logins for this account from this address, or ${PER_ADDRESS_LIMIT}`,
+      ...STORE_ERRORS,
+    },
+  },
+  {
+    method: 'post',
+    path: '/refresh',
+    operationId: 'refresh',
+    tag: 'Authentication',
+    summary: 'Exchange a refresh token for a new pair (rotation)',
+    description:
+      'Every refresh returns a new refresh token and the old one stops working. Presenting an old one again ends ' +
+      'the whole session, except within `REFRESH_REUSE_GRACE` (default 10 s) of its rotation, where the same ' +
+      'successor and a fresh access token are returned (two tabs refreshing at once). The session never outlives ' +
+      'its first login plus `REFRESH_TOKEN_TTL`.',
+    auth: 'none',
+    body: { schema: refreshBody, required: false },
+    cookieMode: {
+      readsCookie: true,
+      setCookie: 'the token may come from the `refresh_token` cookie, and the new one is set there instead of the body.',
+    },
+    rateLimited: true,
+    carriesTokens: true,
+    success: { status: 200, description: 'A rotated pair.', body: tokenResponseSchema },
+    errors: {
+      invalid_request: BAD_BODY,
+      invalid_grant: 'no refresh token, or one that is invalid, expired, revoked or reused (reuse ends the session)',
+      ...BODY_ERRORS,
+      rate_limited: PER_ADDRESS_LIMIT,
+      ...STORE_ERRORS,
+    },
+  },
+  {
+    method: 'post',
+    path: '/logout',
+    operationId: 'logout',
+    tag: 'Authentication',
+    summary: 'End this session, the other ones, or all',
+    description:
+      'Needs a refresh token (body, or cookie in cookie mode) and/or a Bearer access token. Ending a session revokes ' +
+      'its refresh token and every access token it issued. Idempotent: a token of an ended session still gets 204.',
+    auth: 'bearer-or-refresh',
+    body: { schema: logoutBody, required: false },
+    cookieMode: { readsCookie: true, setCookie: 'the `refresh_token` cookie is cleared (`Max-Age=0`).' },
+    success: { status: 204, description: 'Logged out (or already logged out).' },
+    errors: {
+      invalid_request: `${BAD_BODY}; ${BAD_AUTHORIZATION}; or the two tokens belong to different sessions`,
+      unauthorized: 'neither a refresh token nor an access token',
+      invalid_token: BEARER_ERRORS.invalid_token,
+      invalid_grant: 'the refresh token is not one of this server (forged, malformed)',
+      ...BODY_ERRORS,
+      ...STORE_ERRORS,
+    },
+  },
+];

@@ -1,0 +1,27 @@
+// The error explanations several routes share, so each is worded once.
+import { BODY_LIMIT } from '../json-body';
+
+export const BAD_BODY =
+  'the body fails validation (`details` names each field), is not valid JSON, or is not a JSON object';
+
+export const BAD_AUTHORIZATION =
+  'the `Authorization` header breaks RFC 6750 (`Bearer` alone, two tokens, two headers) or a token is in the query string';
+
+export const BODY_ERRORS = {
+  payload_too_large: `the body is over ${BODY_LIMIT.replace('kb', ' kB')}`,
+  unsupported_media_type: 'a body that is not `application/json` (or is compressed, or not UTF-8)',
+} as const;
+
+/** A protected route's answers to a missing, malformed or unusable access token. */
+export const BEARER_ERRORS = {
+  invalid_request: BAD_AUTHORIZATION,
+  unauthorized: 'no credentials at all, or another scheme than Bearer',
+  invalid_token:
+    'the access token is expired (`token expired`: refresh) or revoked or invalid (`token revoked`, `token invalid`: log in again)',
+} as const;
+
+/** Any route that touches a store: Redis unreachable is a 503, anything else unexpected a 500. */
+export const STORE_ERRORS = {
+  server_error: 'something unexpected failed; the body says nothing more, the log says everything',
+  unavailable: 'a backing store (Redis) is unreachable; retry later',
+} as const;

@@ -1,0 +1,50 @@
+// The declaration of one route for the OpenAPI document: what it takes, what it answers, which errors and why.
+import type { z } from 'zod';
+import type { ErrorCode } from '../../errors';
+
+export type HttpMethod = 'get' | 'post' | 'delete';
+
+/**
+ * Who may call: nobody in particular, a Bearer access token, a Bearer access token of an admin,
+ * (logout) a refresh token and/or a Bearer access token, or (introspection) a client with HTTP Basic.
+ */
+export type Auth = 'none' | 'bearer' | 'admin' | 'bearer-or-refresh' | 'client';
+
+export type Tag = 'Authentication' | 'Account' | 'Admin' | 'Verification' | 'Service';
+
+export interface SuccessSpec {
+  status: 200 | 201 | 204;
+  description: string;
+  /** The JSON body; none for a 204. */
+  body?: z.ZodType;
+  /** The docs page answers HTML instead of JSON. */
+  html?: boolean;
+}
+
+export interface OperationSpec {
+  method: HttpMethod;
+  /** An OpenAPI path template, e.g. `/sessions/{id}`. */
+  path: string;
+  operationId: string;
+  tag: Tag;
+  summary: string;
+  description?: string;
+  auth: Auth;
+  pathParams?: z.ZodObject;
+  /** The request body; JSON unless `mediaTypes` says otherwise. */
+  body?: { schema: z.ZodType; required: boolean; mediaTypes?: string[] };
+  /**
+   * Takes part in cookie mode (`X-Token-Mode: cookie`): `setCookie` says what the success
+   * response does with the cookie, `readsCookie` whether the refresh token may come from it.
+   */
+  cookieMode?: { readsCookie: boolean; setCookie: string };
+  /** Behind a rate limiter: RateLimit headers on success, 429 when exhausted. */
+  rateLimited?: boolean;
+  /** The success response carries tokens (and so `Cache-Control: no-store`). */
+  carriesTokens?: boolean;
+  /** The success response may be cached (`Cache-Control: public, max-age=...`). */
+  cacheable?: boolean;
+  success: SuccessSpec;
+  /** Every error code the route can answer, each with when it happens (one sentence). */
+  errors: Partial<Record<ErrorCode, string>>;
+}

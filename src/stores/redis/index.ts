@@ -1,0 +1,148 @@
+// Builds the Redis stores: the choice when REDIS_URL is set, so that many instances share one state.
+import type { Redis } from 'ioredis';
+import type { Clock } from '../../lib/clock';
+import { createLogger, type Logger } from '../../lib/logger';
+import { AppError } from '../../errors';
+import type { RevocationCheck, Stores } from '../types';
+import { describeRedisUrl, guarded, openClient } from './connection';
+import { redisKeys } from './keys';
+import { RedisRateLimitCounter } from './redis-rate-limits';
+import { RedisSessionStore } from './redis-sessions';
+import { RedisUserStore } from './redis-users';
+import { RevocationFeed } from './revocation-feed';
+
+export { RedisRateLimitCounter, RedisSessionStore, RedisUserStore, RevocationFeed };
+
+export interface RedisStoresOptions {
+  url: string;
+  /** Prepended to every key and channel, so that several deployments can share one Redis. */
+  keyPrefix: string;
+  clock: Clock;
+  /** Access token lifetime (ms): how long an ended session's id must be remembered as revoked. */
+  accessTtlMs: number;
+  logger?: Logger;
+}
+
+export interface RedisStores extends Stores {
+  revocations: RevocationFeed;
+  /**
+   * Resolves once Redis answers and the revocation feed is current; otherwise rejects after
+   * `timeoutMs` with a message fit for an operator (never the URL's credentials).
+   */
+  whenReady(timeoutMs: number): Promise<void>;
+}
+
+/** Opens two connections (commands, and the revocation subscription); both reconnect on their own. */
+export function createRedisStores(options: RedisStoresOptions): RedisStores {
+  const { url, clock, accessTtlMs } = options;
+  const logger = options.logger ?? createLogger('silent');
+  const keys = redisKeys(options.keyPrefix);
+  const target = describeRedisUrl(url);
+  const client = openClient(url, 'auth-server');
+  const subscriber = openClient(url, 'auth-server:revocations');
+  const lastError = watch(client, target, logger);
+  watch(subscriber, target, null);
+
+  const sessions: RedisSessionStore = new RedisSessionStore({
+    client,
+    keys,
+    clock,
+    accessTtlMs,
+    onEnded: (sessionId, until) => revocations.add(sessionId, until),
+  });
+  const fallback: RevocationCheck = { isActive: (sessionId) => sessions.isActive(sessionId) };
+  const revocations = new RevocationFeed({ client, subscriber, keys, clock, accessTtlMs, fallback, logger });
+  revocations.start();
+
+  return {
+    users: new RedisUserStore(client, keys),
+    sessions,
+    rateLimits: new RedisRateLimitCounter(client, keys, clock),
+    revocations,
+
+    async ping() {
+      await guarded(client.ping());
+      if (!revocations.isCurrent) {
+        throw new AppError('unavailable', { description: 'A backing store is unreachable.' });
+      }
+    },
+
+    // Redis expires keys by itself; what is left is this instance's own copy of ended sessions,
+    // and old entries of the revoked set. Never rejects: it runs from a timer.
+    async sweep() {
+      revocations.prune();
+      await client.zremrangebyscore(keys.revoked, '-inf', clock.now()).catch(() => undefined);
+    },
+
+    async close() {
+      revocations.close();
+      await Promise.all([quit(client), quit(subscriber)]);
+    },
+
+    whenReady(timeoutMs) {
+      return new Promise<void>((resolve, reject) => {
+        const started = Date.now();
+        const check = setInterval(() => {
+          if (client.status === 'ready' && revocations.isCurrent) {
+            clearInterval(check);
+            resolve();
+          } else if (Date.now() - started >= timeoutMs) {
+            clearInterval(check);
+            const why = lastError() ?? `no answer within ${Math.round(timeoutMs / 1000)}s`;
+            reject(new Error(`cannot reach Redis at ${target} (REDIS_URL): ${why}`));
+          }
+        }, 25);
+      });
+    },
+  };
+}
+
+/**
+ * Logs when a connection is lost and when it is back (once each, not at every retry), and keeps
+ * the last failure in words that cannot contain the URL's credentials.
+ */
+function watch(client: Redis, target: string, logger: Logger | null): () => string | null {
+  let last: string | null = null;
+  let down = false;
+  client.on('error', (error: Error & { code?: string }) => {
+    last = describeFailure(error);
+    if (!down) logger?.warn({ redis: target, reason: last }, 'Redis connection lost');
+    down = true;
+  });
+  client.on('close', () => {
+    if (!down && client.status !== 'end') logger?.warn({ redis: target }, 'Redis connection lost');
+    down = true;
+  });
+  client.on('ready', () => {
+    if (down) logger?.info({ redis: target }, 'Redis connection is back');
+    down = false;
+    last = null;
+  });
+  return () => last;
+}
+
+function describeFailure(error: Error & { code?: string }): string {
+  if (error.code) return error.code;
+  if (/WRONGPASS|NOAUTH|NOPERM/.test(error.message)) return 'it refused the credentials';
+  if (/timed? ?out/i.test(error.message)) return 'timed out';
+  return 'connection failed';
+}
+
+/** Closes a connection politely when it can, and resolves once it is closed (at most ~2 s later). */
+async function quit(client: Redis): Promise<void> {
+  if (client.status === 'ready') await client.quit().catch(() => undefined);
+  if (client.status === 'end') return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 2500);
+    client.once('end', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    client.disconnect();
+    // Between two attempts there is no socket: disconnect() only cancels the next attempt.
+    if (client.status === 'reconnecting' || client.status === 'close') {
+      clearTimeout(timer);
+      resolve();
+    }
+  });
+}

@@ -1,0 +1,32 @@
+// The names of every Redis key and channel the stores use, all under one configurable prefix.
+
+/** Key names under `prefix`; ids are random base64url, emails normalised, so no name can collide. */
+export function redisKeys(prefix: string) {
+  return {
+    prefix,
+    /** String: the user record as JSON. */
+    user: (id: string) => `${prefix}user:${id}`,
+    /** String: the id of the user with this email. */
+    userByEmail: (email: string) => `${prefix}user-email:${email}`,
+    /** Sorted set: user ids scored by creation order. */
+    users: `${prefix}users`,
+    /** Counter behind that order. */
+    userSequence: `${prefix}users:seq`,
+    /** Hash: one session and the state of its refresh-token chain. */
+    sessionPrefix: `${prefix}session:`,
+    session: (id: string) => `${prefix}session:${id}`,
+    /** Sorted set: a user's session ids scored by when each session expires. */
+    userSessionsPrefix: `${prefix}user-sessions:`,
+    userSessions: (userId: string) => `${prefix}user-sessions:${userId}`,
+    /** Sorted set: ended session ids scored by when their last access token has surely expired. */
+    revoked: `${prefix}revoked`,
+    /** Pub/sub channel announcing each ended session as "<until> <session id>". */
+    revokedChannel: `${prefix}revoked`,
+    /** Hash: one rate-limit window (hits, resetAt). */
+    rateLimit: (key: string) => `${prefix}rate:${key}`,
+    /** String: a random value set once; a new value means Redis lost its data. */
+    epoch: `${prefix}epoch`,
+  };
+}
+
+export type RedisKeys = ReturnType<typeof redisKeys>;

@@ -1,0 +1,112 @@
+// The Lua scripts of the Redis session store: each read-decide-write on sessions is one atomic step in Redis.
+import { LuaScript } from './connection';
+
+/**
+ * Every session script starts with the same arguments, read here:
+ * ARGV[1] session key prefix, ARGV[2] user-sessions key prefix, ARGV[3] revoked set (also the
+ * channel), ARGV[4] now (ms, the app's clock), ARGV[5] access token lifetime (ms), ARGV[6] the
+ * expiry margin (ms). A script's own arguments start at ARGV[7].
+ */
+const PRELUDE = `
+local session_prefix, index_prefix, revoked = ARGV[1], ARGV[2], ARGV[3]
+local now, access_ttl, margin = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+
+-- The live session as a table, or nil when it is gone or past its expiresAt on the app's clock.
+local function load(sid)
+  local flat = redis.call('HGETALL', session_prefix .. sid)
+  if #flat == 0 then return nil end
+  local s = {}
+  for i = 1, #flat, 2 do s[flat[i]] = flat[i + 1] end
+  if tonumber(s.expiresAt) <= now then return nil end
+  return s
+end
+
+-- Ends a live session: drops it, remembers its id as revoked until its last access token has
+-- surely expired, and tells every instance, all in this one step. Returns that time.
+local function end_session(sid, s)
+  redis.call('DEL', session_prefix .. sid)
+  redis.call('ZREM', index_prefix .. s.userId, sid)
+  local until_ms = math.min(now + access_ttl, tonumber(s.expiresAt)) + margin
+  redis.call('ZREMRANGEBYSCORE', revoked, '-inf', ARGV[4])
+  redis.call('ZADD', revoked, until_ms, sid)
+  if redis.call('PTTL', revoked) < until_ms - now then redis.call('PEXPIRE', revoked, until_ms - now) end
+  redis.call('PUBLISH', revoked, string.format('%d %s', until_ms, sid))
+  return until_ms
+end
+`;
+
+/** ARGV[7] session id, ARGV[8] expiresAt, ARGV[9] user id, ARGV[10..] the record's field/value pairs. */
+export const CREATE_SESSION = new LuaScript(`${PRELUDE}
+local sid, expires_at = ARGV[7], tonumber(ARGV[8])
+local key, index = session_prefix .. sid, index_prefix .. ARGV[9]
+local ttl = expires_at - now + margin
+redis.call('HSET', key, unpack(ARGV, 10))
+redis.call('PEXPIRE', key, ttl)
+redis.call('ZREMRANGEBYSCORE', index, '-inf', ARGV[4])
+redis.call('ZADD', index, expires_at, sid)
+if redis.call('PTTL', index) < ttl then redis.call('PEXPIRE', index, ttl) end
+return 1
+`);
+
+/**
+ * Consume-and-rotate. ARGV[7] session id, ARGV[8] presented jti, ARGV[9] next jti, ARGV[10] next
+ * iat, ARGV[11] grace window (ms). Returns {kind, record} or {'reused', record, revoked until}.
+ */
+export const ROTATE_SESSION = new LuaScript(`${PRELUDE}
+local sid, presented = ARGV[7], ARGV[8]
+local s = load(sid)
+if not s then return {'no_session'} end
+local key = session_prefix .. sid
+if presented == s.refreshJti then
+  redis.call('HSET', key, 'previousJti', s.refreshJti, 'refreshJti', ARGV[9], 'refreshIat', ARGV[10],
+    'rotatedAt', ARGV[4], 'lastUsedAt', ARGV[4])
+  return {'rotated', redis.call('HGETALL', key)}
+end
+-- Two tabs refreshing at once present the same token: the loser gets the winner's successor
+-- instead of being treated as a thief, but only briefly and only for the token just rotated out.
+if s.previousJti ~= '' and presented == s.previousJti and now - tonumber(s.rotatedAt) < tonumber(ARGV[11]) then
+  redis.call('HSET', key, 'lastUsedAt', ARGV[4])
+  return {'grace', redis.call('HGETALL', key)}
+end
+local record = redis.call('HGETALL', key)
+return {'reused', record, end_session(sid, s)}
+`);
+
+/** ARGV[7] session id. Returns the time until which it stays revoked, or 0 when it was not live. */
+export const END_SESSION = new LuaScript(`${PRELUDE}
+local s = load(ARGV[7])
+if not s then return 0 end
+return end_session(ARGV[7], s)
+`);
+
+/**
+ * ARGV[7] user id, ARGV[8] the session id to keep ('' for none). Returns {id, until, id, until, ...}
+ * for each session it ended; expired leftovers are dropped without counting.
+ */
+export const END_USER_SESSIONS = new LuaScript(`${PRELUDE}
+local index = index_prefix .. ARGV[7]
+local ended = {}
+for _, sid in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+  if sid ~= ARGV[8] then
+    local s = load(sid)
+    if s then
+      table.insert(ended, sid)
+      table.insert(ended, end_session(sid, s))
+    else
+      redis.call('DEL', session_prefix .. sid)
+      redis.call('ZREM', index, sid)
+    end
+  end
+end
+return ended
+`);
+
+/** ARGV[7] user id. Returns the field/value list of each live session of the user. */
+export const LIST_USER_SESSIONS = new LuaScript(`${PRELUDE}
+local out = {}
+for _, sid in ipairs(redis.call('ZRANGEBYSCORE', index_prefix .. ARGV[7], '(' .. ARGV[4], '+inf')) do
+  local flat = redis.call('HGETALL', session_prefix .. sid)
+  if #flat > 0 then table.insert(out, flat) end
+end
+return out
+`);

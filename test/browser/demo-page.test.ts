@@ -1,0 +1,388 @@
+// The demo SPA in real Chromium: cookie mode, silent refresh, two tabs, cross-tab logout, and what another origin cannot do.
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import request from 'supertest';
+import { buildTestApp, type TestApp } from '../helpers/build-app';
+import { FakeClock } from '../helpers/fake-clock';
+import { PASSWORD, uniqueEmail } from '../helpers/fixtures';
+import {
+  describeInBrowser,
+  launchChromium,
+  screenshot,
+  serveApp,
+  serveForeignSite,
+  watchForProblems,
+  type ForeignSite,
+  type SeenRequest,
+  type ServedApp,
+} from './harness';
+
+/** The access token lifetime (15 min) less the page's refresh lead (60 s). */
+const REFRESH_AFTER_SECONDS = 15 * 60 - 60;
+
+describeInBrowser('the demo page in Chromium', () => {
+  let browser: Browser;
+  let foreign: ForeignSite;
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const problems: string[][] = [];
+
+  beforeAll(async () => {
+    browser = await launchChromium();
+    foreign = await serveForeignSite();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await foreign?.close();
+  });
+
+  afterEach(async () => {
+    while (cleanups.length > 0) await cleanups.pop()!();
+    // Every page the test opened worked under the page's CSP: no refusal, no script error.
+    expect(problems.splice(0).flat()).toEqual([]);
+  });
+
+  /** An app (fake clock, 15 min access tokens) listening on a port of its own. */
+  async function startServer(env: Record<string, string> = {}): Promise<TestApp & { served: ServedApp }> {
+    const world = buildTestApp({ env, clock: new FakeClock() });
+    const served = await serveApp(world.app);
+    cleanups.push(() => served.close());
+    return { ...world, served };
+  }
+
+  /** A fresh browser profile: its own cookie jar. */
+  async function newProfile(): Promise<BrowserContext> {
+    const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+    cleanups.push(() => context.close());
+    return context;
+  }
+
+  /** Opens the demo page in a new tab and waits until it knows whether it is signed in. */
+  async function openDemo(context: BrowserContext, served: ServedApp): Promise<Page> {
+    const page = await context.newPage();
+    problems.push(watchForProblems(page));
+    await page.goto(`${served.origin}/`);
+    await page.locator('#signed-in:visible, #signed-out:visible').waitFor();
+    return page;
+  }
+
+  async function signUp(page: Page, email = uniqueEmail('ann')): Promise<string> {
+    await page.fill('#email', email);
+    await page.fill('#password', PASSWORD);
+    await page.click('button[value="register"]');
+    await page.locator('#profile-email', { hasText: email }).waitFor();
+    return email;
+  }
+
+  const isSignedIn = (page: Page) => page.locator('#signed-in').isVisible();
+
+  /** Clicks "Refresh now" and waits until the page counts one more refresh. */
+  async function refreshNow(page: Page): Promise<void> {
+    const count = Number.parseInt((await page.textContent('#token-refreshes'))!, 10) || 0;
+    await page.click('#refresh-now');
+    await page.locator('#token-refreshes', { hasText: `${count + 1} (last: button)` }).waitFor();
+  }
+  const after = (seen: SeenRequest[], from: number, method: string, path: string) =>
+    seen.slice(from).filter((entry) => entry.method === method && entry.path === path);
+
+  it('registers and logs in with cookie mode, shows the profile, and keeps the refresh token out of reach of scripts', async () => {
+    const { served } = await startServer();
+    const context = await newProfile();
+    const page = await openDemo(context, served);
+    expect(await page.locator('#signed-out').isVisible()).toBe(true);
+    expect(await page.textContent('#who')).toBe('Signed out');
+    await screenshot(page, '1-signed-out');
+
+    const loginAnswer = page.waitForResponse((res) => res.url() === `${served.origin}/login`);
+    const email = await signUp(page);
+    const loginBody = (await (await loginAnswer).json()) as Record<string, unknown>;
+
+    expect(await page.textContent('#who')).toBe(`Signed in as ${email}`);
+    expect(await page.textContent('#profile-role')).toBe('user');
+    expect(await page.textContent('#profile-id')).toMatch(/\S{8,}/);
+    await screenshot(page, '2-signed-in');
+
+    // What went over the wire: cookie mode on /login, then Bearer calls.
+    const [login] = after(served.seen, 0, 'POST', '/login');
+    expect({ status: login!.status, tokenMode: login!.tokenMode }).toEqual({ status: 200, tokenMode: 'cookie' });
+    expect(Object.keys(loginBody).sort()).toEqual(['access_token', 'expires_at', 'expires_in', 'refresh_expires_in', 'token_type', 'user']);
+    const [profile] = after(served.seen, 0, 'GET', '/profile');
+    expect({ status: profile!.status, authorization: profile!.authorization }).toEqual({
+      status: 200,
+      authorization: `Bearer ${loginBody.access_token}`,
+    });
+
+    // The browser holds the refresh token as the contract says, where no script can read it.
+    const cookies = await context.cookies();
+    expect(cookies).toEqual([
+      expect.objectContaining({ name: 'refresh_token', domain: '127.0.0.1', path: '/', httpOnly: true, secure: true, sameSite: 'Strict' }),
+    ]);
+    const refreshToken = cookies[0]!.value;
+    expect(refreshToken.split('.')).toHaveLength(3);
+    expect(await page.evaluate<string>('document.cookie')).toBe('');
+    // The access token lives in memory only: not in storage, not in the page.
+    expect(await page.evaluate<number>('localStorage.length + sessionStorage.length')).toBe(0);
+    const html = await page.content();
+    expect(html).not.toContain(loginBody.access_token);
+    expect(html).not.toContain(refreshToken);
+  });
+
+  it('keeps the user signed in across a reload through the cookie, and a fresh profile is signed out', async () => {
+    const { served } = await startServer();
+    const context = await newProfile();
+    const page = await openDemo(context, served);
+    const email = await signUp(page);
+    const firstBearer = after(served.seen, 0, 'GET', '/profile')[0]!.authorization;
+
+    const mark = served.seen.length;
+    await page.reload();
+    await page.locator('#profile-email', { hasText: email }).waitFor();
+    expect(await page.textContent('#token-refreshes')).toBe('1 (last: page load)');
+    const [refresh] = after(served.seen, mark, 'POST', '/refresh');
+    expect(refresh).toMatchObject({ status: 200, tokenMode: 'cookie', cookie: expect.stringMatching(/^refresh_token=/) });
+    const [profile] = after(served.seen, mark, 'GET', '/profile');
+    expect(profile!.status).toBe(200);
+    expect(profile!.authorization).toMatch(/^Bearer /);
+    expect(profile!.authorization).not.toBe(firstBearer);
+
+    // Another browser profile has no cookie: the page cannot sign it in.
+    const stranger = await openDemo(await newProfile(), served);
+    expect(await stranger.locator('#signed-out').isVisible()).toBe(true);
+  });
+
+  it('refreshes silently shortly before the access token expires', async () => {
+    const world = await startServer();
+    const { served, clock } = world;
+    const context = await newProfile();
+    // The page's timers run on a clock the test moves, in step with the server's.
+    await context.clock.install({ time: clock.now() });
+    const page = await openDemo(context, served);
+    await signUp(page);
+    const mark = served.seen.length;
+
+    clock.advanceSeconds(REFRESH_AFTER_SECONDS - 40);
+    await page.clock.fastForward((REFRESH_AFTER_SECONDS - 40) * 1000);
+    await page.click('#call-profile');
+    await page.locator('#call-result', { hasText: '200 GET /profile' }).waitFor();
+    expect(after(served.seen, mark, 'POST', '/refresh')).toEqual([]);
+
+    const refreshed = page.waitForResponse((res) => res.url() === `${served.origin}/refresh`);
+    clock.advanceSeconds(41);
+    await page.clock.fastForward(41_000);
+    const answer = await refreshed;
+    expect(answer.status()).toBe(200);
+    const { access_token: fresh } = (await answer.json()) as { access_token: string };
+    await page.locator('#token-refreshes', { hasText: '1 (last: before expiry)' }).waitFor();
+    expect(after(served.seen, mark, 'POST', '/refresh')).toEqual([
+      expect.objectContaining({ status: 200, tokenMode: 'cookie', cookie: expect.stringMatching(/^refresh_token=/) }),
+    ]);
+
+    // The next call carries the new token, and the page shows its full lifetime again.
+    const mark2 = served.seen.length;
+    await page.click('#call-profile');
+    await page.locator('#call-result', { hasText: '200 GET /profile' }).waitFor();
+    expect(after(served.seen, mark2, 'GET', '/profile').map((entry) => entry.authorization)).toEqual([`Bearer ${fresh}`]);
+    expect(await page.textContent('#token-expiry')).toMatch(/^(15 min 0 s|14 min 5\d s)$/);
+  });
+
+  it('refreshes and retries once when a call answers 401 "token expired"', async () => {
+    const { served, clock } = await startServer();
+    const page = await openDemo(await newProfile(), served);
+    await signUp(page);
+    const mark = served.seen.length;
+
+    // Only the server's time moves: the page's own timer has not fired, so the call meets an expired token.
+    clock.advanceSeconds(15 * 60 + 1);
+    await page.click('#call-profile');
+    await page.locator('#call-result', { hasText: '200 GET /profile' }).waitFor();
+
+    expect(served.seen.slice(mark).map(({ method, path, status, challenge }) => ({ method, path, status, challenge }))).toEqual([
+      {
+        method: 'GET',
+        path: '/profile',
+        status: 401,
+        challenge: 'Bearer realm="auth", error="invalid_token", error_description="token expired"',
+      },
+      { method: 'POST', path: '/refresh', status: 200, challenge: undefined },
+      { method: 'GET', path: '/profile', status: 200, challenge: undefined },
+    ]);
+    expect(await page.textContent('#token-refreshes')).toBe('1 (last: token expired)');
+  });
+
+  /** Two tabs of one profile, both signed in to the same session, refreshing at the same moment. */
+  async function twoTabsRefreshAtOnce(env: Record<string, string> = {}) {
+    const world = await startServer(env);
+    const context = await newProfile();
+    const first = await openDemo(context, world.served);
+    const email = await signUp(first);
+    const second = await openDemo(context, world.served);
+    await second.locator('#profile-email', { hasText: email }).waitFor();
+
+    const mark = world.served.seen.length;
+    world.served.holdRefreshes(2);
+    const answers = [first, second].map((tab) => tab.waitForResponse((res) => res.url() === `${world.served.origin}/refresh`));
+    await Promise.all([first.click('#refresh-now'), second.click('#refresh-now')]);
+    await Promise.all(answers);
+    return { ...world, first, second, refreshes: after(world.served.seen, mark, 'POST', '/refresh') };
+  }
+
+  it('lets two tabs refreshing at the same moment both stay signed in (the grace window)', async () => {
+    const { first, second, refreshes, served, app } = await twoTabsRefreshAtOnce();
+    // Both requests carried the same refresh token: one rotated it, the other was within the grace window.
+    expect(refreshes[0]!.cookie).toBe(refreshes[1]!.cookie);
+    expect(refreshes.map((entry) => entry.status)).toEqual([200, 200]);
+
+    for (const tab of [first, second]) {
+      await tab.locator('#token-refreshes', { hasText: '(last: button)' }).waitFor();
+      await tab.click('#call-profile');
+      await tab.locator('#call-result', { hasText: '200 GET /profile' }).waitFor();
+    }
+    // And the session goes on: each tab refreshes again later, one after the other.
+    for (const tab of [first, second]) {
+      const mark = served.seen.length;
+      await refreshNow(tab);
+      expect(after(served.seen, mark, 'POST', '/refresh').map((entry) => entry.status)).toEqual([200]);
+    }
+    expect(await app.services.sessions.list((await first.textContent('#profile-id'))!)).toHaveLength(1);
+  });
+
+  it('without the grace window, the same two refreshes look like a replay and sign both tabs out', async () => {
+    const { first, second, refreshes } = await twoTabsRefreshAtOnce({ REFRESH_REUSE_GRACE: '0' });
+    expect(refreshes[0]!.cookie).toBe(refreshes[1]!.cookie);
+    expect(refreshes.map((entry) => entry.status)).toEqual([200, 401]);
+    // The tab that got the 401 signs out at once; the other one at its next call, since reuse
+    // ended the whole session.
+    for (const tab of [first, second]) {
+      if (await isSignedIn(tab)) await tab.click('#call-profile');
+      await tab.locator('#notice', { hasText: 'Your session has ended. Please log in again.' }).waitFor();
+      expect(await tab.locator('#signed-out').isVisible()).toBe(true);
+    }
+  });
+
+  it('ends the session in every tab when one tab logs out, at the other tab’s next call', async () => {
+    const { served } = await startServer();
+    const context = await newProfile();
+    const first = await openDemo(context, served);
+    const email = await signUp(first);
+    const second = await openDemo(context, served);
+    await second.locator('#profile-email', { hasText: email }).waitFor();
+
+    await first.click('#logout');
+    await first.locator('#notice', { hasText: 'Logged out.' }).waitFor();
+    expect(await first.locator('#signed-out').isVisible()).toBe(true);
+    expect(await context.cookies()).toEqual([]);
+    const [logout] = after(served.seen, 0, 'POST', '/logout');
+    expect(logout).toMatchObject({ status: 204, tokenMode: 'cookie', cookie: expect.stringMatching(/^refresh_token=/) });
+
+    // The other tab still shows the profile; its next call learns the session is over.
+    expect(await isSignedIn(second)).toBe(true);
+    const mark = served.seen.length;
+    await second.click('#call-profile');
+    await second.locator('#notice', { hasText: 'Your session has ended. Please log in again.' }).waitFor();
+    expect(await second.locator('#signed-out').isVisible()).toBe(true);
+    await screenshot(second, '4-ended-in-another-tab');
+    // "token revoked" is not worth a refresh: the page did not try one.
+    expect(served.seen.slice(mark).map(({ method, path, status, challenge }) => ({ method, path, status, challenge }))).toEqual([
+      {
+        method: 'GET',
+        path: '/profile',
+        status: 401,
+        challenge: 'Bearer realm="auth", error="invalid_token", error_description="token revoked"',
+      },
+    ]);
+
+    await second.reload();
+    await second.locator('#who', { hasText: 'Signed out' }).waitFor();
+  });
+
+  it('lists the sessions and ends another one', async () => {
+    const { served, app } = await startServer();
+    const page = await openDemo(await newProfile(), served);
+    // Each test has an app of its own, so a plain address is free (and reads well in docs/demo-page.png).
+    const email = await signUp(page, 'ann@example.com');
+    const other = await request(app).post('/login').set('User-Agent', 'curl/8.5.0').send({ email, password: PASSWORD });
+    expect(other.status).toBe(200);
+
+    await page.click('#reload-sessions');
+    const rows = page.locator('#sessions-body tr');
+    await rows.nth(1).waitFor();
+    expect(await rows.count()).toBe(2);
+    expect(await rows.nth(0).textContent()).toMatch(/^Headless Chrome \d+ on Linux this browser127\.0\.0\.1/);
+    expect(await rows.nth(1).textContent()).toMatch(/^curl\S*127\.0\.0\.1.*End$/);
+    await page.click('#call-profile');
+    await page.locator('#call-result', { hasText: '200 GET /profile' }).waitFor();
+    await screenshot(page, '3-sessions');
+
+    await rows.nth(1).locator('button', { hasText: 'End' }).click();
+    await rows.nth(1).waitFor({ state: 'detached' });
+    expect(await rows.count()).toBe(1);
+    const ended = await request(app).get('/profile').set('Authorization', `Bearer ${other.body.access_token}`);
+    expect({ status: ended.status, description: ended.body.error_description }).toEqual({ status: 401, description: 'token revoked' });
+    expect(await isSignedIn(page)).toBe(true);
+  });
+
+  it('shows the server’s own sentence when a login or a registration fails', async () => {
+    const { served } = await startServer();
+    const page = await openDemo(await newProfile(), served);
+    await page.fill('#email', uniqueEmail('nobody'));
+    await page.fill('#password', 'wrong password');
+    await page.click('button[value="login"]');
+    await page.locator('#form-error', { hasText: 'The email or password is incorrect.' }).waitFor();
+    await screenshot(page, '5-login-failed');
+
+    await page.fill('#password', 'short');
+    await page.click('button[value="register"]');
+    await page.locator('#form-error', { hasText: /^password: / }).waitFor();
+    expect(await page.locator('#signed-out').isVisible()).toBe(true);
+  });
+
+  it('gives a page on another origin no way to refresh with the cookie', async () => {
+    const { served } = await startServer({ CORS_ORIGINS: `http://localhost:${foreign.port}` });
+    const context = await newProfile();
+    const demo = await openDemo(context, served);
+    await signUp(demo);
+    const refreshUrl = `${served.origin}/refresh`;
+    const tryRefresh = `fetch(${JSON.stringify(refreshUrl)}, { method: 'POST', credentials: 'include', headers: { 'X-Token-Mode': 'cookie' } })
+      .then(async (res) => res.status + ' ' + (await res.json()).error_description, (error) => error.name + ': ' + error.message)`;
+
+    // 1. Another port on the same host: same site, so the browser would send the cookie, but the
+    //    origin is not in CORS_ORIGINS: the preflight is refused and the POST never leaves.
+    const sameSite = await context.newPage();
+    problems.push(watchForProblems(sameSite));
+    await sameSite.goto(`http://127.0.0.1:${foreign.port}/`);
+    let mark = served.seen.length;
+    expect(await sameSite.evaluate<string>(tryRefresh)).toBe('TypeError: Failed to fetch');
+    expect(served.seen.slice(mark).map(({ method, path, allowOrigin }) => ({ method, path, allowOrigin }))).toEqual([
+      { method: 'OPTIONS', path: '/refresh', allowOrigin: undefined },
+    ]);
+
+    // 2. A plain form post needs no preflight and carries the cookie, but cannot add X-Token-Mode:
+    //    the server ignores the cookie.
+    foreign.setFormTarget(refreshUrl);
+    await sameSite.reload();
+    mark = served.seen.length;
+    await Promise.all([sameSite.waitForURL(refreshUrl), sameSite.click('button')]);
+    expect(JSON.parse(await sameSite.locator('body').innerText())).toEqual({
+      error: 'invalid_grant',
+      error_description: 'A refresh token is required.',
+    });
+    expect(served.seen.slice(mark)).toEqual([
+      expect.objectContaining({ method: 'POST', path: '/refresh', status: 401, tokenMode: undefined, cookie: expect.stringMatching(/^refresh_token=/) }),
+    ]);
+
+    // 3. An origin CORS_ORIGINS does allow, but on another site (localhost is not 127.0.0.1):
+    //    the call goes through and its answer is readable, yet SameSite=Strict kept the cookie home.
+    const crossSite = await context.newPage();
+    problems.push(watchForProblems(crossSite));
+    await crossSite.goto(`http://localhost:${foreign.port}/`);
+    mark = served.seen.length;
+    expect(await crossSite.evaluate<string>(tryRefresh)).toBe('401 A refresh token is required.');
+    expect(after(served.seen, mark, 'POST', '/refresh')).toEqual([
+      expect.objectContaining({ origin: `http://localhost:${foreign.port}`, allowOrigin: `http://localhost:${foreign.port}`, cookie: undefined }),
+    ]);
+
+    // None of it touched the session: the demo tab still refreshes with its cookie.
+    mark = served.seen.length;
+    await refreshNow(demo);
+    expect(after(served.seen, mark, 'POST', '/refresh').map((entry) => entry.status)).toEqual([200]);
+  });
+});

@@ -1,0 +1,312 @@
+// The document cannot lie: real responses of every route, success and each error, match what /openapi.json says.
+import request, { type Response } from 'supertest';
+import type { AuthApp } from '../../src/app';
+import { AppError } from '../../src/errors';
+import { API_OPERATIONS } from '../../src/http/openapi/operations';
+import type { Stores } from '../../src/stores/types';
+import { createMemoryStores } from '../../src/stores/memory';
+import { buildTestApp } from '../helpers/build-app';
+import { FakeClock } from '../helpers/fake-clock';
+import { adminAndLogin, bearer, PASSWORD, register, registerAndLogin, uniqueEmail } from '../helpers/fixtures';
+import { createConformance, type Conformance } from '../helpers/openapi-conformance';
+
+let conformance: Conformance;
+
+beforeAll(async () => {
+  const res = await request(buildTestApp().app).get('/openapi.json');
+  conformance = createConformance(res.body);
+  conformance.check(res);
+});
+
+/** Asserts the status, then that the response is a documented one of its route. */
+async function conforms(pending: PromiseLike<Response>, status: number): Promise<Response> {
+  const res = await pending;
+  expect({ status: res.status, body: res.body }).toMatchObject({ status });
+  conformance.check(res);
+  return res;
+}
+
+function send(app: AuthApp, method: 'post' | 'delete', path: string) {
+  return method === 'post' ? request(app).post(path) : request(app).delete(path);
+}
+
+const CLIENT_ENV = { INTROSPECTION_CLIENTS: 'notes-service:conformance-Zp4mQ8vB2nX6cW1rT9yK3hL7jF5dS0gA' };
+
+/** POST /introspect as the client of CLIENT_ENV. */
+function introspect(app: AuthApp) {
+  const credentials = Buffer.from(CLIENT_ENV.INTROSPECTION_CLIENTS).toString('base64');
+  return request(app).post('/introspect').set('Authorization', `Basic ${credentials}`);
+}
+
+/** The app, its stores and a user with tokens. */
+async function withUser(env: Record<string, string> = {}) {
+  const built = buildTestApp({ env });
+  return { ...built, ...(await registerAndLogin(built.app)) };
+}
+
+const BODY_ROUTES = [
+  ['post', '/register'],
+  ['post', '/login'],
+  ['post', '/refresh'],
+  ['post', '/logout'],
+  ['delete', '/sessions/some-session'],
+] as const;
+
+describe.each(BODY_ROUTES)('%s %s with a bad body', (method, path) => {
+  it('answers 413 to a body over 10 kB', async () => {
+    const { app } = buildTestApp();
+    await conforms(send(app, method, path).send({ email: 'a@example.com', password: 'x'.repeat(11_000) }), 413);
+  });
+
+  it('answers 415 to a body that is not JSON', async () => {
+    const { app } = buildTestApp();
+    await conforms(send(app, method, path).set('Content-Type', 'text/plain').send('email=a@example.com'), 415);
+  });
+
+  it('answers 400 to malformed JSON', async () => {
+    const { app } = buildTestApp();
+    await conforms(send(app, method, path).set('Content-Type', 'application/json').send('{"email":'), 400);
+  });
+});
+
+describe('POST /register', () => {
+  it('documents 201, 400 with details, 409', async () => {
+    const { app } = buildTestApp();
+    const email = uniqueEmail();
+    const created = await conforms(request(app).post('/register').send({ email, password: PASSWORD }), 201);
+    expect(created.body.user.email).toBe(email);
+    const invalid = await conforms(request(app).post('/register').send({ email: 'nope', password: 'short', admin: true }), 400);
+    expect(invalid.body.details.length).toBeGreaterThanOrEqual(3);
+    await conforms(request(app).post('/register').send({ email, password: PASSWORD }), 409);
+  });
+
+  it('documents 404 when registration is closed', async () => {
+    const { app } = buildTestApp({ env: { ALLOW_REGISTRATION: 'false' } });
+    await conforms(request(app).post('/register').send({ email: uniqueEmail(), password: PASSWORD }), 404);
+  });
+
+  it('documents 429 past the per-address limit', async () => {
+    const { app } = buildTestApp({ env: { RATE_LIMIT_MAX: '1' } });
+    await conforms(request(app).post('/register').send({ email: uniqueEmail(), password: PASSWORD }), 201);
+    await conforms(request(app).post('/register').send({ email: uniqueEmail(), password: PASSWORD }), 429);
+  });
+});
+
+describe('POST /login', () => {
+  it('documents 200 (with and without cookie mode), 400 and 401', async () => {
+    const { app } = buildTestApp();
+    const { email } = await register(app);
+    const plain = await conforms(request(app).post('/login').send({ email, password: PASSWORD }), 200);
+    expect(typeof plain.body.refresh_token).toBe('string');
+    const cookie = await conforms(
+      request(app).post('/login').set('X-Token-Mode', 'cookie').send({ email, password: PASSWORD }),
+      200,
+    );
+    expect(cookie.body.refresh_token).toBeUndefined();
+    expect(cookie.headers['set-cookie']).toHaveLength(1);
+    await conforms(request(app).post('/login').send({ email }), 400);
+    await conforms(request(app).post('/login').send({ email, password: 'wrong password' }), 401);
+  });
+
+  it('documents 429 once failed logins exhaust LOGIN_RATE_LIMIT_MAX', async () => {
+    const { app } = buildTestApp({ env: { LOGIN_RATE_LIMIT_MAX: '1' } });
+    const { email } = await register(app);
+    await conforms(request(app).post('/login').send({ email, password: 'wrong password' }), 401);
+    const limited = await conforms(request(app).post('/login').send({ email, password: 'wrong password' }), 429);
+    expect(limited.headers['retry-after']).toBe('900');
+  });
+});
+
+describe('POST /refresh', () => {
+  it('documents 200 (body and cookie mode), 400 and 401', async () => {
+    const { app, email, tokens } = await withUser();
+    const rotated = await conforms(request(app).post('/refresh').send({ refresh_token: tokens.refresh_token }), 200);
+    const cookieLogin = await request(app).post('/login').set('X-Token-Mode', 'cookie').send({ email, password: PASSWORD });
+    const cookie = (cookieLogin.headers['set-cookie'] as unknown as string[])[0]!.split(';')[0]!;
+    await conforms(request(app).post('/refresh').set('X-Token-Mode', 'cookie').set('Cookie', cookie), 200);
+    await conforms(request(app).post('/refresh').send({ refresh_token: 42 }), 400);
+    await conforms(request(app).post('/refresh').send({}), 401);
+    expect(rotated.body.refresh_token).not.toBe(tokens.refresh_token);
+  });
+
+  it('documents 429 past the per-address limit', async () => {
+    // register and login count too: the third request to these routes is the last allowed.
+    const { app, tokens } = await withUser({ RATE_LIMIT_MAX: '3' });
+    const next = await conforms(request(app).post('/refresh').send({ refresh_token: tokens.refresh_token }), 200);
+    await conforms(request(app).post('/refresh').send({ refresh_token: next.body.refresh_token }), 429);
+  });
+});
+
+describe('POST /logout', () => {
+  it('documents 204 (refresh token, Bearer, cookie mode), 400 and each 401', async () => {
+    const { app, email, tokens } = await withUser();
+    await conforms(request(app).post('/logout').send({ scope: 'everywhere' }), 400);
+    await conforms(request(app).post('/logout'), 401);
+    await conforms(request(app).post('/logout').set('Authorization', 'Bearer not.a.token'), 401);
+    await conforms(request(app).post('/logout').send({ refresh_token: 'not-a-refresh-token' }), 401);
+    await conforms(request(app).post('/logout').send({ refresh_token: tokens.refresh_token }), 204);
+
+    const again = await request(app).post('/login').send({ email, password: PASSWORD });
+    await conforms(request(app).post('/logout').set(...bearer(again.body.access_token)), 204);
+
+    const cookieLogin = await request(app).post('/login').set('X-Token-Mode', 'cookie').send({ email, password: PASSWORD });
+    const cookie = (cookieLogin.headers['set-cookie'] as unknown as string[])[0]!.split(';')[0]!;
+    const cleared = await conforms(request(app).post('/logout').set('X-Token-Mode', 'cookie').set('Cookie', cookie), 204);
+    expect((cleared.headers['set-cookie'] as unknown as string[])[0]).toMatch(/^refresh_token=; Max-Age=0;/);
+  });
+});
+
+const PROTECTED = [
+  ['get', '/profile'],
+  ['get', '/sessions'],
+  ['delete', '/sessions/some-session'],
+  ['get', '/admin/users'],
+] as const;
+
+function call(app: AuthApp, method: 'get' | 'delete', path: string) {
+  return method === 'get' ? request(app).get(path) : request(app).delete(path);
+}
+
+describe.each(PROTECTED)('%s %s without a usable access token', (method, path) => {
+  it('documents 400 for a malformed Authorization header, with its challenge', async () => {
+    const { app } = buildTestApp();
+    const res = await conforms(call(app, method, path).set('Authorization', 'Bearer'), 400);
+    expect(res.headers['www-authenticate']).toMatch(/error="invalid_request"/);
+  });
+
+  it('documents 401 for no credentials and for an expired token', async () => {
+    const { app, clock, tokens } = await withUser();
+    await conforms(call(app, method, path), 401);
+    clock.advanceSeconds(15 * 60);
+    const expired = await conforms(call(app, method, path).set(...bearer(tokens.access_token)), 401);
+    expect(expired.body.error_description).toBe('token expired');
+  });
+});
+
+describe('the account routes', () => {
+  it('documents GET /profile 200 and GET /sessions 200', async () => {
+    const { app, tokens } = await withUser();
+    await conforms(request(app).get('/profile').set(...bearer(tokens.access_token)), 200);
+    const list = await conforms(request(app).get('/sessions').set(...bearer(tokens.access_token)), 200);
+    expect(list.body.sessions).toHaveLength(1);
+  });
+
+  it('documents DELETE /sessions/{id} 204 and 404', async () => {
+    const { app, email, tokens } = await withUser();
+    const other = await request(app).post('/login').send({ email, password: PASSWORD });
+    const { sessions } = (await request(app).get('/sessions').set(...bearer(tokens.access_token))).body;
+    const otherId = sessions.find((session: { current: boolean }) => !session.current).id as string;
+    await conforms(request(app).delete(`/sessions/${otherId}`).set(...bearer(tokens.access_token)), 204);
+    await conforms(request(app).delete(`/sessions/${otherId}`).set(...bearer(tokens.access_token)), 404);
+    expect(other.status).toBe(200);
+  });
+
+  it('documents GET /admin/users 200 for an admin and 403 for a user', async () => {
+    const { app, tokens } = await withUser();
+    const admin = await adminAndLogin(app);
+    const users = await conforms(request(app).get('/admin/users').set(...bearer(admin.tokens.access_token)), 200);
+    expect(users.body.users).toHaveLength(2);
+    const forbidden = await conforms(request(app).get('/admin/users').set(...bearer(tokens.access_token)), 403);
+    expect(forbidden.headers['www-authenticate']).toMatch(/error="insufficient_scope"/);
+  });
+});
+
+describe('a store failing', () => {
+  // What a failing store throws: something unexpected (500), or the Redis stores' "unreachable" (503).
+  let failure: Error = new Error('disk on fire');
+  const fail = <T extends object>(store: T, method: keyof T & string) =>
+    jest.spyOn(store, method as never).mockImplementation((() => Promise.reject(failure)) as never);
+  type Act = (app: AuthApp, token: string, refresh: string) => PromiseLike<Response>;
+  const failures: [string, (stores: Stores) => unknown, Act][] = [
+    ['POST /register', (s) => fail(s.users, 'create'), (app) => request(app).post('/register').send({ email: uniqueEmail(), password: PASSWORD })],
+    ['POST /login', (s) => fail(s.users, 'findByEmail'), (app) => request(app).post('/login').send({ email: uniqueEmail(), password: PASSWORD })],
+    ['POST /refresh', (s) => fail(s.sessions, 'rotate'), (app, _t, refresh) => request(app).post('/refresh').send({ refresh_token: refresh })],
+    ['POST /logout', (s) => fail(s.sessions, 'get'), (app, _t, refresh) => request(app).post('/logout').send({ refresh_token: refresh })],
+    ['GET /profile', (s) => fail(s.users, 'findById'), (app, token) => request(app).get('/profile').set(...bearer(token))],
+    ['GET /sessions', (s) => fail(s.sessions, 'listByUser'), (app, token) => request(app).get('/sessions').set(...bearer(token))],
+    ['DELETE /sessions/{id}', (s) => fail(s.sessions, 'get'), (app, token) => request(app).delete('/sessions/x').set(...bearer(token))],
+    ['GET /admin/users', (s) => fail(s.users, 'list'), (app, token) => request(app).get('/admin/users').set(...bearer(token))],
+    ['POST /introspect', (s) => fail(s.sessions, 'isActive'), (app, token) => introspect(app).type('form').send({ token })],
+  ];
+
+  async function brokenApp(breakStore: (stores: Stores) => unknown) {
+    const clock = new FakeClock();
+    const stores = createMemoryStores(clock);
+    const { app } = buildTestApp({ clock, stores, env: CLIENT_ENV });
+    // An admin's token passes every role check, so the failing store is what answers.
+    const { tokens } = await adminAndLogin(app);
+    breakStore(stores);
+    return { app, tokens };
+  }
+
+  it.each(failures)('documents 500 on %s when a store fails unexpectedly', async (_route, breakStore, act) => {
+    failure = new Error('disk on fire');
+    const { app, tokens } = await brokenApp(breakStore);
+    const res = await conforms(act(app, tokens.access_token, tokens.refresh_token), 500);
+    expect(res.body).toEqual({ error: 'server_error', error_description: 'An unexpected error occurred.' });
+  });
+
+  it.each(failures)('documents 503 on %s when a store is unreachable', async (_route, breakStore, act) => {
+    failure = new AppError('unavailable', { description: 'A backing store is unreachable.' });
+    const { app, tokens } = await brokenApp(breakStore);
+    const res = await conforms(act(app, tokens.access_token, tokens.refresh_token), 503);
+    expect(res.body.error).toBe('unavailable');
+  });
+});
+
+describe('the verification routes', () => {
+  it('documents GET /.well-known/jwks.json 200', async () => {
+    const res = await conforms(request(buildTestApp().app).get('/.well-known/jwks.json'), 200);
+    expect(res.body).toEqual({ keys: [] });
+  });
+
+  it('documents POST /introspect 200 (active and not), 400, 401, 413 and 415', async () => {
+    const { app, tokens } = await withUser(CLIENT_ENV);
+    const live = await conforms(introspect(app).type('form').send({ token: tokens.access_token }), 200);
+    expect(live.body.active).toBe(true);
+    const dead = await conforms(introspect(app).send({ token: tokens.refresh_token }), 200);
+    expect(dead.body).toEqual({ active: false });
+    await conforms(introspect(app).type('form').send({ token_type_hint: 'access_token' }), 400);
+    await conforms(request(app).post('/introspect').type('form').send({ token: tokens.access_token }), 401);
+    await conforms(introspect(app).type('form').send(`token=${'a'.repeat(11_000)}`), 413);
+    await conforms(introspect(app).set('Content-Type', 'text/plain').send('token=abc'), 415);
+  });
+});
+
+describe('the service routes', () => {
+  it('documents GET /health, /ready, /openapi.json and /docs', async () => {
+    const { app } = buildTestApp();
+    await conforms(request(app).get('/health'), 200);
+    await conforms(request(app).get('/ready'), 200);
+    await conforms(request(app).get('/openapi.json'), 200);
+    await conforms(request(app).get('/docs'), 200);
+  });
+
+  it('documents GET /ready 503 when a store is down', async () => {
+    const clock = new FakeClock();
+    const stores = { ...createMemoryStores(clock), ping: () => Promise.reject(new Error('down')) };
+    await conforms(request(buildTestApp({ clock, stores }).app).get('/ready'), 503);
+  });
+});
+
+describe('paths and methods outside the operations', () => {
+  const paths = [...new Set(API_OPERATIONS.map((op) => op.path))];
+
+  it.each(paths)('answers PUT %s with the documented 405 and an Allow of exactly its documented methods', async (path) => {
+    const concrete = path.replace(/\{[^}]+\}/g, 'x');
+    const res = await conforms(request(buildTestApp().app).put(concrete), 405);
+    const methods = API_OPERATIONS.filter((op) => op.path === path).flatMap((op) =>
+      op.method === 'get' ? ['GET', 'HEAD'] : [op.method.toUpperCase()],
+    );
+    expect(res.headers.allow!.split(', ').sort()).toEqual(methods.sort());
+  });
+
+  it('answers an unknown path with the documented 404', async () => {
+    await conforms(request(buildTestApp().app).get('/no/such/route'), 404);
+  });
+});
+
+// Runs last: every response the document promises was produced by a test above.
+it('has seen every documented status of every operation', () => {
+  expect(conformance.unexercised()).toEqual([]);
+});

@@ -1,0 +1,306 @@
+// The Redis stores: the shared store contract against a real Redis, plus what only Redis has (TTLs, the revocation feed, outages).
+import type { Redis } from 'ioredis';
+import { AppError } from '../../src/errors';
+import { randomId } from '../../src/lib/random-id';
+import type { RedisStores } from '../../src/stores/redis';
+import type { SessionRecord } from '../../src/stores/types';
+import { FakeClock } from '../helpers/fake-clock';
+import { deleteKeys, describeWithRedis, eventually, inspector, openRedisStores, uniquePrefix } from '../helpers/redis';
+import { TcpProxy } from '../helpers/tcp-proxy';
+import { runStoreContract } from './session-store.contract';
+
+const HOUR = 3_600_000;
+const MARGIN = 60_000;
+const ACCESS_TTL = 15 * 60_000;
+/** Time that may pass between computing an expected TTL and Redis reporting it (a bound, not a speed test). */
+const SLACK = 10_000;
+
+describeWithRedis('Redis stores', (url) => {
+  const prefix = uniquePrefix();
+  let redis: Redis;
+  const opened: RedisStores[] = [];
+  const proxies: TcpProxy[] = [];
+
+  beforeAll(() => {
+    redis = inspector(url);
+  });
+
+  afterEach(async () => {
+    await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
+    await Promise.all(opened.splice(0).map((stores) => stores.close()));
+  });
+
+  afterAll(async () => {
+    redis.disconnect();
+    await deleteKeys(url, prefix);
+  });
+
+  runStoreContract('Redis', (clock: FakeClock) => openRedisStores(url, prefix, clock));
+
+  /** An instance's stores; `through` routes its connections through a proxy the test controls. */
+  async function instance(clock: FakeClock, options: { keyPrefix?: string; through?: TcpProxy } = {}) {
+    const target = options.through ? options.through.urlFor(url) : url;
+    const stores = await openRedisStores(target, options.keyPrefix ?? prefix, clock, ACCESS_TTL);
+    opened.push(stores);
+    return stores;
+  }
+
+  async function proxy(): Promise<TcpProxy> {
+    const started = await TcpProxy.start(url);
+    proxies.push(started);
+    return started;
+  }
+
+  function session(clock: FakeClock, overrides: Partial<SessionRecord> = {}): SessionRecord {
+    const now = clock.now();
+    return {
+      id: randomId(),
+      userId: randomId(),
+      createdAt: now,
+      lastUsedAt: now,
+      expiresAt: now + 24 * HOUR,
+      userAgent: 'redis-test',
+      ip: '127.0.0.1',
+      refreshJti: randomId(),
+      refreshIat: Math.floor(now / 1000),
+      previousJti: null,
+      rotatedAt: now,
+      ...overrides,
+    };
+  }
+
+  describe('what Redis holds, and for how long', () => {
+    it('keeps a session as a hash of its record (token ids only) that expires a margin after the session', async () => {
+      const clock = new FakeClock();
+      const stores = await instance(clock);
+      const s = session(clock, { expiresAt: clock.now() + 2 * HOUR });
+      await stores.sessions.create(s);
+
+      const fields = await redis.hgetall(`${prefix}session:${s.id}`);
+      expect(Object.keys(fields).sort()).toEqual(
+        ['createdAt', 'expiresAt', 'id', 'ip', 'lastUsedAt', 'previousJti', 'refreshIat', 'refreshJti', 'rotatedAt', 'userAgent', 'userId'],
+      );
+      expect(fields).toMatchObject({ refreshJti: s.refreshJti, previousJti: '', expiresAt: String(s.expiresAt) });
+      const expected = 2 * HOUR + MARGIN;
+      const ttl = await redis.pttl(`${prefix}session:${s.id}`);
+      expect(ttl).toBeLessThanOrEqual(expected);
+      expect(ttl).toBeGreaterThan(expected - SLACK);
+      const indexTtl = await redis.pttl(`${prefix}user-sessions:${s.userId}`);
+      expect(indexTtl).toBeLessThanOrEqual(expected);
+      expect(indexTtl).toBeGreaterThan(expected - SLACK);
+    });
+
+    it("keeps a user's session index alive as long as the user's longest session", async () => {
+      const clock = new FakeClock();
+      const stores = await instance(clock);
+      const userId = randomId();
+      await stores.sessions.create(session(clock, { userId, expiresAt: clock.now() + 5 * HOUR }));
+      await stores.sessions.create(session(clock, { userId, expiresAt: clock.now() + HOUR }));
+
+      const ttl = await redis.pttl(`${prefix}user-sessions:${userId}`);
+      expect(ttl).toBeLessThanOrEqual(5 * HOUR + MARGIN);
+      expect(ttl).toBeGreaterThan(5 * HOUR + MARGIN - SLACK);
+    });
+
+    it('drops an ended session at once, and remembers its id as revoked until its last access token has expired', async () => {
+      const clock = new FakeClock();
+      const stores = await instance(clock);
+      const s = session(clock);
+      await stores.sessions.create(s);
+      await stores.sessions.end(s.id);
+
+      await expect(redis.exists(`${prefix}session:${s.id}`)).resolves.toBe(0);
+      await expect(redis.zscore(`${prefix}user-sessions:${s.userId}`, s.id)).resolves.toBeNull();
+      await expect(redis.zscore(`${prefix}revoked`, s.id)).resolves.toBe(String(clock.now() + ACCESS_TTL + MARGIN));
+      const ttl = await redis.pttl(`${prefix}revoked`);
+      expect(ttl).toBeLessThanOrEqual(ACCESS_TTL + MARGIN);
+      expect(ttl).toBeGreaterThan(ACCESS_TTL + MARGIN - SLACK);
+    });
+
+    it('remembers a session that would expire sooner only until it expires', async () => {
+      const clock = new FakeClock();
+      const stores = await instance(clock);
+      const s = session(clock, { expiresAt: clock.now() + 60_000 });
+      await stores.sessions.create(s);
+      await stores.sessions.end(s.id);
+      await expect(redis.zscore(`${prefix}revoked`, s.id)).resolves.toBe(String(s.expiresAt + MARGIN));
+    });
+
+    it('expires a rate-limit window a margin after it ends', async () => {
+      const clock = new FakeClock();
+      const stores = await instance(clock);
+      const key = randomId();
+      await stores.rateLimits.increment(key, 15 * 60_000);
+      const ttl = await redis.pttl(`${prefix}rate:${key}`);
+      expect(ttl).toBeLessThanOrEqual(15 * 60_000 + MARGIN);
+      expect(ttl).toBeGreaterThan(15 * 60_000 + MARGIN - SLACK);
+    });
+
+    it('keeps users without an expiry', async () => {
+      const clock = new FakeClock();
+      const stores = await instance(clock);
+      const id = randomId();
+      await stores.users.create({ id, email: `${id.toLowerCase()}@example.com`, role: 'user', passwordHash: 'x', createdAt: clock.now() });
+      await expect(redis.pttl(`${prefix}user:${id}`)).resolves.toBe(-1);
+    });
+  });
+
+  describe('two instances on one Redis', () => {
+    it('lets exactly one of 20 rotations of one token split across two instances win', async () => {
+      const clock = new FakeClock();
+      const [a, b] = [await instance(clock), await instance(clock)];
+      const s = session(clock);
+      await a.sessions.create(s);
+
+      const successors = Array.from({ length: 20 }, () => ({ jti: randomId(), iat: Math.floor(clock.now() / 1000) }));
+      const outcomes = await Promise.all(
+        successors.map((next, i) => (i % 2 === 0 ? a : b).sessions.rotate(s.id, s.refreshJti, next, 10_000)),
+      );
+      expect(outcomes.filter((o) => o.kind === 'rotated')).toHaveLength(1);
+      expect(outcomes.filter((o) => o.kind === 'grace')).toHaveLength(19);
+      const winner = successors[outcomes.findIndex((o) => o.kind === 'rotated')]!;
+      await expect(b.sessions.get(s.id)).resolves.toMatchObject({ refreshJti: winner.jti });
+    });
+
+    it('tells the other instance of an ended session over pub/sub; the ending instance knows before end() returns', async () => {
+      const clock = new FakeClock();
+      const [a, b] = [await instance(clock), await instance(clock)];
+      const s = session(clock);
+      await a.sessions.create(s);
+      await expect(b.revocations.isActive(s.id)).resolves.toBe(true);
+
+      await a.sessions.end(s.id);
+      expect(a.revocations.has(s.id)).toBe(true);
+      await eventually(() => b.revocations.has(s.id));
+      await expect(b.revocations.isActive(s.id)).resolves.toBe(false);
+    });
+
+    it('tells the other instance of sessions ended by logout everywhere and by refresh-token reuse', async () => {
+      const clock = new FakeClock();
+      const [a, b] = [await instance(clock), await instance(clock)];
+      const userId = randomId();
+      const all = [session(clock, { userId }), session(clock, { userId })];
+      const reused = session(clock);
+      for (const s of [...all, reused]) await a.sessions.create(s);
+
+      await a.sessions.endAllForUser(userId);
+      await a.sessions.rotate(reused.id, reused.refreshJti, { jti: randomId(), iat: 0 }, 0);
+      await a.sessions.rotate(reused.id, reused.refreshJti, { jti: randomId(), iat: 0 }, 0);
+      await eventually(() => [...all, reused].every((s) => b.revocations.has(s.id)));
+      for (const s of [...all, reused]) await expect(b.revocations.isActive(s.id)).resolves.toBe(false);
+    });
+
+    it('reads back, when it starts, the sessions ended before it subscribed', async () => {
+      const clock = new FakeClock();
+      const a = await instance(clock);
+      const s = session(clock);
+      await a.sessions.create(s);
+      await a.sessions.end(s.id);
+
+      const late = await instance(clock);
+      expect(late.revocations.has(s.id)).toBe(true);
+    });
+
+    it('forgets an ended session locally once its access tokens have all expired', async () => {
+      const clock = new FakeClock();
+      const a = await instance(clock);
+      const s = session(clock);
+      await a.sessions.create(s);
+      await a.sessions.end(s.id);
+      clock.advance(ACCESS_TTL + MARGIN - 1);
+      await a.sweep();
+      expect(a.revocations.has(s.id)).toBe(true);
+      clock.advance(1);
+      await a.sweep();
+      expect(a.revocations.has(s.id)).toBe(false);
+      await expect(redis.zscore(`${prefix}revoked`, s.id)).resolves.toBeNull();
+    });
+  });
+
+  describe('when Redis goes away', () => {
+    it('answers 503 unavailable (AppError) from every store, fast, and recovers by itself', async () => {
+      const clock = new FakeClock();
+      const link = await proxy();
+      const stores = await instance(clock, { through: link });
+      const s = session(clock);
+      await stores.sessions.create(s);
+
+      link.set('down');
+      const unavailable = expect.objectContaining({ code: 'unavailable', status: 503 });
+      await expect(stores.ping()).rejects.toEqual(unavailable);
+      await expect(stores.sessions.get(s.id)).rejects.toEqual(unavailable);
+      await expect(stores.sessions.rotate(s.id, s.refreshJti, { jti: randomId(), iat: 0 }, 0)).rejects.toEqual(unavailable);
+      await expect(stores.users.findByEmail('a@example.com')).rejects.toEqual(unavailable);
+      await expect(stores.rateLimits.increment(randomId(), 1000)).rejects.toBeInstanceOf(AppError);
+      await expect(stores.sweep()).resolves.toBeUndefined();
+
+      link.set('up');
+      await eventually(async () => stores.ping().then(() => true, () => false));
+      await expect(stores.sessions.get(s.id)).resolves.toEqual(s);
+    });
+
+    it('never answers "live" for a session while its copy of ended sessions is stale: it asks Redis, and 503s if it cannot', async () => {
+      const clock = new FakeClock();
+      const link = await proxy();
+      const [a, b] = [await instance(clock), await instance(clock, { through: link })];
+      const live = session(clock);
+      const endedBefore = session(clock);
+      await a.sessions.create(live);
+      await a.sessions.create(endedBefore);
+      await a.sessions.end(endedBefore.id);
+      await eventually(() => b.revocations.has(endedBefore.id));
+
+      link.set('down');
+      await eventually(() => !b.revocations.isCurrent);
+      await expect(b.revocations.isActive(live.id)).rejects.toEqual(expect.objectContaining({ code: 'unavailable' }));
+      await expect(b.revocations.isActive(endedBefore.id)).resolves.toBe(false);
+
+      // Ended while B could not hear it: B must not take the session for live when it is back.
+      await a.sessions.end(live.id);
+      link.set('up');
+      await eventually(() => b.revocations.isCurrent);
+      expect(b.revocations.has(live.id)).toBe(true);
+      await expect(b.revocations.isActive(live.id)).resolves.toBe(false);
+    });
+
+    it('drops a subscription that stops answering (a frozen link) and reads the missed ends back', async () => {
+      const clock = new FakeClock();
+      const link = await proxy();
+      const [a, b] = [await instance(clock), await instance(clock, { through: link })];
+      const s = session(clock);
+      await a.sessions.create(s);
+
+      link.set('frozen');
+      await a.sessions.end(s.id);
+      await eventually(() => !b.revocations.isCurrent);
+      expect(b.revocations.has(s.id)).toBe(false);
+      await expect(b.revocations.isActive(s.id)).rejects.toEqual(expect.objectContaining({ code: 'unavailable' }));
+
+      link.set('down');
+      link.set('up');
+      await eventually(() => b.revocations.isCurrent, 10_000);
+      expect(b.revocations.has(s.id)).toBe(true);
+    });
+
+    it('after Redis has lost its data, checks sessions in Redis for one access-token lifetime', async () => {
+      const clock = new FakeClock();
+      const lossPrefix = uniquePrefix();
+      const link = await proxy();
+      const [a, b] = [await instance(clock, { keyPrefix: lossPrefix }), await instance(clock, { keyPrefix: lossPrefix, through: link })];
+      const s = session(clock);
+      await a.sessions.create(s);
+      // Without the loss, B's copy alone answers (it has no reason to doubt the session).
+      await expect(b.revocations.isActive(s.id)).resolves.toBe(true);
+
+      await deleteKeys(url, lossPrefix); // what a restart without persistence does to this deployment
+      link.set('down');
+      await eventually(() => !b.revocations.isCurrent);
+      link.set('up');
+      await eventually(() => b.revocations.isCurrent, 10_000);
+      await expect(b.revocations.isActive(s.id)).resolves.toBe(false);
+      clock.advance(ACCESS_TTL + MARGIN);
+      await expect(b.revocations.isActive(s.id)).resolves.toBe(true);
+      await deleteKeys(url, lossPrefix);
+    });
+  });
+});
