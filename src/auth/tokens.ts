@@ -37,7 +37,7 @@ export interface AccessTokenVerifier {
  * The keys of the access tokens: the signer first, then every key that only verifies (the HS256
  * secret when ES256 signs, keys of a rotation in progress). Throws on two keys with one `kid`.
  */
-export function accessKeys(jwtConfig: Config['jwt']): { signer: SigningKey; verifiers: VerificationKey[] } {
+function accessKeys(jwtConfig: Config['jwt']): { signer: SigningKey; verifiers: VerificationKey[] } {
   const secretKey = hmacKey(jwtConfig.accessSecret, jwtConfig.accessKeyId ?? undefined);
   const signer = jwtConfig.algorithm === 'ES256' && jwtConfig.privateKey ? ecSigningKey(jwtConfig.privateKey) : secretKey;
   const verifiers = [signer.verification];

@@ -17,8 +17,8 @@ export const API_VERSION = '0.1.0';
 export const BEARER_SCHEME = 'bearerAuth';
 export const CLIENT_SCHEME = 'introspectionClient';
 
-const DESCRIPTION = `An authentication server: email and password in, a short-lived access token (JWT, HS256, 15 minutes by
-default) and a rotating refresh token out.
+const DESCRIPTION = `An authentication server: email and password in, a short-lived access token (a JWT, HS256 or ES256,
+15 minutes by default) and a rotating refresh token out.
 
 - **JSON in and out.** A request body must be \`application/json\` (else \`415\`) of at most 10 kB (else \`413\`).
   Every error has the \`Error\` shape; a validation \`400\` adds \`details\`.
@@ -63,7 +63,8 @@ function headerObjects(response: DocumentedResponse) {
   );
 }
 
-function errorExamples(errors: { code: ErrorCode; when: string }[], withDetails: boolean) {
+/** One example per error code; a validation 400 shows `details` naming the body's first field. */
+function errorExamples(errors: { code: ErrorCode; when: string }[], firstField: string | undefined) {
   return Object.fromEntries(
     errors.map(({ code, when }) => [
       code,
@@ -73,9 +74,7 @@ function errorExamples(errors: { code: ErrorCode; when: string }[], withDetails:
         value: {
           error: code,
           error_description: ERROR_TABLE[code].description,
-          ...(code === 'invalid_request' && withDetails
-            ? { details: [{ path: 'email', message: 'must be a valid email address' }] }
-            : {}),
+          ...(code === 'invalid_request' && firstField ? { details: [{ path: firstField, message: 'must be a string' }] } : {}),
         },
       },
     ]),
@@ -83,7 +82,7 @@ function errorExamples(errors: { code: ErrorCode; when: string }[], withDetails:
 }
 
 /** One documented response of an operation, as zod-to-openapi takes it. */
-function responseConfig(response: DocumentedResponse, withDetails: boolean): ResponseConfig {
+function responseConfig(response: DocumentedResponse, firstField: string | undefined): ResponseConfig {
   const config: ResponseConfig = { description: response.description, headers: headerObjects(response) };
   if (response.mediaType === 'text/html') {
     config.content = { 'text/html': { schema: { type: 'string' } } };
@@ -91,7 +90,7 @@ function responseConfig(response: DocumentedResponse, withDetails: boolean): Res
     config.content = {
       'application/json': {
         schema: response.body,
-        ...(response.errors ? { examples: errorExamples(response.errors, withDetails) } : {}),
+        ...(response.errors ? { examples: errorExamples(response.errors, firstField) } : {}),
       },
     };
   }
@@ -106,7 +105,7 @@ function componentResponse(response: DocumentedResponse) {
     content: {
       'application/json': {
         schema: { $ref: '#/components/schemas/Error' },
-        examples: errorExamples(response.errors ?? [], false),
+        examples: errorExamples(response.errors ?? [], undefined),
       },
     },
   };
@@ -141,7 +140,7 @@ function routeConfig(op: OperationSpec): RouteConfig {
       schema: { type: 'string' },
     });
   }
-  const withDetails = op.body !== undefined;
+  const firstField = op.body?.schema instanceof z.ZodObject ? Object.keys(op.body.schema.shape)[0] : undefined;
   return {
     method: op.method,
     path: op.path,
@@ -165,7 +164,7 @@ function routeConfig(op: OperationSpec): RouteConfig {
         : {}),
     },
     responses: Object.fromEntries(
-      operationResponses(op).map((response) => [String(response.status), responseConfig(response, withDetails)]),
+      operationResponses(op).map((response) => [String(response.status), responseConfig(response, firstField)]),
     ),
   };
 }

@@ -40,8 +40,9 @@ export function createRedisStores(options: RedisStoresOptions): RedisStores {
   const target = describeRedisUrl(url);
   const client = openClient(url, 'auth-server');
   const subscriber = openClient(url, 'auth-server:revocations');
-  const lastError = watch(client, target, logger);
-  watch(subscriber, target, null);
+  const closing = { now: false };
+  const lastError = watch(client, target, logger, closing);
+  watch(subscriber, target, null, closing);
 
   const sessions: RedisSessionStore = new RedisSessionStore({
     client,
@@ -75,6 +76,7 @@ export function createRedisStores(options: RedisStoresOptions): RedisStores {
     },
 
     async close() {
+      closing.now = true;
       revocations.close();
       await Promise.all([quit(client), quit(subscriber)]);
     },
@@ -101,18 +103,18 @@ export function createRedisStores(options: RedisStoresOptions): RedisStores {
  * Logs when a connection is lost and when it is back (once each, not at every retry), and keeps
  * the last failure in words that cannot contain the URL's credentials.
  */
-function watch(client: Redis, target: string, logger: Logger | null): () => string | null {
+function watch(client: Redis, target: string, logger: Logger | null, closing: { now: boolean }): () => string | null {
   let last: string | null = null;
   let down = false;
+  const lost = (reason?: string) => {
+    if (!down && !closing.now) logger?.warn({ redis: target, reason }, 'Redis connection lost');
+    down = true;
+  };
   client.on('error', (error: Error & { code?: string }) => {
     last = describeFailure(error);
-    if (!down) logger?.warn({ redis: target, reason: last }, 'Redis connection lost');
-    down = true;
+    lost(last);
   });
-  client.on('close', () => {
-    if (!down && client.status !== 'end') logger?.warn({ redis: target }, 'Redis connection lost');
-    down = true;
-  });
+  client.on('close', () => lost());
   client.on('ready', () => {
     if (down) logger?.info({ redis: target }, 'Redis connection is back');
     down = false;

@@ -12,7 +12,7 @@ local session_prefix, index_prefix, revoked = ARGV[1], ARGV[2], ARGV[3]
 local now, access_ttl, margin = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 
 -- The live session as a table, or nil when it is gone or past its expiresAt on the app's clock.
-local function load(sid)
+local function load_session(sid)
   local flat = redis.call('HGETALL', session_prefix .. sid)
   if #flat == 0 then return nil end
   local s = {}
@@ -54,7 +54,7 @@ return 1
  */
 export const ROTATE_SESSION = new LuaScript(`${PRELUDE}
 local sid, presented = ARGV[7], ARGV[8]
-local s = load(sid)
+local s = load_session(sid)
 if not s then return {'no_session'} end
 local key = session_prefix .. sid
 if presented == s.refreshJti then
@@ -74,7 +74,7 @@ return {'reused', record, end_session(sid, s)}
 
 /** ARGV[7] session id. Returns the time until which it stays revoked, or 0 when it was not live. */
 export const END_SESSION = new LuaScript(`${PRELUDE}
-local s = load(ARGV[7])
+local s = load_session(ARGV[7])
 if not s then return 0 end
 return end_session(ARGV[7], s)
 `);
@@ -88,7 +88,7 @@ local index = index_prefix .. ARGV[7]
 local ended = {}
 for _, sid in ipairs(redis.call('ZRANGE', index, 0, -1)) do
   if sid ~= ARGV[8] then
-    local s = load(sid)
+    local s = load_session(sid)
     if s then
       table.insert(ended, sid)
       table.insert(ended, end_session(sid, s))
