@@ -1,7 +1,9 @@
 // Bench only: src/server.ts's Redis set-up with one switch, BENCH_REVOCATION=lookup, that makes verifyToken ask Redis per request.
+import express from 'express';
 import { createApp } from '../src/app';
 import { loadConfig } from '../src/config';
 import { systemClock } from '../src/lib/clock';
+import { createVerifyToken } from '../src/http/verify-token';
 import { createLogger } from '../src/lib/logger';
 import { createRedisStores } from '../src/stores/redis';
 import type { Stores } from '../src/stores/types';
@@ -21,7 +23,12 @@ async function main(): Promise<void> {
   // Without `revocations`, createApp gives verifyToken sessions.isActive: one Redis round trip per request.
   const stores: Stores = process.env.BENCH_REVOCATION === 'lookup' ? { ...redis, revocations: undefined } : redis;
   const app = createApp(config, stores, { logger, clock: systemClock });
-  const server = app.listen(config.port, config.host, () => process.stdout.write('listening\n'));
+  // GET /bench/verify: verifyToken and nothing else, as in a service that only checks tokens.
+  const outer = express();
+  const verifyToken = createVerifyToken({ tokens: app.services.tokens, sessions: stores.revocations ?? stores.sessions });
+  outer.get('/bench/verify', verifyToken, (req, res) => void res.json({ sub: req.auth!.userId }));
+  outer.use(app);
+  const server = outer.listen(config.port, config.host, () => process.stdout.write('listening\n'));
   process.once('SIGTERM', () => {
     server.closeAllConnections();
     server.close(() => void redis.close().then(() => process.exit(0)));

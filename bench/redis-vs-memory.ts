@@ -3,18 +3,21 @@
 //   npm run build && node_modules/.bin/tsx bench/redis-vs-memory.ts
 //
 // Servers run as their own processes (`node dist/server.js`; the per-request-lookup variant runs
-// bench/bench-server.ts under tsx, compared with the same script in its default mode); autocannon
+// bench/bench-server.ts under tsx, compared with the same script in its default mode, on /profile
+// and on GET /bench/verify, a route that runs verifyToken and nothing else); autocannon
 // runs here. Redis: REDIS_URL, else redis://127.0.0.1:6379. Keys go under a fresh prefix, deleted
 // at the end. BENCH_DURATION (seconds per run, default 10), BENCH_CONNECTIONS (default 50) and
 // BENCH_ROUNDS (default 3; runs are interleaved and the median is shown) tune the load.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
+import { systemClock } from '../src/lib/clock';
 import { randomId } from '../src/lib/random-id';
+import { createRedisStores } from '../src/stores/redis';
 
 const ROOT = path.resolve(__dirname, '..');
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -24,6 +27,8 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `bench:${randomId()}:`;
 const PASSWORD = 'correct horse battery staple';
 const REVOCATION_ROUNDS = 200;
+/** Reads Redis's CPU counters between runs. */
+const redisInfo = new Redis(REDIS_URL, { lazyConnect: true });
 
 const SERVER_ENV = {
   NODE_ENV: 'production',
@@ -114,26 +119,48 @@ interface Throughput {
   p50: number;
   p99: number;
   errors: number;
+  /** CPU time per request in the server process, and in Redis (µs): steadier than req/s on a busy machine. */
+  serverCpuUs: number;
+  redisCpuUs: number;
 }
 
-function summarise(result: autocannon.Result): Throughput {
+/** User + system CPU seconds of a process so far (Linux /proc; clock ticks are 1/100 s). */
+function processCpu(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** User + system CPU seconds Redis has used so far, from INFO (works for a remote Redis too). */
+async function redisCpu(client: Redis): Promise<number> {
+  const info = await client.info('cpu');
+  const read = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+  return read('used_cpu_user') + read('used_cpu_sys');
+}
+
+/** Runs autocannon against `server` and adds the CPU each side spent per request. */
+async function measure(server: Server, options: autocannon.Options): Promise<Throughput> {
+  const [serverBefore, redisBefore] = [processCpu(server.proc.pid!), await redisCpu(redisInfo)];
+  const result = await autocannon(options);
+  const [serverAfter, redisAfter] = [processCpu(server.proc.pid!), await redisCpu(redisInfo)];
+  const requests = Math.max(1, result.requests.total);
   return {
     rps: Math.round(result.requests.average),
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.non2xx + result.errors + result.timeouts,
+    serverCpuUs: Math.round(((serverAfter - serverBefore) * 1e6) / requests),
+    redisCpuUs: Math.round(((redisAfter - redisBefore) * 1e6) / requests),
   };
 }
 
-async function benchProfile(server: Server): Promise<Throughput> {
+async function benchProtected(server: Server, route: string): Promise<Throughput> {
   const [tokens] = await sessionsFor(server.port, 1);
-  const result = await autocannon({
-    url: `http://127.0.0.1:${server.port}/profile`,
+  return measure(server, {
+    url: `http://127.0.0.1:${server.port}${route}`,
     connections: CONNECTIONS,
     duration: DURATION,
     headers: { Authorization: `Bearer ${tokens!.access_token}` },
   });
-  return summarise(result);
 }
 
 /**
@@ -142,7 +169,7 @@ async function benchProfile(server: Server): Promise<Throughput> {
  */
 async function benchRefresh(server: Server): Promise<Throughput> {
   const pool = (await sessionsFor(server.port, CONNECTIONS)).map((tokens) => tokens.refresh_token);
-  const result = await autocannon({
+  return measure(server, {
     url: `http://127.0.0.1:${server.port}/refresh`,
     method: 'POST',
     connections: CONNECTIONS,
@@ -159,7 +186,6 @@ async function benchRefresh(server: Server): Promise<Throughput> {
       });
     },
   });
-  return summarise(result);
 }
 
 /**
@@ -193,6 +219,44 @@ async function revocationDelay(a: Server, b: Server) {
   return { rounds: REVOCATION_ROUNDS, firstProbeRejected, p50: at(0.5), p99: at(0.99), max: delays.at(-1)!.toFixed(2) };
 }
 
+/**
+ * The revocation check alone, in this process: the local copy (a Set lookup) against one Redis
+ * round trip, one at a time (latency) and 50 at a time (how many a client can do per second).
+ */
+async function checkCost() {
+  const stores = createRedisStores({ url: REDIS_URL, keyPrefix: PREFIX, clock: systemClock, accessTtlMs: 15 * 60_000 });
+  await stores.whenReady(5000);
+  try {
+    const now = Date.now();
+    const sessionId = randomId();
+    await stores.sessions.create({
+      id: sessionId, userId: randomId(), createdAt: now, lastUsedAt: now, expiresAt: now + 3_600_000, userAgent: 'bench',
+      ip: '127.0.0.1', refreshJti: randomId(), refreshIat: Math.floor(now / 1000), previousJti: null, rotatedAt: now,
+    });
+    const perCall = async (check: () => Promise<boolean>, calls: number) => {
+      for (let i = 0; i < 1000; i += 1) await check(); // warm-up
+      const started = process.hrtime.bigint();
+      for (let i = 0; i < calls; i += 1) if (!(await check())) throw new Error('session not live');
+      return Number(process.hrtime.bigint() - started) / 1e3 / calls;
+    };
+    const feedUs = await perCall(() => stores.revocations.isActive(sessionId), 100_000);
+    const lookupUs = await perCall(() => stores.sessions.isActive(sessionId), 10_000);
+    let done = 0;
+    const until = Date.now() + 3000;
+    await Promise.all(
+      Array.from({ length: 50 }, async () => {
+        while (Date.now() < until) {
+          await stores.sessions.isActive(sessionId);
+          done += 1;
+        }
+      }),
+    );
+    return { feedUs: feedUs.toFixed(2), lookupUs: lookupUs.toFixed(1), lookupPerSec: Math.round(done / 3) };
+  } finally {
+    await stores.close();
+  }
+}
+
 async function deleteKeys(): Promise<void> {
   const client = new Redis(REDIS_URL);
   let cursor = '0';
@@ -208,7 +272,7 @@ interface Variant {
   name: string;
   command: string[];
   env: Record<string, string>;
-  routes: ('GET /profile' | 'POST /refresh')[];
+  routes: ('GET /profile' | 'POST /refresh' | 'GET /bench/verify')[];
 }
 
 /** The median run of each (variant, route): runs are interleaved, so a load change elsewhere hits all alike. */
@@ -217,15 +281,17 @@ function median(runs: Throughput[]): Throughput {
 }
 
 async function main(): Promise<void> {
+  await redisInfo.connect();
   if (!existsSync(path.join(ROOT, 'dist/server.js'))) throw new Error('dist/server.js is missing: run `npm run build` first');
   const node = [process.execPath, 'dist/server.js'];
-  const tsx = [path.join(ROOT, 'node_modules/.bin/tsx'), 'bench/bench-server.ts'];
+  // node --import tsx: one process, so its CPU time can be read like dist/server.js's.
+  const tsx = [process.execPath, '--import', 'tsx', 'bench/bench-server.ts'];
   const redisEnv = { REDIS_URL, REDIS_KEY_PREFIX: PREFIX };
   const variants: Variant[] = [
     { name: 'memory (dist/server.js)', command: node, env: {}, routes: ['GET /profile', 'POST /refresh'] },
     { name: 'Redis (dist/server.js)', command: node, env: redisEnv, routes: ['GET /profile', 'POST /refresh'] },
-    { name: 'Redis, local revocation copy (bench-server.ts)', command: tsx, env: { ...redisEnv, BENCH_REVOCATION: 'feed' }, routes: ['GET /profile'] },
-    { name: 'Redis, Redis lookup per request (bench-server.ts)', command: tsx, env: { ...redisEnv, BENCH_REVOCATION: 'lookup' }, routes: ['GET /profile'] },
+    { name: 'Redis, local revocation copy (bench-server.ts)', command: tsx, env: { ...redisEnv, BENCH_REVOCATION: 'feed' }, routes: ['GET /profile', 'GET /bench/verify'] },
+    { name: 'Redis, Redis lookup per request (bench-server.ts)', command: tsx, env: { ...redisEnv, BENCH_REVOCATION: 'lookup' }, routes: ['GET /profile', 'GET /bench/verify'] },
   ];
   console.log(`${CONNECTIONS} connections, ${DURATION} s per run, ${ROUNDS} interleaved rounds (median shown), Redis ${new URL(REDIS_URL).host}\n`);
 
@@ -236,16 +302,23 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round += 1) {
       for (const [i, variant] of variants.entries()) {
         for (const route of variant.routes) {
-          const run = route === 'GET /profile' ? await benchProfile(servers[i]!) : await benchRefresh(servers[i]!);
+          const run = route === 'POST /refresh' ? await benchRefresh(servers[i]!) : await benchProtected(servers[i]!, route.slice(4));
           const key = `${variant.name} | ${route}`;
           runs.set(key, [...(runs.get(key) ?? []), run]);
         }
       }
     }
-    console.log('| stores | route | req/s | p50 ms | p99 ms | errors | req/s of each run |\n|---|---|---|---|---|---|---|');
+    console.log(
+      '| stores | route | req/s | p50 ms | p99 ms | server CPU µs/req | Redis CPU µs/req | errors | req/s of each run |\n' +
+        '|---|---|---|---|---|---|---|---|---|',
+    );
     for (const [key, all] of runs) {
       const t = median(all);
-      console.log(`| ${key} | ${t.rps} | ${t.p50} | ${t.p99} | ${all.reduce((n, r) => n + r.errors, 0)} | ${all.map((r) => r.rps).join(', ')} |`);
+      const cpu = (pick: (r: Throughput) => number) => [...all.map(pick)].sort((x, y) => x - y)[Math.floor(all.length / 2)];
+      const errors = all.reduce((n, r) => n + r.errors, 0);
+      console.log(
+        `| ${key} | ${t.rps} | ${t.p50} | ${t.p99} | ${cpu((r) => r.serverCpuUs)} | ${cpu((r) => r.redisCpuUs)} | ${errors} | ${all.map((r) => r.rps).join(', ')} |`,
+      );
     }
     await Promise.all(servers.splice(0).map(stop));
 
@@ -256,9 +329,15 @@ async function main(): Promise<void> {
       `\ncross-instance revocation (logout on A → token refused on B), ${delay.rounds} rounds: ` +
         `first probe refused in ${delay.firstProbeRejected}; delay p50 ${delay.p50} ms, p99 ${delay.p99} ms, max ${delay.max} ms`,
     );
+    const cost = await checkCost();
+    console.log(
+      `revocation check alone: local copy ${cost.feedUs} µs per check; Redis lookup ${cost.lookupUs} µs per check ` +
+        `one at a time, ${cost.lookupPerSec} checks/s with 50 in flight`,
+    );
   } finally {
     await Promise.all(servers.map(stop));
     await deleteKeys();
+    redisInfo.disconnect();
   }
 }
 

@@ -40,6 +40,19 @@ export function signJwt(claims: JwtClaims, typ: string, signing: SigningKey): st
   });
 }
 
+/**
+ * RFC 7515 §2: each segment is base64url without padding, and a segment that decodes to the same
+ * bytes under another spelling (other unused trailing bits, padding, "+" or "/") is not the token
+ * that was signed: jsonwebtoken's ECDSA check decodes leniently and would accept such a twin.
+ */
+function isCanonicalCompact(token: string): boolean {
+  const segments = token.split('.');
+  return (
+    segments.length === 3 &&
+    segments.every((segment) => /^[A-Za-z0-9_-]*$/.test(segment) && Buffer.from(segment, 'base64url').toString('base64url') === segment)
+  );
+}
+
 /** The header of a compact JWT, or null when it has none that parses as a JSON object. */
 function readHeader(token: string): Record<string, unknown> | null {
   try {
@@ -60,6 +73,7 @@ export function verifyJwt(
   keys: KeyLookup,
   check: JwtCheck,
 ): { claims: JwtClaims; expired: boolean } | { rejected: JwtRejection } {
+  if (!isCanonicalCompact(token)) return { rejected: 'invalid' };
   const header = readHeader(token);
   if (!header || header.typ !== check.typ || typeof header.kid !== 'string') return { rejected: 'invalid' };
   if (FOREIGN_KEY_HEADERS.some((name) => name in header)) return { rejected: 'invalid' };

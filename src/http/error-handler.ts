@@ -2,6 +2,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError } from '../errors';
 import { REALM } from './bearer';
+import { requestSummary } from './request-logger';
 import type { Logger } from '../lib/logger';
 
 /** body-parser's error types, by the contract's code for them. */
@@ -29,7 +30,7 @@ export function createErrorHandler(logger: Logger): ErrorRequestHandler {
   return function errorHandler(error, req, res, _next) {
     const appError = toAppError(error);
     if (appError.status >= 500) {
-      (req.log ?? logger).error({ err: error }, 'request failed');
+      logger.error({ err: error, req: requestSummary(req) }, 'request failed');
     }
     if (res.headersSent) {
       res.destroy();

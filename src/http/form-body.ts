@@ -1,7 +1,7 @@
 // The body of POST /introspect: RFC 7662 sends it form-encoded; JSON is taken too. Capped like every body.
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { AppError } from '../errors';
-import { BODY_LIMIT } from './json-body';
+import { BODY_LIMIT, refuseDeclaredOversize } from './json-body';
 
 const FORM = 'application/x-www-form-urlencoded';
 const JSON_TYPE = 'application/json';
@@ -22,6 +22,7 @@ function requireFormOrJson(req: Request, _res: Response, next: NextFunction): vo
 /** Form or JSON body parsers: strict content type, no compressed bodies, the app's size limit. */
 export function formOrJsonBody(): RequestHandler[] {
   return [
+    refuseDeclaredOversize,
     requireFormOrJson,
     express.urlencoded({ extended: false, limit: BODY_LIMIT, inflate: false, parameterLimit: 20, type: FORM }),
     express.json({ limit: BODY_LIMIT, strict: false, inflate: false, type: JSON_TYPE }),

@@ -1,4 +1,5 @@
 // Forges JWTs with the test secrets, so a test can change one thing and see verifyToken refuse it.
+import { constants, createHmac, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { decodeJwt } from './fixtures';
 import { TEST_ENV } from './test-config';
@@ -37,4 +38,35 @@ export function forgeAccessToken(
     return jwt.sign(payload, null, { algorithm: 'none', header, ...timestamp });
   }
   return jwt.sign(payload, options.secret ?? TEST_ENV.JWT_SECRET!, { algorithm, header, ...timestamp });
+}
+
+/** How a hand-built JWT is signed: an HMAC key, a private key, or a signature given as it is. */
+export type Signer =
+  | { alg: 'HS256' | 'HS384' | 'HS512'; hmacKey: string | Buffer }
+  | { alg: 'RS256' | 'PS256' | 'ES256' | 'ES384'; privateKey: KeyObject }
+  | { signature: string };
+
+const HASHES = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512', RS256: 'sha256', PS256: 'sha256', ES256: 'sha256', ES384: 'sha384' };
+
+/** base64url of the UTF-8 text, or of the JSON of anything that is not a string. */
+export function jwtSegment(value: unknown): string {
+  return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value), 'utf8').toString('base64url');
+}
+
+/**
+ * A compact JWT built by hand, byte by byte, with no library in the way: any header (even one
+ * jsonwebtoken would refuse to write), any payload text, any signature. A string header or payload
+ * is used as the segment's JSON text exactly.
+ */
+export function forgeJwt(header: unknown, payload: unknown, signer: Signer): string {
+  const input = `${jwtSegment(header)}.${jwtSegment(payload)}`;
+  if ('signature' in signer) return `${input}.${signer.signature}`;
+  const hash = HASHES[signer.alg];
+  if ('hmacKey' in signer) return `${input}.${createHmac(hash, signer.hmacKey).update(input).digest('base64url')}`;
+  const signature = cryptoSign(hash, Buffer.from(input), {
+    key: signer.privateKey,
+    ...(signer.alg.startsWith('ES') ? { dsaEncoding: 'ieee-p1363' as const } : {}),
+    ...(signer.alg === 'PS256' ? { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 } : {}),
+  });
+  return `${input}.${signature.toString('base64url')}`;
 }

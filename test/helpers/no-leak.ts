@@ -1,7 +1,7 @@
 // Asserts that a response body reveals nothing internal: no stack frames, file paths or library names.
 import type { Response } from 'supertest';
 
-const INTERNALS: [string, RegExp][] = [
+export const INTERNALS: [string, RegExp][] = [
   ['a stack frame', /\bat\s+(?:async\s+)?[\w$.<>[\] ]*\(?[^\s()]*:\d+:\d+\)?/],
   ['a stack frame', /(?:\n|\\n)\s+at\s/],
   ['a file path', /(?:\/[\w.-]+){2,}\.(?:ts|js|cjs|mjs)\b/],

@@ -1,4 +1,5 @@
 // What the logs may hold: one line per request with id, method, path and status, and never a credential.
+import { generateKeyPairSync } from 'node:crypto';
 import request from 'supertest';
 import { buildTestApp, type TestApp } from '../helpers/build-app';
 import { bearer, PASSWORD, register, type TokenResponseBody } from '../helpers/fixtures';
@@ -156,5 +157,58 @@ describe('the request log', () => {
       })),
     );
     expect(new Set(sent.map((s) => s.requestId)).size).toBe(sent.length);
+  });
+});
+
+describe('the request log of introspection clients and ES256 keys', () => {
+  const client = { id: 'logged-client', secret: 'log-Tz6yU1iO4pA8sD2fG5hJ9kL3zX7cV0bN-client' };
+  const basic = (secret: string) => `Basic ${Buffer.from(`${client.id}:${secret}`).toString('base64')}`;
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const privatePem = String(privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  let world: TestApp;
+  const secrets: Record<string, string> = {};
+
+  beforeAll(async () => {
+    world = buildTestApp({
+      env: { JWT_ALGORITHM: 'ES256', JWT_PRIVATE_KEY: privatePem, INTROSPECTION_CLIENTS: `${client.id}:${client.secret}` },
+    });
+    const { app } = world;
+    const { email } = await register(app);
+    const tokens = (await request(app).post('/login').send({ email, password: PASSWORD })).body as TokenResponseBody;
+
+    const introspected = await request(app).post('/introspect').set('Authorization', basic(client.secret)).type('form').send({ token: tokens.access_token });
+    expect(introspected.body.active).toBe(true);
+    const refused = await request(app).post('/introspect').set('Authorization', basic(`${client.secret}-wrong`)).send({ token: tokens.access_token });
+    expect(refused.status).toBe(401);
+    expect((await request(app).get('/.well-known/jwks.json')).status).toBe(200);
+    expect((await request(app).get('/profile').set(...bearer(tokens.access_token))).status).toBe(200);
+
+    secrets['introspection client secret'] = client.secret;
+    secrets['Basic header of the client'] = basic(client.secret).slice('Basic '.length);
+    secrets['Basic header with a wrong secret'] = basic(`${client.secret}-wrong`).slice('Basic '.length);
+    secrets['ES256 access token'] = tokens.access_token;
+    secrets['ES256 access token signature'] = tokens.access_token.split('.')[2]!;
+    secrets['ES256 private key (PEM body)'] = privatePem.split('\n')[1]!;
+    secrets['ES256 private key (d)'] = String(privateKey.export({ format: 'jwk' }).d);
+    await new Promise((resolve) => setImmediate(resolve));
+  });
+
+  it('logged the requests (so the checks below read real lines)', () => {
+    const paths = world.logs.map((line) => (JSON.parse(line) as LogLine).req?.path).filter(Boolean);
+    expect(paths).toEqual(expect.arrayContaining(['/introspect', '/.well-known/jwks.json', '/profile']));
+  });
+
+  it.each([
+    'introspection client secret',
+    'Basic header of the client',
+    'Basic header with a wrong secret',
+    'ES256 access token',
+    'ES256 access token signature',
+    'ES256 private key (PEM body)',
+    'ES256 private key (d)',
+  ])('never contains the %s', (name) => {
+    expect(secrets[name]).toEqual(expect.any(String));
+    expect(world.logs.filter((line) => line.includes(secrets[name]!))).toEqual([]);
+    expect(world.logs.join('\n')).not.toMatch(/PRIVATE KEY/);
   });
 });

@@ -40,8 +40,16 @@ export function describeRedisUrl(url: string): string {
   return `${parsed.protocol}//${parsed.hostname}:${parsed.port || '6379'}${db}`;
 }
 
-/** Replies that mean "not now" (loading, failing over), not "your command is wrong". */
-const TRANSIENT_REPLIES = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|NOREPLICAS)\b/;
+/** The contract's 503: the answer to any request that needs Redis while it cannot be reached. */
+export function unavailable(cause?: unknown): AppError {
+  return new AppError('unavailable', { description: 'A backing store is unreachable.', cause });
+}
+
+/**
+ * Replies that mean "not now" (loading, failing over, out of memory under noeviction) or "not
+ * with these credentials", not "your command is wrong".
+ */
+const UNAVAILABLE_REPLIES = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|NOREPLICAS|OOM|NOAUTH|WRONGPASS)\b/;
 
 /**
  * A failure to reach Redis becomes the contract's 503 `unavailable`; an error Redis answered for a
@@ -50,8 +58,8 @@ const TRANSIENT_REPLIES = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDO
 export function storeError(error: unknown): unknown {
   if (error instanceof AppError) return error;
   const { name, message } = (error ?? {}) as { name?: unknown; message?: unknown };
-  if (name === 'ReplyError' && !TRANSIENT_REPLIES.test(String(message))) return error;
-  return new AppError('unavailable', { description: 'A backing store is unreachable.', cause: error });
+  if (name === 'ReplyError' && !UNAVAILABLE_REPLIES.test(String(message))) return error;
+  return unavailable(error);
 }
 
 /** Awaits a Redis call, turning connection trouble into AppError('unavailable'). */

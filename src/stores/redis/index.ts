@@ -2,9 +2,8 @@
 import type { Redis } from 'ioredis';
 import type { Clock } from '../../lib/clock';
 import { createLogger, type Logger } from '../../lib/logger';
-import { AppError } from '../../errors';
 import type { RevocationCheck, Stores } from '../types';
-import { describeRedisUrl, guarded, openClient } from './connection';
+import { describeRedisUrl, guarded, openClient, unavailable } from './connection';
 import { redisKeys } from './keys';
 import { RedisRateLimitCounter } from './redis-rate-limits';
 import { RedisSessionStore } from './redis-sessions';
@@ -63,9 +62,7 @@ export function createRedisStores(options: RedisStoresOptions): RedisStores {
 
     async ping() {
       await guarded(client.ping());
-      if (!revocations.isCurrent) {
-        throw new AppError('unavailable', { description: 'A backing store is unreachable.' });
-      }
+      if (!revocations.isCurrent) throw unavailable();
     },
 
     // Redis expires keys by itself; what is left is this instance's own copy of ended sessions,

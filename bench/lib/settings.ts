@@ -1,0 +1,54 @@
+// How long and how hard each scenario runs: the full run (`npm run bench`) or the smoke run (`--smoke`, seconds).
+
+export interface Settings {
+  smoke: boolean;
+  /** Interleaved rounds; each figure is the median of its rounds. */
+  rounds: number;
+  /** Load before the first measured run of a server, so that its code is compiled. */
+  warmupSec: number;
+  throughput: { connections: number; durationSec: number };
+  logins: {
+    durationSec: number;
+    /** GET /profile at this fixed rate while logins arrive (well under what the server can do). */
+    profileRate: number;
+    profileConnections: number;
+    /** The steady rate of the issue's target. */
+    steadyRate: number;
+    /** Faster than the cores can hash at cost 10, from many clients at once. */
+    floodRate: number;
+    floodConnections: number;
+  };
+  memory: { live: number[]; churn: number };
+}
+
+export const FULL: Settings = {
+  smoke: false,
+  rounds: 3,
+  warmupSec: 3,
+  throughput: { connections: 50, durationSec: 6 },
+  logins: {
+    durationSec: 10,
+    profileRate: 1000,
+    profileConnections: 10,
+    steadyRate: 10,
+    floodRate: 300,
+    floodConnections: 100,
+  },
+  memory: { live: [100_000, 1_000_000], churn: 100_000 },
+};
+
+export const SMOKE: Settings = {
+  smoke: true,
+  rounds: 1,
+  warmupSec: 0.5,
+  throughput: { connections: 10, durationSec: 1 },
+  logins: {
+    durationSec: 1.5,
+    profileRate: 200,
+    profileConnections: 4,
+    steadyRate: 10,
+    floodRate: 300,
+    floodConnections: 50,
+  },
+  memory: { live: [5_000, 10_000], churn: 5_000 },
+};

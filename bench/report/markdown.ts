@@ -1,0 +1,175 @@
+// The Markdown report: machine, targets, and one table per scenario; the README shows its summary part.
+import type { LoginLoad } from '../scenarios/logins';
+import { VARIANTS } from '../variants';
+import { formatBytes, targets, type Figure, type Results } from './summary';
+
+const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(2) : '—');
+const int = (value: number) => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : '—');
+const ratio = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)} ×` : '—');
+const cpu = (figure: Figure) => (figure.cpuUs === null ? '—' : figure.cpuUs.toFixed(0));
+
+function verdict(met: boolean | null, judged: boolean): string {
+  if (!judged) return 'not judged (smoke)';
+  if (met === null) return 'skipped';
+  return met ? '✅ met' : '❌ not met';
+}
+
+export function machineLine(results: Results): string {
+  const { machine, redis } = results;
+  const redisText = 'skipped' in redis ? `Redis: none (${redis.skipped})` : `Redis ${redis.version} at ${redis.where}`;
+  return (
+    `${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GiB · ${machine.os} · Node.js ${machine.node} · ` +
+    `${redisText} · ${machine.date} · load average ${results.load.before.toFixed(2)} before, ${results.load.after.toFixed(2)} after`
+  );
+}
+
+export function targetsTable(results: Results): string {
+  const judged = !results.settings.smoke;
+  const rows = targets(results).map((target) => `| ${target.name} | ${target.measured} | ${verdict(target.met, judged)} |`);
+  return ['| target | measured in this run | |', '|---|---|---|', ...rows].join('\n');
+}
+
+export function profileTable(results: Results): string {
+  const reference = results.profile.express?.rps ?? Number.NaN;
+  const rows = VARIANTS.map((variant) => {
+    const figure = results.profile[variant.key];
+    if (!figure) {
+      const why = 'skipped' in results.redis ? results.redis.skipped : 'not run';
+      return `| ${variant.label} | ${variant.what} | skipped: ${why} | | | | | |`;
+    }
+    return (
+      `| ${variant.label} | ${variant.what} | ${int(figure.rps)} | ${ratio(figure.rps / reference)} | ` +
+      `${ms(figure.p50)} | ${ms(figure.p99)} | ${cpu(figure)} | ${figure.rounds.map(int).join(', ')} |`
+    );
+  });
+  return [
+    '| GET /profile | what it does | req/s | × bare Express | p50 ms | p99 ms | server CPU µs/req | req/s per round |',
+    '|---|---|--:|--:|--:|--:|--:|---|',
+    ...rows,
+  ].join('\n');
+}
+
+function refreshTable(results: Results): string {
+  const reference = results.profile.express?.rps ?? Number.NaN;
+  const rows = (['memory', 'redis'] as const).map((key) => {
+    const figure = results.refresh[key];
+    const label = key === 'memory' ? 'this server, memory store' : 'this server, Redis store';
+    if (!figure) return `| ${label} | skipped: ${'skipped' in results.redis ? results.redis.skipped : 'not run'} | | | | | | |`;
+    return (
+      `| ${label} | ${int(figure.rps)} | ${ratio(figure.rps / reference)} | ${ms(figure.p50)} | ${ms(figure.p99)} | ` +
+      `${cpu(figure)} | ${figure.failed} | ${figure.rounds.map(int).join(', ')} |`
+    );
+  });
+  return [
+    '| POST /refresh | req/s | × bare Express GET /profile | p50 ms | p99 ms | server CPU µs/req | failed | req/s per round |',
+    '|---|--:|--:|--:|--:|--:|--:|---|',
+    ...rows,
+  ].join('\n');
+}
+
+const LOGIN_LABELS: Record<LoginLoad, string> = {
+  none: 'no logins',
+  steady: 'steady logins',
+  flood: 'logins faster than the cores can hash',
+};
+
+function loginsTable(results: Results): string {
+  const quiet = results.logins.none.profile.p99;
+  const rows = (['none', 'steady', 'flood'] as const).map((load) => {
+    const entry = results.logins[load];
+    const logins = entry.logins;
+    return (
+      `| ${LOGIN_LABELS[load]} | ${entry.offered || '—'} | ${logins ? int(logins.rps) : '—'} | ` +
+      `${logins ? int(entry.unavailablePerSec) : '—'} | ${logins ? ms(logins.p99) : '—'} | ` +
+      `${ms(entry.profile.p50)} | ${ms(entry.profile.p99)} | ${ratio(entry.profile.p99 / quiet)} |`
+    );
+  });
+  return [
+    '| while | logins offered/s | logins answered 200/s | answered 503/s | login p99 ms | /profile p50 ms | /profile p99 ms | p99 × without logins |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|',
+    ...rows,
+  ].join('\n');
+}
+
+function memoryTable(results: Results): string {
+  const live = results.live.map(
+    (entry) => `| heap per live session | ${int(entry.sessions)} | ${entry.bytesPerSession.toFixed(0)} bytes |`,
+  );
+  const { churn } = results;
+  return [
+    '| memory store | sessions | result |',
+    '|---|--:|---|',
+    ...live,
+    `| heap after churn (open, log out half, expire half; ${churn.rounds} rounds) vs before | ${int(churn.sessions)} per round | ` +
+      `${formatBytes(churn.retainedBytes)} (peak ${formatBytes(churn.heapPeak - churn.heapBaseline)}), ${churn.sessionsLeft} sessions left |`,
+  ].join('\n');
+}
+
+/** What the README shows: the machine, the targets and the throughput table. */
+export function summaryMarkdown(results: Results): string {
+  return [
+    `Measured on: ${machineLine(results)}.`,
+    '',
+    targetsTable(results),
+    '',
+    profileTable(results),
+    '',
+    refreshTable(results),
+    '',
+    loginsTable(results),
+    '',
+    memoryTable(results),
+  ].join('\n');
+}
+
+export function reportMarkdown(results: Results): string {
+  const s = results.settings;
+  const how = s.smoke
+    ? 'Smoke run (`npm run bench:smoke`): one short round of every scenario, to prove the bench works; its figures mean nothing.'
+    : `Full run (\`npm run bench\`): ${s.rounds} interleaved rounds per figure (median shown), ${s.throughput.durationSec} s per throughput run with ${s.throughput.connections} connections after ${s.warmupSec} s of warm-up per server.`;
+  return [
+    '# Benchmark results',
+    '',
+    how,
+    '',
+    `Measured on: ${machineLine(results)}.`,
+    '',
+    'Every server runs in its own process; autocannon loads it from the driver process on the same machine, so',
+    'client and server share the cores, as the ratios (all from this one run) take into account. Latencies are of',
+    '2xx answers, recorded per response at microsecond resolution. "server CPU" is the server process\'s user +',
+    'system time per answered request, read from /proc. This server runs as `node dist/server.js` with',
+    '`NODE_ENV=production`, `BCRYPT_COST=10` and its request log at `info` (to /dev/null).',
+    '',
+    '## Targets',
+    '',
+    targetsTable(results),
+    '',
+    '## GET /profile throughput',
+    '',
+    profileTable(results),
+    '',
+    '![GET /profile and POST /refresh throughput relative to a bare Express route](latest.svg)',
+    '',
+    '## POST /refresh throughput',
+    '',
+    'Each connection follows the refresh-token chain of its own session, presenting the token its last refresh returned.',
+    '',
+    refreshTable(results),
+    '',
+    '## GET /profile latency while logins arrive',
+    '',
+    `Memory store, bcrypt cost 10. GET /profile at a fixed ${s.logins.profileRate} req/s over ${s.logins.profileConnections} connections for ${s.logins.durationSec} s, ` +
+      `alone, with ${s.logins.steadyRate} logins/s from 2 clients, and with ${s.logins.floodRate} logins/s offered from ${s.logins.floodConnections} clients.`,
+    '',
+    loginsTable(results),
+    '',
+    '## Memory',
+    '',
+    'Measured in a separate process (`node --expose-gc`) filling the memory store through its API with sessions shaped as',
+    'a login makes them (ids, a browser user agent and an address as a request delivers them, two sessions per user), each',
+    'refreshed once; heap after a full GC, minus the heap before.',
+    '',
+    memoryTable(results),
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,155 @@
+// Turns the runs of one bench into medians, ratios and the verdict on each target of issue 7.
+import type { LoadResult } from '../lib/load';
+import type { Machine } from '../lib/machine';
+import type { Settings } from '../lib/settings';
+import { median } from '../lib/stats';
+import type { LoginLoad, LoginRun } from '../scenarios/logins';
+import type { Churn, LiveSessions } from '../scenarios/memory';
+import type { VariantKey } from '../variants';
+
+/** The median of each figure over the rounds of one measurement. */
+export interface Figure {
+  rps: number;
+  p50: number;
+  p99: number;
+  cpuUs: number | null;
+  failed: number;
+  /** req/s of each round, in order. */
+  rounds: number[];
+}
+
+export interface LoginFigure {
+  offered: number;
+  profile: Figure;
+  logins: Figure | null;
+  /** 503 answers per second. */
+  unavailablePerSec: number;
+  /** Answers other than 200 and 503, and connection errors: none expected. */
+  otherFailures: number;
+}
+
+export interface Results {
+  machine: Machine;
+  settings: Settings;
+  load: { before: number; after: number };
+  redis: { where: string; version: string } | { skipped: string };
+  profile: Partial<Record<VariantKey, Figure>>;
+  refresh: Partial<Record<'memory' | 'redis', Figure>>;
+  logins: Record<LoginLoad, LoginFigure>;
+  live: LiveSessions[];
+  churn: Churn;
+}
+
+export function figure(runs: readonly LoadResult[]): Figure {
+  const cpu = runs.map((run) => run.cpuUsPerRequest).filter((value): value is number => value !== null);
+  return {
+    rps: median(runs.map((run) => run.rps)),
+    p50: median(runs.map((run) => run.p50)),
+    p99: median(runs.map((run) => run.p99)),
+    cpuUs: cpu.length === 0 ? null : median(cpu),
+    failed: runs.reduce((sum, run) => sum + run.failed, 0),
+    rounds: runs.map((run) => run.rps),
+  };
+}
+
+export function loginFigure(runs: readonly LoginRun[], durationSec: number): LoginFigure {
+  const logins = runs.map((run) => run.logins).filter((run): run is LoadResult => run !== null);
+  const unavailable = logins.map((run) => (run.statuses['503'] ?? 0) / durationSec);
+  const other = logins.reduce((sum, run) => sum + run.failed - (run.statuses['503'] ?? 0), 0);
+  return {
+    offered: runs[0]?.offered ?? 0,
+    profile: figure(runs.map((run) => run.profile)),
+    logins: logins.length === 0 ? null : figure(logins),
+    unavailablePerSec: logins.length === 0 ? 0 : median(unavailable),
+    otherFailures: other,
+  };
+}
+
+export interface Target {
+  name: string;
+  /** The measured value, in words. */
+  measured: string;
+  /** Null when it could not be measured in this run (no Redis). */
+  met: boolean | null;
+}
+
+const times = (value: number) => `${value.toFixed(2)} ×`;
+
+/** The verdict on each target of the issue, from figures of this one run. */
+export function targets(results: Results): Target[] {
+  const { profile, refresh, logins } = results;
+  const list: Target[] = [];
+  const ratio = (a: VariantKey, b: VariantKey) => (profile[a] && profile[b] ? profile[a]!.rps / profile[b]!.rps : Number.NaN);
+
+  const vsExpress = ratio('memory', 'express');
+  list.push({ name: 'GET /profile (memory) ≥ 0.90 × bare Express', measured: times(vsExpress), met: vsExpress >= 0.9 });
+  const vsTutorial = ratio('memory', 'tutorial');
+  list.push({ name: 'GET /profile (memory) ≥ 3.5 × tutorial middleware', measured: times(vsTutorial), met: vsTutorial >= 3.5 });
+  const vsPassport = ratio('memory', 'passport');
+  const vsExpressJwt = ratio('memory', 'expressJwt');
+  list.push({
+    name: 'GET /profile (memory) ahead of passport-jwt and express-jwt',
+    measured: `${times(vsPassport)} passport-jwt, ${times(vsExpressJwt)} express-jwt`,
+    met: vsPassport > 1 && vsExpressJwt > 1,
+  });
+  if (profile.redis) {
+    const vsMemory = ratio('redis', 'memory');
+    list.push({ name: 'GET /profile (Redis) ≥ 0.85 × memory store', measured: times(vsMemory), met: vsMemory >= 0.85 });
+  } else {
+    list.push({ name: 'GET /profile (Redis) ≥ 0.85 × memory store', measured: 'not measured: no Redis', met: null });
+  }
+  const refreshRatio = refresh.memory && profile.express ? refresh.memory.rps / profile.express.rps : Number.NaN;
+  list.push({ name: 'POST /refresh (memory) ≥ 0.5 × bare Express', measured: times(refreshRatio), met: refreshRatio >= 0.5 });
+
+  const quiet = logins.none.profile;
+  const steady = logins.steady.profile;
+  const flood = logins.flood.profile;
+  // "Unchanged" p50: within 10 %, or within 0.05 ms (the scale of scheduling noise at a fraction of a millisecond).
+  const p50Unchanged = steady.p50 <= Math.max(quiet.p50 * 1.1, quiet.p50 + 0.05);
+  list.push({
+    name: `${logins.steady.offered} logins/s: /profile p50 unchanged`,
+    measured: `${steady.p50.toFixed(3)} ms vs ${quiet.p50.toFixed(3)} ms without logins`,
+    met: p50Unchanged,
+  });
+  list.push({
+    name: `${logins.steady.offered} logins/s: /profile p99 ≤ 2 × without logins`,
+    measured: `${steady.p99.toFixed(2)} ms = ${times(steady.p99 / quiet.p99)}`,
+    met: steady.p99 <= 2 * quiet.p99,
+  });
+  list.push({
+    name: `${logins.flood.offered} logins/s offered (more than the cores can hash): /profile p99 ≤ 3 × without logins`,
+    measured: `${flood.p99.toFixed(2)} ms = ${times(flood.p99 / quiet.p99)}`,
+    met: flood.p99 <= 3 * quiet.p99,
+  });
+  list.push({
+    name: 'logins beyond the bounded queue get 503 with Retry-After, nothing else fails',
+    measured: `${logins.flood.unavailablePerSec.toFixed(0)} × 503 per s, ${logins.flood.otherFailures} other failures`,
+    met: logins.flood.unavailablePerSec > 0 && logins.flood.otherFailures === 0,
+  });
+
+  const largest = results.live.at(-1);
+  if (largest) {
+    list.push({
+      name: `≤ 700 bytes of heap per live session (memory store, ${largest.sessions.toLocaleString('en-US')} sessions)`,
+      measured: `${largest.bytesPerSession.toFixed(0)} bytes`,
+      met: largest.bytesPerSession <= 700,
+    });
+  }
+  const { churn } = results;
+  // What is left must be noise, not sessions: well under one byte per session churned.
+  const churnClean = churn.sessionsLeft === 0 && churn.retainedBytes < churn.sessions * 1;
+  list.push({
+    name: 'ended and expired sessions reclaimed: heap back to its baseline after churn',
+    measured: `${formatBytes(churn.retainedBytes)} over the baseline after ${(churn.sessions * churn.rounds).toLocaleString('en-US')} sessions, ${churn.sessionsLeft} left`,
+    met: churnClean,
+  });
+  return list;
+}
+
+export function formatBytes(bytes: number): string {
+  const sign = bytes < 0 ? '−' : '+';
+  const size = Math.abs(bytes);
+  if (size >= 2 ** 20) return `${sign}${(size / 2 ** 20).toFixed(1)} MiB`;
+  if (size >= 1024) return `${sign}${(size / 1024).toFixed(1)} KiB`;
+  return `${sign}${size} B`;
+}

@@ -1,0 +1,148 @@
+// `npm run bench`: this server against the usual alternatives, every scenario of issue 7, one report.
+//
+//   npm run bench                     the full run (a few minutes): bench/results/latest.{md,svg,json}
+//                                     and the results block of the README
+//   npm run bench:smoke               every scenario for a second or so (CI): a report in a temporary
+//                                     directory, no thresholds, README untouched
+//   options: --smoke, --out <dir>
+//
+// Each server is its own process (this one as `node dist/server.js`: build first, which the npm
+// scripts do); the load comes from this process (autocannon). Rows with Redis run when REDIS_URL
+// is set or a Redis answers at 127.0.0.1:6379, under a key prefix of their own, deleted at the end.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomId } from '../src/lib/random-id';
+import { login, registerUser } from './lib/accounts';
+import { describeMachine, loadAverage } from './lib/machine';
+import { ROOT, startServer, stopServer, type ServerProcess } from './lib/processes';
+import { deleteKeys, findRedis, type BenchRedis } from './lib/redis';
+import { FULL, SMOKE } from './lib/settings';
+import { chartSvg } from './report/chart';
+import { reportMarkdown, summaryMarkdown } from './report/markdown';
+import { figure, loginFigure, type Results } from './report/summary';
+import type { BenchContext } from './scenarios/context';
+import { profileUnderLogins } from './scenarios/logins';
+import { churn, liveSessions } from './scenarios/memory';
+import { profileThroughput, refreshThroughput } from './scenarios/throughput';
+import { VARIANTS, variant, type VariantKey } from './variants';
+
+const README_START = '<!-- bench:results:start (written by npm run bench) -->';
+const README_END = '<!-- bench:results:end -->';
+
+function parseArgs(argv: string[]): { smoke: boolean; out: string } {
+  const smoke = argv.includes('--smoke');
+  const outIndex = argv.indexOf('--out');
+  const out = outIndex >= 0 ? argv[outIndex + 1] : undefined;
+  if (outIndex >= 0 && !out) throw new Error('--out needs a directory');
+  const unknown = argv.filter((arg, i) => arg.startsWith('--') && arg !== '--smoke' && !(arg === '--out' && i === outIndex));
+  if (unknown.length > 0) throw new Error(`unknown option ${unknown.join(' ')} (known: --smoke, --out <dir>)`);
+  return { smoke, out: path.resolve(out ?? (smoke ? path.join(tmpdir(), `auth-server-bench-smoke-${process.pid}`) : path.join(ROOT, 'bench', 'results'))) };
+}
+
+const log = (message: string) => process.stdout.write(`[bench] ${message}\n`);
+
+async function main(): Promise<void> {
+  const { smoke, out } = parseArgs(process.argv.slice(2));
+  const settings = smoke ? SMOKE : FULL;
+  if (!existsSync(path.join(ROOT, 'dist', 'server.js'))) throw new Error('dist/server.js is missing: run `npm run build` first');
+  const machine = describeMachine();
+  const loadBefore = loadAverage();
+  log(`${smoke ? 'smoke' : 'full'} run on ${machine.cpu}, ${machine.cores} cores, Node.js ${machine.node}; load average ${loadBefore.toFixed(2)}`);
+
+  const found = await findRedis(`bench:${randomId()}:`);
+  const redis: BenchRedis | null = 'redis' in found ? found.redis : null;
+  log(redis ? `Redis ${redis.version} at ${redis.where}, keys under ${redis.prefix}` : `Redis rows skipped: ${'skipped' in found ? found.skipped : ''}`);
+
+  const servers: Partial<Record<VariantKey, ServerProcess>> = {};
+  const context: BenchContext = { settings, servers, accessTokens: {}, emails: {}, log };
+  const start = async (key: VariantKey, benchUser: string) => {
+    const entry = variant(key);
+    servers[key] = await startServer({
+      name: entry.label,
+      command: entry.command,
+      env: entry.env({ benchUser, redisUrl: redis?.url, redisPrefix: redis?.prefix }),
+      readyPath: entry.readyPath,
+    });
+  };
+
+  try {
+    // This server first: the others are shown its access token and need the user it names.
+    await start('memory', '');
+    context.emails.memory = await registerUser(servers.memory!.port);
+    const tokens = await login(servers.memory!.port, context.emails.memory);
+    context.accessTokens.memory = tokens.access_token;
+    if (redis) {
+      await start('redis', '');
+      context.emails.redis = await registerUser(servers.redis!.port);
+      context.accessTokens.redis = (await login(servers.redis!.port, context.emails.redis)).access_token;
+    }
+    const benchUser = JSON.stringify(tokens.user);
+    for (const entry of VARIANTS) if (entry.key !== 'memory' && entry.key !== 'redis') await start(entry.key, benchUser);
+
+    log('GET /profile throughput');
+    const profileRuns = await profileThroughput(context);
+    log('POST /refresh throughput');
+    const refreshMemory = await refreshThroughput(context, 'memory');
+    const refreshRedis = redis ? await refreshThroughput(context, 'redis') : null;
+
+    // Only the memory-store server stays for the latency scenario: the others would only take CPU.
+    for (const key of Object.keys(servers) as VariantKey[]) {
+      if (key !== 'memory') {
+        await stopServer(servers[key]!);
+      }
+    }
+    log('GET /profile latency while logins arrive');
+    const loginRuns = await profileUnderLogins(context);
+    await stopServer(servers.memory!);
+
+    log('memory store');
+    const live = await liveSessions(context);
+    const churned = await churn(context);
+
+    const results: Results = {
+      machine,
+      settings,
+      load: { before: loadBefore, after: loadAverage() },
+      redis: redis ? { where: redis.where, version: redis.version } : { skipped: 'skipped' in found ? found.skipped : 'no Redis' },
+      profile: Object.fromEntries(Object.entries(profileRuns).map(([key, runs]) => [key, figure(runs)])),
+      refresh: { memory: figure(refreshMemory), ...(refreshRedis ? { redis: figure(refreshRedis) } : {}) },
+      logins: {
+        none: loginFigure(loginRuns.none, settings.logins.durationSec),
+        steady: loginFigure(loginRuns.steady, settings.logins.durationSec),
+        flood: loginFigure(loginRuns.flood, settings.logins.durationSec),
+      },
+      live,
+      churn: churned,
+    };
+    write(out, results, !smoke);
+  } finally {
+    await Promise.all(Object.values(servers).map((server) => stopServer(server)));
+    if (redis) await deleteKeys(redis).catch((error: unknown) => log(`could not delete the bench's Redis keys: ${String(error)}`));
+  }
+}
+
+function write(out: string, results: Results, updateReadme: boolean): void {
+  mkdirSync(out, { recursive: true });
+  writeFileSync(path.join(out, 'latest.md'), reportMarkdown(results));
+  writeFileSync(path.join(out, 'latest.svg'), chartSvg(results));
+  writeFileSync(path.join(out, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  log(`report: ${path.join(out, 'latest.md')}`);
+  if (!updateReadme) return;
+  const readmePath = path.join(ROOT, 'README.md');
+  const readme = readFileSync(readmePath, 'utf8');
+  const from = readme.indexOf(README_START);
+  const to = readme.indexOf(README_END);
+  if (from < 0 || to < from) {
+    log('README.md has no results block; left as it is');
+    return;
+  }
+  const block = `${README_START}\n${summaryMarkdown(results)}\n${README_END}`;
+  writeFileSync(readmePath, readme.slice(0, from) + block + readme.slice(to + README_END.length));
+  log('README.md: results block updated');
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.exit(1);
+});

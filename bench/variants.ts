@@ -1,0 +1,123 @@
+// The servers compared: this one (memory and Redis stores) and what users would otherwise pick, each its own process.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ROOT } from './lib/processes';
+
+/** Test-only secrets: strong enough for NODE_ENV=production, public in this file. */
+export const BENCH_SECRETS = {
+  JWT_SECRET: 'bench-Kp3vQ9zR7wX2mN8bT4yL6hJ1cF5dG0sA-access',
+  JWT_REFRESH_SECRET: 'bench-Wq8nE2rT6yU1iO4pA7sD9fG3hJ5kL0zX-refresh',
+};
+export const ISSUER = 'auth-server';
+export const AUDIENCE = 'api';
+/** The work factor the issue's targets are stated for. */
+export const BENCH_BCRYPT_COST = 10;
+
+export type VariantKey = 'raw' | 'express' | 'tutorial' | 'passport' | 'expressJwt' | 'memory' | 'redis';
+
+export interface Variant {
+  key: VariantKey;
+  label: string;
+  /** What it does on GET /profile, for the report. */
+  what: string;
+  command: string[];
+  /** Set by the driver: the comparison servers need the user of the token they will be shown. */
+  env(context: { benchUser: string; redisUrl?: string; redisPrefix?: string }): Record<string, string>;
+  readyPath: string;
+}
+
+/** Every configuration variable blanked (dotenv never overrides a set one), and no .env file read. */
+function isolatedConfig(): Record<string, string> {
+  const example = readFileSync(path.join(ROOT, '.env.example'), 'utf8');
+  const names = [...example.matchAll(/^#?\s*([A-Z][A-Z0-9_]*)=/gm)].map((match) => match[1]!);
+  return { ...Object.fromEntries(names.map((name) => [name, ''])), DOTENV_CONFIG_PATH: path.join(ROOT, 'bench', 'no-such.env') };
+}
+
+/** This server as production runs it: built code, production mode, request log at info. */
+function thisServerEnv(extra: Record<string, string>): Record<string, string> {
+  return {
+    ...isolatedConfig(),
+    NODE_ENV: 'production',
+    ...BENCH_SECRETS,
+    JWT_ISSUER: ISSUER,
+    JWT_AUDIENCE: AUDIENCE,
+    BCRYPT_COST: String(BENCH_BCRYPT_COST),
+    // Every request of the bench comes from 127.0.0.1: the per-address ceiling would stop it, so it is
+    // raised out of the way; it is still counted on every /login, /register and /refresh.
+    RATE_LIMIT_MAX: '1000000',
+    // Long enough for the whole run, so that one token serves every round.
+    ACCESS_TOKEN_TTL: '1h',
+    LOG_LEVEL: 'info',
+    ...extra,
+  };
+}
+
+const node = process.execPath;
+const benchServer = (file: string) => [node, '--import', 'tsx', path.join('bench', 'servers', file)];
+
+function comparisonEnv(context: { benchUser: string }): Record<string, string> {
+  return { JWT_SECRET: BENCH_SECRETS.JWT_SECRET, JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE, BENCH_USER: context.benchUser };
+}
+
+export const VARIANTS: readonly Variant[] = [
+  {
+    key: 'raw',
+    label: 'node:http (the floor)',
+    what: 'the same JSON, no routing, no token check',
+    command: benchServer('raw-http.ts'),
+    env: comparisonEnv,
+    readyPath: '/profile',
+  },
+  {
+    key: 'express',
+    label: 'bare Express route',
+    what: 'one Express 5 route, no middleware, no token check',
+    command: benchServer('bare-express.ts'),
+    env: comparisonEnv,
+    readyPath: '/profile',
+  },
+  {
+    key: 'tutorial',
+    label: 'tutorial middleware',
+    what: 'jsonwebtoken verify with the secret as a string, no revocation',
+    command: benchServer('tutorial-jwt.ts'),
+    env: comparisonEnv,
+    readyPath: '/profile',
+  },
+  {
+    key: 'passport',
+    label: 'passport-jwt',
+    what: 'as its README sets it up, no revocation',
+    command: benchServer('passport-jwt.ts'),
+    env: comparisonEnv,
+    readyPath: '/profile',
+  },
+  {
+    key: 'expressJwt',
+    label: 'express-jwt',
+    what: 'as its README sets it up, no revocation',
+    command: benchServer('express-jwt.ts'),
+    env: comparisonEnv,
+    readyPath: '/profile',
+  },
+  {
+    key: 'memory',
+    label: 'this server, memory store',
+    what: 'full pipeline: request log, security headers, CORS, token check, revocation check, user lookup',
+    command: [node, 'dist/server.js'],
+    env: () => thisServerEnv({}),
+    readyPath: '/ready',
+  },
+  {
+    key: 'redis',
+    label: 'this server, Redis store',
+    what: 'the same, users and sessions in Redis, revocation from the local copy kept over pub/sub',
+    command: [node, 'dist/server.js'],
+    env: (context) => thisServerEnv({ REDIS_URL: context.redisUrl ?? '', REDIS_KEY_PREFIX: context.redisPrefix ?? '' }),
+    readyPath: '/ready',
+  },
+];
+
+export function variant(key: VariantKey): Variant {
+  return VARIANTS.find((entry) => entry.key === key)!;
+}
