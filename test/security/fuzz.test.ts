@@ -222,7 +222,8 @@ describe('random and mutated requests at every route', () => {
       }),
       { seed: SEED, numRuns: RUNS, endOnFailure: true },
     );
-  });
+    // About 5 s alone; the bound leaves room for a busy CI machine and larger FUZZ_RUNS.
+  }, 60_000 + RUNS * 60);
 
   it('left the server serving: /health, a new registration, a login and a protected route', async () => {
     expect((await request(t.http).get('/health')).body).toEqual({ status: 'ok' });

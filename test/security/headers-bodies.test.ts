@@ -224,7 +224,7 @@ describe('oversized headers against the real process', () => {
 
   it('is still the same process, never restarted', async () => {
     expect(server.proc.exitCode).toBeNull();
-    expect(server.stderr()).toBe('');
+    expect(server.stderr()).not.toMatch(/Error|\n\s+at /);
   });
 });
 

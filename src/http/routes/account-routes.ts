@@ -5,6 +5,7 @@ import type { SessionService } from '../../auth/session-service';
 import { bearerError } from '../bearer';
 import { sessionJson, userJson } from '../presenters';
 import { defineRoute } from '../routing';
+import { sendJson } from '../send-json';
 import { requireRole } from '../verify-token';
 
 export interface AccountRoutesDeps {
@@ -23,7 +24,7 @@ export function accountRoutes({ accounts, sessions, verifyToken }: AccountRoutes
         const user = await accounts.findById(req.auth!.userId);
         // A live session whose user is gone: the token no longer stands for anyone.
         if (!user) throw bearerError('invalid_token', 'token revoked');
-        res.json({ user: userJson(user) });
+        sendJson(res, 200, { user: userJson(user) });
       },
     ],
   });

@@ -10,6 +10,7 @@ import { clearRefreshCookie, readRefreshCookie, setRefreshCookie, wantsCookieMod
 import { tokenResponseJson, userJson } from '../presenters';
 import type { RateLimiters } from '../rate-limits';
 import { defineRoute } from '../routing';
+import { sendJson } from '../send-json';
 import { loginBody, logoutBody, refreshBody, registerBody } from '../schemas';
 import { parseBody } from '../validate';
 import { checkAccessToken } from '../verify-token';
@@ -35,10 +36,10 @@ export function authRoutes(deps: AuthRoutesDeps): Router {
     if (wantsCookieMode(req)) {
       setRefreshCookie(res, grant.refreshToken, body.refresh_expires_in);
       const { refresh_token: _omitted, ...withoutRefresh } = body;
-      res.status(200).json(withoutRefresh);
+      sendJson(res, 200, withoutRefresh);
       return;
     }
-    res.status(200).json(body);
+    sendJson(res, 200, body);
   }
 
   /** The refresh token from the body, or from the cookie when cookie mode was asked for. */
