@@ -14,6 +14,7 @@ import type { Stores } from './stores/types';
 
 const SWEEP_INTERVAL_MS = 60_000;
 const SHUTDOWN_GRACE_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 10_000;
 /** How long start-up waits for REDIS_URL to answer. */
 const REDIS_START_TIMEOUT_MS = 5_000;
 
@@ -50,6 +51,9 @@ async function main(): Promise<void> {
     const port = typeof address === 'object' && address ? address.port : config.port;
     logger.info({ host: config.host, port, env: config.nodeEnv }, `listening on http://${config.host}:${port}`);
   });
+  // Bodies are at most 10 kB: a client still sending after 10 s is holding a socket, not uploading.
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  server.headersTimeout = REQUEST_TIMEOUT_MS;
   server.on('error', (error) => {
     logger.fatal({ err: error }, 'cannot listen');
     process.exit(1);
