@@ -15,7 +15,7 @@ import path from 'node:path';
 import { randomId } from '../src/lib/random-id';
 import { login, registerUser } from './lib/accounts';
 import { describeMachine, loadAverage } from './lib/machine';
-import { ROOT, startServer, stopServer, type ServerProcess } from './lib/processes';
+import { ROOT, runToEnd, startServer, stopServer, type ServerProcess } from './lib/processes';
 import { deleteKeys, findRedis, type BenchRedis } from './lib/redis';
 import { FULL, SMOKE } from './lib/settings';
 import { chartSvg } from './report/chart';
@@ -29,6 +29,7 @@ import { VARIANTS, variant, type VariantKey } from './variants';
 
 const README_START = '<!-- bench:results:start (written by npm run bench) -->';
 const README_END = '<!-- bench:results:end -->';
+const DEFAULT_OUT = path.join(ROOT, 'bench', 'results');
 
 function parseArgs(argv: string[]): { smoke: boolean; out: string } {
   const smoke = argv.includes('--smoke');
@@ -37,7 +38,7 @@ function parseArgs(argv: string[]): { smoke: boolean; out: string } {
   if (outIndex >= 0 && !out) throw new Error('--out needs a directory');
   const unknown = argv.filter((arg, i) => arg.startsWith('--') && arg !== '--smoke' && !(arg === '--out' && i === outIndex));
   if (unknown.length > 0) throw new Error(`unknown option ${unknown.join(' ')} (known: --smoke, --out <dir>)`);
-  return { smoke, out: path.resolve(out ?? (smoke ? path.join(tmpdir(), `auth-server-bench-smoke-${process.pid}`) : path.join(ROOT, 'bench', 'results'))) };
+  return { smoke, out: path.resolve(out ?? (smoke ? path.join(tmpdir(), `auth-server-bench-smoke-${process.pid}`) : DEFAULT_OUT)) };
 }
 
 const log = (message: string) => process.stdout.write(`[bench] ${message}\n`);
@@ -100,6 +101,19 @@ async function main(): Promise<void> {
     const live = await liveSessions(context);
     const churned = await churn(context);
 
+    // Issue 3's Redis bench, folded in as it stands: revocation across two instances, and the
+    // revocation copy against a Redis lookup per request. Minutes long: the full run only.
+    let redisDetails: string | null = null;
+    if (redis && !smoke) {
+      log('Redis details (bench/redis-vs-memory.ts)');
+      const command = [process.execPath, '--import', 'tsx', 'bench/redis-vs-memory.ts'];
+      // Its failure is reported, not fatal: the rest of the run stands on its own.
+      redisDetails = await runToEnd(command, { REDIS_URL: redis.url, BENCH_DURATION: '4', BENCH_ROUNDS: '3' }).then(
+        (out) => out.trim(),
+        (error: unknown) => `It failed: ${(error instanceof Error ? error.message : String(error)).split('\n').slice(0, 3).join(' ')}`,
+      );
+    }
+
     const results: Results = {
       machine,
       settings,
@@ -114,8 +128,10 @@ async function main(): Promise<void> {
       },
       live,
       churn: churned,
+      redisDetails,
     };
-    write(out, results, !smoke);
+    // Only the full run into bench/results stands for the README's figures.
+    write(out, results, !smoke && out === DEFAULT_OUT);
   } finally {
     await Promise.all(Object.values(servers).map((server) => stopServer(server)));
     if (redis) await deleteKeys(redis).catch((error: unknown) => log(`could not delete the bench's Redis keys: ${String(error)}`));

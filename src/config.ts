@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { defaultHashConcurrency, type HashLimits } from './auth/hash-gate';
 import { KEY_ID_PATTERN, derivedKeyId, ecVerificationKey, privateKeyPem, publicKeyPem } from './auth/keys';
 import { parseDuration } from './lib/duration';
 
@@ -41,6 +42,8 @@ export interface Config {
   /** Callers of POST /introspect (HTTP Basic). */
   readonly introspectionClients: readonly { readonly id: string; readonly secret: string }[];
   readonly bcryptCost: number;
+  /** bcrypt jobs at once, and how many may wait; more logins and registrations get 503. */
+  readonly passwordHashing: HashLimits;
   readonly usersFile: string | null;
   readonly allowRegistration: boolean;
   readonly rateLimits: {
@@ -350,6 +353,8 @@ const environmentSchema = z.object({
   REFRESH_TOKEN_TTL: duration('7d'),
   REFRESH_REUSE_GRACE: duration('10s'),
   BCRYPT_COST: integer(12, 10, 15),
+  PASSWORD_HASH_CONCURRENCY: integer(defaultHashConcurrency(), 1, 64),
+  PASSWORD_HASH_QUEUE: integer(32, 0, 100_000),
   USERS_FILE: optionalText(),
   ALLOW_REGISTRATION: flag(true),
   LOGIN_RATE_LIMIT_MAX: integer(5, 1, 1_000_000),
@@ -513,6 +518,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): LoadedCo
       verifyPublicKeys: e.JWT_VERIFY_PUBLIC_KEYS,
     },
     bcryptCost: e.BCRYPT_COST,
+    passwordHashing: { concurrency: e.PASSWORD_HASH_CONCURRENCY, queue: e.PASSWORD_HASH_QUEUE },
     usersFile: e.USERS_FILE ?? null,
     allowRegistration: e.ALLOW_REGISTRATION,
     rateLimits: {

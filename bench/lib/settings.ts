@@ -27,7 +27,7 @@ export const FULL: Settings = {
   warmupSec: 3,
   throughput: { connections: 50, durationSec: 6 },
   logins: {
-    durationSec: 10,
+    durationSec: 12,
     profileRate: 1000,
     profileConnections: 10,
     steadyRate: 10,

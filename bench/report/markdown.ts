@@ -171,5 +171,17 @@ export function reportMarkdown(results: Results): string {
     '',
     memoryTable(results),
     '',
+    '## Redis: revocation across instances, and a Redis lookup per request',
+    '',
+    redisDetails(results),
+    '',
   ].join('\n');
+}
+
+function redisDetails(results: Results): string {
+  if (results.redisDetails !== null) {
+    return `From \`bench/redis-vs-memory.ts\` (issue 3), run by this bench: its own servers, 4 s runs, 3 rounds.\n\n${results.redisDetails}`;
+  }
+  if ('skipped' in results.redis) return `Skipped: ${results.redis.skipped}.`;
+  return 'Run by the full bench only (`npm run bench`): `bench/redis-vs-memory.ts` takes minutes.';
 }

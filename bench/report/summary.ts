@@ -38,6 +38,8 @@ export interface Results {
   logins: Record<LoginLoad, LoginFigure>;
   live: LiveSessions[];
   churn: Churn;
+  /** What bench/redis-vs-memory.ts printed (full runs with Redis only). */
+  redisDetails: string | null;
 }
 
 export function figure(runs: readonly LoadResult[]): Figure {

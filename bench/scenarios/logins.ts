@@ -1,7 +1,9 @@
 // GET /profile latency while logins arrive: none, at a steady rate, and faster than the cores can hash.
 import { BENCH_PASSWORD } from '../lib/accounts';
-import { runLoad, type LoadResult } from '../lib/load';
-import { url, type BenchContext } from './context';
+import type { LoadResult } from '../lib/load';
+import { runPaced, type PacedOptions } from '../lib/paced';
+import { runToEnd } from '../lib/processes';
+import type { BenchContext } from './context';
 
 export type LoginLoad = 'none' | 'steady' | 'flood';
 export const LOGIN_LOADS: readonly LoginLoad[] = ['none', 'steady', 'flood'];
@@ -15,8 +17,9 @@ export interface LoginRun {
 }
 
 /**
- * On the memory-store server: GET /profile at a fixed rate (well below its maximum, so that its
- * latency is the server's and not a queue's), alone and next to POST /login load, in interleaved rounds.
+ * On the memory-store server: GET /profile at an even rate well below its maximum (so that its
+ * latency is the server's, not a queue's), alone, next to logins at a steady pace, and next to a
+ * flood of logins from many clients; in interleaved rounds.
  */
 export async function profileUnderLogins(context: BenchContext): Promise<Record<LoginLoad, LoginRun[]>> {
   const { settings } = context;
@@ -26,28 +29,40 @@ export async function profileUnderLogins(context: BenchContext): Promise<Record<
   const body = JSON.stringify({ email: context.emails.memory, password: BENCH_PASSWORD });
 
   const once = async (load: LoginLoad): Promise<LoginRun> => {
-    const profile = runLoad({
-      url: url(server, '/profile'),
+    // Both loads start together, once the login process has had time to load.
+    const startAt = Date.now() + 1500;
+    const logins = startLogins(load, startAt);
+    await new Promise((resolve) => setTimeout(resolve, startAt - Date.now()));
+    // Protected requests at an even pace on a few connections, as many clients would send them.
+    const profile = runPaced({
+      port: server.port,
+      path: '/profile',
       headers: { Authorization: `Bearer ${context.accessTokens.memory}` },
-      connections: s.profileConnections,
-      durationSec: s.durationSec,
       rate: s.profileRate,
+      durationSec: s.durationSec,
+      sockets: s.profileConnections,
     });
-    const offered = load === 'steady' ? s.steadyRate : load === 'flood' ? s.floodRate : 0;
-    const logins =
-      offered === 0
-        ? Promise.resolve(null)
-        : runLoad({
-            url: url(server, '/login'),
-            method: 'POST',
-            headers: { 'Content-Type': 'application/json' },
-            body,
-            // Steady: a few clients, each waiting for its answer. Flood: many at once, as a burst arrives.
-            connections: load === 'steady' ? 2 : s.floodConnections,
-            durationSec: s.durationSec,
-            rate: offered,
-          });
-    return { profile: await profile, logins: await logins, offered };
+    return { profile: await profile, logins: await logins, offered: offeredRate(load) };
+  };
+
+  const offeredRate = (load: LoginLoad) => (load === 'steady' ? s.steadyRate : load === 'flood' ? s.floodRate : 0);
+
+  /** Logins at an even pace from their own process; the flood over enough connections that every
+   * login not answered yet is one more in flight, as with many clients. */
+  const startLogins = (load: LoginLoad, startAt: number): Promise<LoadResult | null> => {
+    if (load === 'none') return Promise.resolve(null);
+    const headers = { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)) };
+    const options: PacedOptions = {
+      port: server.port,
+      path: '/login',
+      method: 'POST',
+      headers,
+      body,
+      rate: offeredRate(load),
+      durationSec: s.durationSec,
+      sockets: load === 'steady' ? 4 : s.floodConnections,
+    };
+    return inWorker(options, startAt);
   };
 
   for (let round = 0; round < settings.rounds; round += 1) {
@@ -61,4 +76,10 @@ export async function profileUnderLogins(context: BenchContext): Promise<Record<
     }
   }
   return runs;
+}
+
+/** Runs a paced load in bench/load-worker.ts and returns its result. */
+async function inWorker(options: PacedOptions, startAt: number): Promise<LoadResult> {
+  const out = await runToEnd([process.execPath, '--import', 'tsx', 'bench/load-worker.ts', JSON.stringify(options), String(startAt)]);
+  return JSON.parse(out) as LoadResult;
 }

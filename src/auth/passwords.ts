@@ -1,6 +1,7 @@
 // Password hashing with bcrypt, always asynchronous so hashing never blocks the event loop.
 import { randomBytes } from 'node:crypto';
 import bcrypt from 'bcrypt';
+import type { HashGate } from './hash-gate';
 
 /** bcrypt reads only the first 72 bytes; longer passwords are refused, never silently cut. */
 export const MAX_PASSWORD_BYTES = 72;
@@ -28,12 +29,16 @@ function dummyHash(cost: number): string {
 export class PasswordHasher {
   private readonly dummy: string;
 
-  constructor(private readonly cost: number) {
+  /** With a gate, every hash and comparison waits for one of its slots (or is refused with 503). */
+  constructor(
+    private readonly cost: number,
+    private readonly gate?: HashGate,
+  ) {
     this.dummy = dummyHash(cost);
   }
 
   hash(password: string): Promise<string> {
-    return bcrypt.hash(password, this.cost);
+    return this.limited(() => bcrypt.hash(password, this.cost));
   }
 
   /**
@@ -41,7 +46,12 @@ export class PasswordHasher {
    * hash of the same cost, so an unknown email takes as long as a wrong password.
    */
   async verify(password: string, hash: string | null): Promise<boolean> {
-    const matches = await bcrypt.compare(password, hash ?? this.dummy);
+    // The unknown email waits in the same queue as a known one: a 503 tells nothing about the email.
+    const matches = await this.limited(() => bcrypt.compare(password, hash ?? this.dummy));
     return hash !== null && matches;
+  }
+
+  private limited<T>(job: () => Promise<T>): Promise<T> {
+    return this.gate ? this.gate.run(job) : job();
   }
 }

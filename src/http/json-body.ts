@@ -42,5 +42,13 @@ function requireJson(req: Request, _res: Response, next: NextFunction): void {
 
 /** The JSON body parser: strict content type, no compressed bodies (no zip bombs), 10 kB at most. */
 export function jsonBody(): RequestHandler[] {
-  return [refuseDeclaredOversize, requireJson, express.json({ limit: BODY_LIMIT, strict: false, inflate: false, type: 'application/json' })];
+  const parse = express.json({ limit: BODY_LIMIT, strict: false, inflate: false, type: 'application/json' });
+  // One layer instead of three, and for a request without a body (every GET) one check: none of
+  // the three has anything to do then (a protected GET pays for each router layer; see bench/).
+  return [
+    function jsonBodyOnly(req: Request, res: Response, next: NextFunction): void {
+      if (!hasBody(req)) return next();
+      refuseDeclaredOversize(req, res, () => requireJson(req, res, () => parse(req, res, next)));
+    },
+  ];
 }

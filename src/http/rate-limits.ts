@@ -1,5 +1,5 @@
 // The rate limiters: failed logins per (account, address), and a per-address ceiling on the auth routes.
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
 import type { Config, RateLimitConfig } from '../config';
 import { AppError } from '../errors';
@@ -36,7 +36,11 @@ function limiter(
   limits: RateLimitConfig,
   counter: RateLimitCounter,
   clock: Clock,
-  extra: { keyGenerator?: (req: Request) => string; skipSuccessfulRequests?: boolean },
+  extra: {
+    keyGenerator?: (req: Request) => string;
+    skipSuccessfulRequests?: boolean;
+    requestWasSuccessful?: (req: Request, res: Response) => boolean;
+  },
 ): RequestHandler {
   return rateLimit({
     windowMs: limits.windowMs,
@@ -47,6 +51,7 @@ function limiter(
     store: new CounterStore(counter, `rl:${name}:`),
     keyGenerator: extra.keyGenerator ?? clientKey,
     skipSuccessfulRequests: extra.skipSuccessfulRequests ?? false,
+    ...(extra.requestWasSuccessful ? { requestWasSuccessful: extra.requestWasSuccessful } : {}),
     // Retry-After from the injected clock, so it stays right when tests move time.
     retryAfter: (req) => {
       const resetTime = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
@@ -71,8 +76,10 @@ export function createRateLimiters(config: Config, counter: RateLimitCounter, cl
     failedLogins: limiter('login', config.rateLimits.login, counter, clock, {
       // The body has been validated, so email is the normalised address.
       keyGenerator: (req) => `${String((req.body as { email?: unknown }).email)}|${clientKey(req)}`,
-      // Only failures count: a correct password does not use up the allowance.
+      // Only failures count: a correct password does not use up the allowance, and neither does a
+      // 503 (too many logins to hash right now), where the password was never checked.
       skipSuccessfulRequests: true,
+      requestWasSuccessful: (_req, res) => res.statusCode < 400 || res.statusCode === 503,
     }),
   };
 }

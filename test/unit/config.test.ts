@@ -1,4 +1,5 @@
 // loadConfig: defaults, durations, value checks naming the variable, generated secrets and a frozen result.
+import { defaultHashConcurrency } from '../../src/auth/hash-gate';
 import { ConfigError, loadConfig, type Config } from '../../src/config';
 
 /** Strong, distinct secrets, so that tests about other variables pass the secret rules. */
@@ -44,6 +45,7 @@ describe('loadConfig defaults', () => {
         verifyPublicKeys: [],
       },
       bcryptCost: 12,
+      passwordHashing: { concurrency: defaultHashConcurrency(), queue: 32 },
       usersFile: null,
       allowRegistration: true,
       rateLimits: {
@@ -163,6 +165,10 @@ describe('loadConfig value checks', () => {
     ['BCRYPT_COST', '9'],
     ['BCRYPT_COST', '16'],
     ['BCRYPT_COST', 'abc'],
+    ['PASSWORD_HASH_CONCURRENCY', '0'],
+    ['PASSWORD_HASH_CONCURRENCY', '65'],
+    ['PASSWORD_HASH_QUEUE', '-1'],
+    ['PASSWORD_HASH_QUEUE', 'lots'],
     ['LOGIN_RATE_LIMIT_MAX', '0'],
     ['RATE_LIMIT_MAX', 'many'],
     ['LOG_LEVEL', 'verbose'],
@@ -186,6 +192,13 @@ describe('loadConfig value checks', () => {
     ['PORT', '65535', 'port', 65535],
   ] as const)('accepts the boundary %s=%s', (name, value, key, expected) => {
     expect(load({ [name]: value })[key]).toBe(expected);
+  });
+
+  it.each([
+    [{ PASSWORD_HASH_CONCURRENCY: '1', PASSWORD_HASH_QUEUE: '0' }, { concurrency: 1, queue: 0 }],
+    [{ PASSWORD_HASH_CONCURRENCY: '64', PASSWORD_HASH_QUEUE: '100000' }, { concurrency: 64, queue: 100_000 }],
+  ])('reads the password hashing limits %j', (env, expected) => {
+    expect(load(env).passwordHashing).toEqual(expected);
   });
 
   it('turns on the Redis stores with REDIS_URL, under the key prefix "auth:" unless REDIS_KEY_PREFIX says otherwise', () => {

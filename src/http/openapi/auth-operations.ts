@@ -5,6 +5,9 @@ import { BAD_AUTHORIZATION, BAD_BODY, BEARER_ERRORS, BODY_ERRORS, STORE_ERRORS }
 import type { OperationSpec } from './types';
 
 const PER_ADDRESS_LIMIT = 'too many requests from this address to `/login`, `/register` and `/refresh` (`RATE_LIMIT_MAX`)';
+const HASHING_BUSY =
+  'a backing store (Redis) is unreachable, or more logins and registrations are waiting for password hashing than ' +
+  '`PASSWORD_HASH_QUEUE` allows (with `Retry-After`); retry later';
 
 export const AUTH_OPERATIONS: OperationSpec[] = [
   {
@@ -17,6 +20,7 @@ export const AUTH_OPERATIONS: OperationSpec[] = [
     auth: 'none',
     body: { schema: registerBody, required: true },
     rateLimited: true,
+    hashesPasswords: true,
     success: { status: 201, description: 'The new account.', body: userResponseSchema },
     errors: {
       invalid_request: BAD_BODY,
@@ -25,6 +29,7 @@ export const AUTH_OPERATIONS: OperationSpec[] = [
       ...BODY_ERRORS,
       rate_limited: PER_ADDRESS_LIMIT,
       ...STORE_ERRORS,
+      unavailable: HASHING_BUSY,
     },
   },
   {
@@ -41,6 +46,7 @@ export const AUTH_OPERATIONS: OperationSpec[] = [
     cookieMode: { readsCookie: false, setCookie: 'the refresh token is set as the `refresh_token` cookie and left out of the body.' },
     rateLimited: true,
     carriesTokens: true,
+    hashesPasswords: true,
     success: { status: 200, description: 'Logged in.', body: tokenResponseSchema },
     errors: {
       invalid_request: BAD_BODY,
@@ -48,6 +54,7 @@ export const AUTH_OPERATIONS: OperationSpec[] = [
       ...BODY_ERRORS,
       rate_limited: `too many failed logins for this account from this address, or ${PER_ADDRESS_LIMIT}`,
       ...STORE_ERRORS,
+      unavailable: HASHING_BUSY,
     },
   },
   {

@@ -27,7 +27,7 @@ export const HEADERS = {
     schema: z.string().regex(/^(Bearer realm="auth"(, error="[a-z_]+", error_description="[^"\\]*")?|Basic realm="auth")$/),
   },
   'Retry-After': {
-    description: 'Seconds until the limit resets.',
+    description: 'Seconds until the limit resets; on a 503 of `/login` or `/register`, until a password-hashing slot is likely free.',
     schema: z.string().regex(/^[1-9]\d*$/),
   },
   RateLimit: {

@@ -70,6 +70,8 @@ function errorResponse(op: OperationSpec, status: number, errors: { code: ErrorC
     headers.RateLimit = { required: true };
     headers['RateLimit-Policy'] = { required: true };
   }
+  // Password hashing at capacity (PASSWORD_HASH_QUEUE) says when to come back; a store outage does not.
+  if (status === 503 && op.hashesPasswords) headers['Retry-After'] = { required: false };
   const description = errors.map(({ code, when }) => `\`${code}\`: ${when}`).join('; ');
   return { status, description: `${description}.`, body: errorSchema, mediaType: 'application/json', errors, headers };
 }

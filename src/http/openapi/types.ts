@@ -42,6 +42,8 @@ export interface OperationSpec {
   rateLimited?: boolean;
   /** The success response carries tokens (and so `Cache-Control: no-store`). */
   carriesTokens?: boolean;
+  /** Hashes or compares a password: 503 with Retry-After when every hashing slot and the queue are taken. */
+  hashesPasswords?: boolean;
   /** The success response may be cached (`Cache-Control: public, max-age=...`). */
   cacheable?: boolean;
   success: SuccessSpec;

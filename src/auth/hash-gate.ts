@@ -1,0 +1,86 @@
+// Bounded concurrency for password hashing: a few bcrypt jobs at once, a bounded queue, 503 beyond it.
+import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { AppError } from '../errors';
+
+export interface HashLimits {
+  /** bcrypt jobs (hash or compare) running at once. */
+  readonly concurrency: number;
+  /** Jobs allowed to wait for a slot; one more is refused. */
+  readonly queue: number;
+}
+
+/** libuv's default thread pool (UV_THREADPOOL_SIZE): more bcrypt jobs than threads only queue inside libuv. */
+const LIBUV_POOL_SIZE = 4;
+
+/**
+ * One core less than the machine has (at least one, at most the libuv pool): the event loop keeps
+ * a core of its own, so protected routes stay fast while logins pile up (measured in bench/).
+ */
+export function defaultHashConcurrency(cores = availableParallelism()): number {
+  return Math.max(1, Math.min(LIBUV_POOL_SIZE, cores - 1));
+}
+
+/**
+ * Runs bcrypt jobs at most `concurrency` at a time, first come first served. A job that finds
+ * `queue` others already waiting is refused at once with 503 `unavailable` and a Retry-After, so a
+ * burst of logins costs each extra one a cheap refusal instead of piling up work the cores cannot
+ * do: hashing threads beyond the cores would starve the event loop and every request behind it.
+ */
+export class HashGate {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  /** Mean duration of recent jobs (ms), for Retry-After; null until one has finished. */
+  private meanMs: number | null = null;
+
+  constructor(readonly limits: HashLimits) {
+    if (!Number.isInteger(limits.concurrency) || limits.concurrency < 1) throw new TypeError('concurrency must be 1 or more');
+    if (!Number.isInteger(limits.queue) || limits.queue < 0) throw new TypeError('queue must be 0 or more');
+  }
+
+  /** Jobs running now. */
+  get active(): number {
+    return this.running;
+  }
+
+  /** Jobs waiting for a slot. */
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  /** Runs `job` when a slot is free; rejects with AppError('unavailable') when the queue is full. */
+  async run<T>(job: () => Promise<T>): Promise<T> {
+    if (this.running < this.limits.concurrency) {
+      this.running += 1;
+    } else if (this.waiting.length < this.limits.queue) {
+      // The finishing job hands its slot straight to us: `running` stays as it is.
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    } else {
+      throw new AppError('unavailable', {
+        description: 'Too many sign-ins at once; try again in a moment.',
+        headers: { 'Retry-After': String(this.retryAfterSec()) },
+      });
+    }
+    // The duration of the work itself, not a time of day: not the injected clock, which tests stop.
+    const started = performance.now();
+    try {
+      return await job();
+    } finally {
+      this.record(performance.now() - started);
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running -= 1;
+    }
+  }
+
+  private record(ms: number): void {
+    this.meanMs = this.meanMs === null ? ms : this.meanMs * 0.8 + ms * 0.2;
+  }
+
+  /** Whole seconds until the jobs ahead have likely run: at least 1. */
+  private retryAfterSec(): number {
+    const ahead = this.running + this.waiting.length;
+    const ms = ((this.meanMs ?? 0) * ahead) / this.limits.concurrency;
+    return Math.max(1, Math.ceil(ms / 1000));
+  }
+}
