@@ -24,15 +24,30 @@ export function bearerError(code: ErrorCode, description?: string): AppError {
 }
 
 /**
+ * Every Authorization header of the request (Node keeps only the first in req.headers). Read from
+ * rawHeaders directly: req.headersDistinct builds an object of every header on each request.
+ */
+function authorizationHeaders(req: Request): string[] {
+  const values: string[] = [];
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 13 && name.toLowerCase() === 'authorization') values.push(raw[i + 1]!);
+  }
+  return values;
+}
+
+/**
  * Returns the access token of the request, null when it carries no credentials at all, or
  * throws a 400 when the Authorization header breaks RFC 6750's grammar.
  */
 export function readBearerToken(req: Request): string | null {
-  if (req.query && typeof req.query === 'object' && 'access_token' in req.query) {
+  // req.query parses the query string anew on every read: only look when there is one.
+  if (req.url.includes('?') && req.query && typeof req.query === 'object' && 'access_token' in req.query) {
     throw bearerError('invalid_request', 'Send the access token in the Authorization header, not the query string.');
   }
-  const headers = req.headersDistinct.authorization;
-  if (!headers || headers.length === 0) return null;
+  const headers = authorizationHeaders(req);
+  if (headers.length === 0) return null;
   if (headers.length > 1) throw bearerError('invalid_request', 'Send exactly one Authorization header.');
   const value = headers[0]!;
   const scheme = /^[^ \t]*/.exec(value)![0];
