@@ -76,13 +76,19 @@ describe('Bearer headers that break RFC 6750 grammar', () => {
 
   it('answers two Authorization headers by 400 invalid_request, even when both carry the valid token', async () => {
     const description = 'Send exactly one Authorization header.';
-    for (const second of [`Bearer ${token}`, 'Basic xyz']) {
+    // Header names are case-insensitive: "authorization" and "AUTHORIZATION" are the same header twice.
+    for (const [secondName, second] of [
+      ['Authorization', `Bearer ${token}`],
+      ['Authorization', 'Basic xyz'],
+      ['AUTHORIZATION', `Bearer ${token}`],
+      ['authorization', 'Bearer other'],
+    ] as const) {
       const res = await rawRequest(world.app, {
         method: 'GET',
         path: '/profile',
         headers: [
           ['Authorization', `Bearer ${token}`],
-          ['Authorization', second],
+          [secondName, second],
         ],
       });
       expect(res.status).toBe(400);

@@ -145,7 +145,8 @@ describe('the revocation check of createVerifyToken', () => {
   it('works in Express 4 style too: errors are passed to next(), not thrown from a promise', async () => {
     const verifyToken = createVerifyToken({ keys: KEYS, issuer: 'auth-server', audience: 'api' });
     const next = jest.fn();
-    const req = { headersDistinct: {}, query: {} } as unknown as Parameters<RequestHandler>[0];
+    // What Node gives every request, Express 4 or 5: the raw header list and the URL.
+    const req = { rawHeaders: ['Host', 'notes.example'], url: '/me', query: {} } as unknown as Parameters<RequestHandler>[0];
     verifyToken(req, {} as Parameters<RequestHandler>[1], next);
     await new Promise((resolve) => setImmediate(resolve));
     expect(next).toHaveBeenCalledTimes(1);
