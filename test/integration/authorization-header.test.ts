@@ -1,4 +1,6 @@
 // Every shape of Authorization header on GET /profile, and the exact RFC 6750 challenge each one earns.
+import { once } from 'node:events';
+import { connect, type AddressInfo } from 'node:net';
 import request from 'supertest';
 import { buildTestApp, type TestApp } from '../helpers/build-app';
 import { expectError, registerAndLogin } from '../helpers/fixtures';
@@ -76,19 +78,13 @@ describe('Bearer headers that break RFC 6750 grammar', () => {
 
   it('answers two Authorization headers by 400 invalid_request, even when both carry the valid token', async () => {
     const description = 'Send exactly one Authorization header.';
-    // Header names are case-insensitive: "authorization" and "AUTHORIZATION" are the same header twice.
-    for (const [secondName, second] of [
-      ['Authorization', `Bearer ${token}`],
-      ['Authorization', 'Basic xyz'],
-      ['AUTHORIZATION', `Bearer ${token}`],
-      ['authorization', 'Bearer other'],
-    ] as const) {
+    for (const second of [`Bearer ${token}`, 'Basic xyz']) {
       const res = await rawRequest(world.app, {
         method: 'GET',
         path: '/profile',
         headers: [
           ['Authorization', `Bearer ${token}`],
-          [secondName, second],
+          ['Authorization', second],
         ],
       });
       expect(res.status).toBe(400);
@@ -96,6 +92,36 @@ describe('Bearer headers that break RFC 6750 grammar', () => {
       expect(res.body).toEqual({ error: 'invalid_request', error_description: description });
       expect(res.headers['www-authenticate']).toBe(challenge(description));
     }
+  });
+});
+
+/** Sends header lines exactly as written (node:http's client merges names that differ only in case). */
+async function rawHeaderLines(app: TestApp['app'], lines: string[]): Promise<{ status: number; text: string }> {
+  const server = app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  try {
+    const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    socket.end(['GET /profile HTTP/1.1', 'Host: localhost', 'Connection: close', ...lines, '', ''].join('\r\n'));
+    const chunks: Buffer[] = [];
+    for await (const chunk of socket) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    return { status: Number(text.slice(9, 12)), text };
+  } finally {
+    server.close();
+  }
+}
+
+describe('Authorization header names in any letter case', () => {
+  it('treats "authorization" and "AUTHORIZATION" as a second Authorization header: 400 invalid_request', async () => {
+    const res = await rawHeaderLines(world.app, [`Authorization: Bearer ${token}`, `AUTHORIZATION: Bearer ${token}`]);
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('"error":"invalid_request","error_description":"Send exactly one Authorization header."');
+  });
+
+  it('accepts one header named "authorization" in lower case', async () => {
+    const res = await rawHeaderLines(world.app, [`authorization: Bearer ${token}`]);
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('"user":{');
   });
 });
 
