@@ -38,7 +38,7 @@ function libraryVerdict(compact: string, check: JwtCheck): 'expired' | 'invalid'
   }
 }
 
-/** verifyJwt's verdict; 'passes' also covers what it refuses afterwards for reasons of its own (iat, lifetime). */
+/** verifyJwt's verdict, in jsonwebtoken's words ('unknown_key' would be 'invalid' there). */
 function ownVerdict(compact: string, check: JwtCheck): 'expired' | 'invalid' | 'passes' {
   const result = verifyJwt(compact, RING, check);
   return 'claims' in result ? 'passes' : result.rejected === 'expired' ? 'expired' : 'invalid';
@@ -49,6 +49,7 @@ describe('verifyJwt with an HS256 key', () => {
     ['a valid token', token(CLAIMS), {}],
     ['another secret', token(CLAIMS, `${SECRET}-other`), {}],
     ['a truncated signature', token(CLAIMS).slice(0, -2), {}],
+    ['a wrong signature of the right length', `${token(CLAIMS).slice(0, -43)}${'A'.repeat(42)}E`, {}],
     ['an expired token', token({ ...CLAIMS, exp: NOW }), {}],
     ['an expired token of another audience', token({ ...CLAIMS, exp: NOW - 1, aud: 'elsewhere' }), {}],
     ['an expired token, expiry allowed', token({ ...CLAIMS, exp: NOW - 1 }), { allowExpired: true }],
@@ -71,6 +72,28 @@ describe('verifyJwt with an HS256 key', () => {
   it.each(cases)('answers %s as jsonwebtoken does', (_name, compact, overrides) => {
     const check = { ...CHECK, ...overrides };
     expect(ownVerdict(compact, check)).toBe(libraryVerdict(compact, check));
+  });
+
+  // Where verifyJwt is stricter on purpose (RFC 8725: exp required, integer NumericDates, no
+  // future iat, a bounded lifetime), jsonwebtoken passes the token and verifyJwt refuses it.
+  const stricter: [string, string, Partial<JwtCheck>][] = [
+    ['no exp', token({ ...CLAIMS, exp: undefined }), {}],
+    ['no iat', token({ ...CLAIMS, iat: undefined }), {}],
+    ['a fractional exp', token({ ...CLAIMS, exp: NOW + 600.5 }), {}],
+    ['a fractional iat', token({ ...CLAIMS, iat: NOW - 10.5 }), {}],
+    ['an exp not after iat', token({ ...CLAIMS, iat: NOW + 30, exp: NOW + 30 }), {}],
+    ['an iat further ahead than the clock skew', token({ ...CLAIMS, iat: NOW + 61, exp: NOW + 600 }), {}],
+    ['a lifetime over the longest the issuer gives', token(CLAIMS), { maxLifetimeSec: 300 }],
+  ];
+
+  it.each(stricter)('refuses %s, which jsonwebtoken would pass', (_name, compact, overrides) => {
+    const check = { ...CHECK, ...overrides };
+    expect([libraryVerdict(compact, check), verifyJwt(compact, RING, check)]).toEqual(['passes', { rejected: 'invalid' }]);
+  });
+
+  it('accepts an iat ahead of the clock by no more than the skew', () => {
+    const claims = { ...CLAIMS, iat: NOW + 60, exp: NOW + 600 };
+    expect(verifyJwt(token(claims), RING, CHECK)).toEqual({ claims, expired: false });
   });
 
   it('returns the claims of a valid token', () => {
