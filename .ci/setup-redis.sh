@@ -24,6 +24,10 @@ redis_setup() {
     export DEBIAN_FRONTEND=noninteractive
     $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends redis-server >/dev/null \
       || { printf 'Redis: could not install redis-server\n'; return 1; }
+    # Debian's package may start its own server on 6379, with persistence: this run wants only its private one.
+    if redis_setup_answers 127.0.0.1 6379; then
+      $sudo service redis-server stop >/dev/null 2>&1 || $sudo systemctl stop redis-server >/dev/null 2>&1 || true
+    fi
   fi
   local dir port
   dir=$(mktemp -d)

@@ -27,7 +27,7 @@ const VERIFIER_MODULES = [
   'verify',
 ];
 /** Packages of the server that a service importing the verifier must not get. */
-const SERVER_PACKAGES = ['express', 'dotenv', 'pino', 'pino-http', 'zod', 'bcrypt', 'ioredis', 'helmet', 'cors', 'express-rate-limit'];
+const SERVER_PACKAGES = ['express', 'dotenv', 'pino', 'zod', 'bcrypt', 'ioredis', 'helmet', 'cors', 'express-rate-limit'];
 
 interface LoadReport {
   exports: string[];
