@@ -8,7 +8,8 @@ import {
   type JsonResponse,
   type RunningChild,
 } from '../helpers/child-process';
-import { deleteKeys, describeWithRedis, eventually, uniquePrefix } from '../helpers/redis';
+import { eventually } from '../helpers/eventually';
+import { deleteKeys, describeWithRedis, uniquePrefix } from '../helpers/redis';
 import { TcpProxy } from '../helpers/tcp-proxy';
 
 const PASSWORD = 'correct horse battery staple';

@@ -5,7 +5,8 @@ import type { RedisStores } from '../../src/stores/redis';
 import { buildTestApp } from '../helpers/build-app';
 import { FakeClock } from '../helpers/fake-clock';
 import { bearer, decodeJwt, expectError, login, PASSWORD, register, uniqueEmail } from '../helpers/fixtures';
-import { deleteKeys, describeWithRedis, eventually, openRedisStores, uniquePrefix } from '../helpers/redis';
+import { eventually } from '../helpers/eventually';
+import { deleteKeys, describeWithRedis, openRedisStores, uniquePrefix } from '../helpers/redis';
 import { TcpProxy } from '../helpers/tcp-proxy';
 
 const REVOKED = 'Bearer realm="auth", error="invalid_token", error_description="token revoked"';

@@ -5,7 +5,8 @@ import { randomId } from '../../src/lib/random-id';
 import type { RedisStores } from '../../src/stores/redis';
 import type { SessionRecord } from '../../src/stores/types';
 import { FakeClock } from '../helpers/fake-clock';
-import { deleteKeys, describeWithRedis, eventually, inspector, openRedisStores, uniquePrefix } from '../helpers/redis';
+import { eventually } from '../helpers/eventually';
+import { deleteKeys, describeWithRedis, inspector, openRedisStores, uniquePrefix } from '../helpers/redis';
 import { TcpProxy } from '../helpers/tcp-proxy';
 import { runStoreContract } from './session-store.contract';
 

@@ -1,16 +1,10 @@
 // The process logger replaces credentials with "[redacted]" wherever a caller might log them.
-import { Writable } from 'node:stream';
 import { createLogger } from '../../src/lib/logger';
+import { logLines } from '../helpers/log-lines';
 
 /** Logs `fields` through a fresh logger and returns the one line it wrote. */
 function logged(fields: Record<string, unknown>): { text: string; line: Record<string, unknown> } {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
+  const { lines, sink } = logLines();
   createLogger('info', sink).info(fields, 'something happened');
   expect(lines).toHaveLength(1);
   return { text: lines[0]!, line: JSON.parse(lines[0]!) };
