@@ -14,6 +14,7 @@ import {
   type SigningKey,
   type VerificationKey,
 } from './keys';
+import { VerifiedTokens } from './verified-tokens';
 
 export { ACCESS_TOKEN_TYPE, type AccessClaims };
 export const REFRESH_TOKEN_TYPE = 'rt+jwt';
@@ -52,6 +53,8 @@ export class TokenService implements AccessTokenVerifier {
   private readonly accessRing: KeyRing;
   private readonly refreshKey: SigningKey;
   private readonly refreshRing: KeyRing;
+  /** Access tokens already verified: the keys above never change, so their verdict stands until `exp`. */
+  private readonly verifiedAccess = new VerifiedTokens();
 
   constructor(
     private readonly jwtConfig: Config['jwt'],
@@ -108,13 +111,17 @@ export class TokenService implements AccessTokenVerifier {
   }
 
   verifyAccess(token: string): AccessClaims {
+    const nowSec = epochSeconds(this.clock);
+    const remembered = this.verifiedAccess.get(token, nowSec);
+    if (remembered) return remembered;
     const result = readAccessToken(token, this.accessRing, {
       issuer: this.jwtConfig.issuer,
       audience: this.jwtConfig.audience,
-      nowSec: epochSeconds(this.clock),
+      nowSec,
       maxLifetimeSec: this.jwtConfig.accessTtlSec,
     });
     if ('rejected' in result) throw accessTokenError(result.rejected);
+    this.verifiedAccess.remember(token, result.claims, nowSec);
     return result.claims;
   }
 

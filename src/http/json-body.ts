@@ -1,4 +1,5 @@
 // Accepts only JSON bodies, capped in size; everything else is a 415 or 413 before any route runs.
+import type { IncomingMessage } from 'node:http';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { AppError } from '../errors';
 
@@ -6,7 +7,8 @@ export const BODY_LIMIT = '10kb';
 const BODY_LIMIT_BYTES = 10 * 1024;
 const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-function hasBody(req: Request): boolean {
+/** Whether the request says it carries a body (a GET may, too). */
+export function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
 }
 

@@ -12,22 +12,27 @@ export interface AccountRoutesDeps {
   accounts: AccountService;
   sessions: SessionService;
   verifyToken: RequestHandler;
+  /** GET /profile's handlers, from profileHandlers(): the app's fast lane runs them too. */
+  profile: RequestHandler[];
 }
 
-export function accountRoutes({ accounts, sessions, verifyToken }: AccountRoutesDeps): Router {
+/** GET /profile: the caller's own user. */
+export function profileHandlers({ accounts, verifyToken }: Pick<AccountRoutesDeps, 'accounts' | 'verifyToken'>): RequestHandler[] {
+  return [
+    verifyToken,
+    async function showProfile(req, res) {
+      const user = await accounts.findById(req.auth!.userId);
+      // A live session whose user is gone: the token no longer stands for anyone.
+      if (!user) throw bearerError('invalid_token', 'token revoked');
+      sendJson(res, 200, { user: userJson(user) });
+    },
+  ];
+}
+
+export function accountRoutes({ sessions, verifyToken, accounts, profile }: AccountRoutesDeps): Router {
   const router = Router();
 
-  defineRoute(router, '/profile', {
-    get: [
-      verifyToken,
-      async (req, res) => {
-        const user = await accounts.findById(req.auth!.userId);
-        // A live session whose user is gone: the token no longer stands for anyone.
-        if (!user) throw bearerError('invalid_token', 'token revoked');
-        sendJson(res, 200, { user: userJson(user) });
-      },
-    ],
-  });
+  defineRoute(router, '/profile', { get: profile });
 
   defineRoute(router, '/sessions', {
     get: [

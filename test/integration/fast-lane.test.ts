@@ -1,0 +1,201 @@
+// GET /profile through the fast lane answers exactly as through Express's router, and everything else still takes the router.
+import express from 'express';
+import request from 'supertest';
+import type { AuthApp } from '../../src/app';
+import { createErrorHandler } from '../../src/http/error-handler';
+import { openFastLane } from '../../src/http/fast-lane';
+import { createLogger } from '../../src/lib/logger';
+import { buildTestApp, type TestApp } from '../helpers/build-app';
+import { bearer, expectError, registerAndLogin } from '../helpers/fixtures';
+import { logLines } from '../helpers/log-lines';
+
+const SPA = 'https://spa.example';
+
+/** GET /profile as sent (the fast lane), or spelt so that only the router matches it. */
+type Send = (path: string) => request.Test;
+
+/** What a client sees of an answer, without what differs on every request anyway. */
+async function answer(send: Send, path: string) {
+  const res = await send(path);
+  const { 'x-request-id': requestId, date, ...headers } = res.headers;
+  expect(requestId).toMatch(/^[A-Za-z0-9_-]{22}$/);
+  expect(date).toBeDefined();
+  return { status: res.status, headers, body: res.body as unknown };
+}
+
+/** The router's handle, watched: the fast lane must answer without it. */
+function watchRouter(app: AuthApp) {
+  const router = (app as unknown as { router: { handle: (...args: unknown[]) => void } }).router;
+  return jest.spyOn(router, 'handle');
+}
+
+const cases: [string, (t: TestApp) => Promise<Send>, number][] = [
+  [
+    'a valid token',
+    async ({ app }) => {
+      const { tokens } = await registerAndLogin(app);
+      return (path) => request(app).get(path).set(...bearer(tokens.access_token));
+    },
+    200,
+  ],
+  ['no Authorization header', async ({ app }) => (path) => request(app).get(path), 401],
+  ['another scheme', async ({ app }) => (path) => request(app).get(path).set('Authorization', 'Basic dXNlcjpwYXNz'), 401],
+  ['a malformed Bearer header', async ({ app }) => (path) => request(app).get(path).set('Authorization', 'Bearer a b'), 400],
+  [
+    'a token with a wrong signature',
+    async ({ app }) => {
+      const { tokens } = await registerAndLogin(app);
+      const token = tokens.access_token;
+      const forged = token.slice(0, -2) + (token.endsWith('AA') ? 'BA' : 'AA');
+      return (path) => request(app).get(path).set(...bearer(forged));
+    },
+    401,
+  ],
+  [
+    'an expired token, verified once before it expired',
+    async ({ app, clock }) => {
+      const { tokens } = await registerAndLogin(app);
+      expect((await request(app).get('/profile').set(...bearer(tokens.access_token))).status).toBe(200);
+      clock.advanceSeconds(tokens.expires_in);
+      return (path) => request(app).get(path).set(...bearer(tokens.access_token));
+    },
+    401,
+  ],
+  [
+    'a token of a logged-out session, verified once before',
+    async ({ app }) => {
+      const { tokens } = await registerAndLogin(app);
+      expect((await request(app).get('/profile').set(...bearer(tokens.access_token))).status).toBe(200);
+      const logout = await request(app).post('/logout').set(...bearer(tokens.access_token)).send({ refresh_token: tokens.refresh_token });
+      expect(logout.status).toBe(204);
+      return (path) => request(app).get(path).set(...bearer(tokens.access_token));
+    },
+    401,
+  ],
+  [
+    'a valid token from an allowed origin',
+    async ({ app }) => {
+      const { tokens } = await registerAndLogin(app);
+      return (path) => request(app).get(path).set('Origin', SPA).set(...bearer(tokens.access_token));
+    },
+    200,
+  ],
+  [
+    'a valid token from another origin',
+    async ({ app }) => {
+      const { tokens } = await registerAndLogin(app);
+      return (path) => request(app).get(path).set('Origin', 'https://evil.example').set(...bearer(tokens.access_token));
+    },
+    200,
+  ],
+];
+
+describe('the fast lane of GET /profile', () => {
+  it.each(cases)('answers %s exactly as the router does', async (_what, prepare, status) => {
+    const test = buildTestApp({ env: { CORS_ORIGINS: SPA } });
+    const send = await prepare(test);
+    const router = watchRouter(test.app);
+
+    const fast = await answer(send, '/profile');
+    expect(router).not.toHaveBeenCalled();
+    const routed = await answer(send, '/PROFILE');
+    expect(router).toHaveBeenCalledTimes(1);
+
+    expect(fast.status).toBe(status);
+    expect(fast).toEqual(routed);
+    expect(fast.headers['cache-control']).toBe('no-store');
+    expect(fast.headers['x-content-type-options']).toBe('nosniff');
+    expect(fast.headers['content-type']).toBe('application/json; charset=utf-8');
+  });
+
+  it('logs a request it answers once, as the router would', async () => {
+    const { app, logs } = buildTestApp();
+    const { tokens } = await registerAndLogin(app);
+    logs.length = 0;
+    const res = await request(app).get('/profile').set(...bearer(tokens.access_token));
+
+    expect(res.status).toBe(200);
+    const lines = logs.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines).toEqual([
+      expect.objectContaining({
+        msg: 'request completed',
+        req: { id: res.headers['x-request-id'], method: 'GET', path: '/profile', ip: expect.any(String) },
+        res: { status: 200 },
+      }),
+    ]);
+  });
+
+  it.each([
+    ['GET /profile?x=1', (app: AuthApp, token: string) => request(app).get('/profile?x=1').set(...bearer(token))],
+    ['GET /profile/', (app: AuthApp, token: string) => request(app).get('/profile/').set(...bearer(token))],
+    ['HEAD /profile', (app: AuthApp, token: string) => request(app).head('/profile').set(...bearer(token))],
+  ])('leaves %s to the router, which answers it', async (_what, send) => {
+    const { app } = buildTestApp();
+    const { tokens } = await registerAndLogin(app);
+    const router = watchRouter(app);
+    const res = await send(app, tokens.access_token);
+
+    expect(router).toHaveBeenCalledTimes(1);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+  });
+
+  it("leaves a GET /profile with a body to the router's body parser, which refuses malformed JSON", async () => {
+    const { app } = buildTestApp();
+    const { tokens } = await registerAndLogin(app);
+    const res = await request(app)
+      .get('/profile')
+      .set(...bearer(tokens.access_token))
+      .set('Content-Type', 'application/json')
+      .send('{"unfinished":');
+
+    const body = expectError(res, 400, 'invalid_request');
+    expect(body.error_description).toBe('The body is not valid JSON.');
+  });
+
+  it('leaves the other methods of /profile to the router: 405 with Allow', async () => {
+    const { app } = buildTestApp();
+    const res = await request(app).post('/profile');
+    expectError(res, 405, 'method_not_allowed');
+    expect(res.headers.allow).toBe('GET, HEAD');
+  });
+});
+
+describe('openFastLane', () => {
+  function laneApp(handlers: express.RequestHandler) {
+    const app = express();
+    const onError = createErrorHandler(createLogger('silent', logLines().sink));
+    app.get('/other', (_req, res) => void res.json({ via: 'router' }));
+    app.use(onError);
+    openFastLane(app, [{ path: '/lane', handlers }], onError);
+    return app;
+  }
+
+  it("renders a handler's thrown error with the app's error handler", async () => {
+    const app = laneApp(() => {
+      throw new Error('internal detail');
+    });
+    const res = await request(app).get('/lane');
+    expectError(res, 500, 'server_error');
+    expect(res.text).not.toContain('internal detail');
+  });
+
+  it('answers 404 not_found when the handlers pass the request on', async () => {
+    const app = laneApp((_req, _res, next) => next());
+    const res = await request(app).get('/lane');
+    expectError(res, 404, 'not_found');
+  });
+
+  it('gives its handlers Express request and response helpers', async () => {
+    const app = laneApp((req, res) => void res.status(201).json({ ip: req.ip, accepts: req.accepts('json') }));
+    const res = await request(app).get('/lane').set('Accept', 'application/json');
+    expect(res.status).toBe(201);
+    expect(res.body).toEqual({ ip: expect.stringMatching(/127\.0\.0\.1/), accepts: 'json' });
+  });
+
+  it('sends every other path to the router', async () => {
+    const res = await request(laneApp(() => undefined)).get('/other');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ via: 'router' });
+  });
+});
