@@ -85,7 +85,8 @@ export function createApp(config: Config, stores: Stores, { logger, clock = syst
 
   // GET /profile, the protected route clients call most, skips the router walk above: the edge
   // and its handlers are the same functions (the verifier routes and the body parser, which it
-  // passes on the way, have nothing to do for a bodiless GET /profile).
+  // passes on the way, have nothing to do for a bodiless GET /profile). Middleware added above
+  // accountRoutes must be added here too, or GET /profile skips it.
   openFastLane(app, [{ path: '/profile', handlers: series(...edge, ...profile) }], errorHandler);
 
   app.services = { accounts, sessions, tokens, hashGate };

@@ -42,9 +42,18 @@ export function openFastLane(app: Express, routes: readonly FastRoute[], onError
     Object.setPrototypeOf(req, target.request);
     Object.setPrototypeOf(res, target.response);
     response.locals ??= Object.create(null);
+    let passedOn = false;
     const next: NextFunction = (error?: unknown) => {
+      if (passedOn) return;
+      passedOn = true;
       // The handlers of a route answer or fail; one that passes the request on has no route after it.
-      onError(error ?? new AppError('not_found', { description: 'No such route.' }), request, response, callback ?? (() => undefined));
+      const failure = error || new AppError('not_found', { description: 'No such route.' });
+      try {
+        onError(failure, request, response, callback ?? (() => undefined));
+      } catch {
+        // The error handler itself failed: no answer is left to give, and no stack to show.
+        response.destroy();
+      }
     };
     try {
       handlers(request, response, next);

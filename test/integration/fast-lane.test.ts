@@ -193,6 +193,17 @@ describe('openFastLane', () => {
     expect(res.body).toEqual({ ip: expect.stringMatching(/127\.0\.0\.1/), accepts: 'json' });
   });
 
+  it('closes the connection when the error handler itself fails, and the process lives on', async () => {
+    const app = express();
+    const failingHandler: express.ErrorRequestHandler = () => {
+      throw new Error('the error handler broke');
+    };
+    openFastLane(app, [{ path: '/lane', handlers: (_req, _res, next) => next(new Error('boom')) }], failingHandler);
+    await expect(request(app).get('/lane')).rejects.toThrow(/socket hang up|ECONNRESET/);
+    const res = await request(app).get('/elsewhere');
+    expect(res.status).toBe(404);
+  });
+
   it('sends every other path to the router', async () => {
     const res = await request(laneApp(() => undefined)).get('/other');
     expect(res.status).toBe(200);

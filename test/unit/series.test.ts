@@ -27,7 +27,7 @@ describe('series', () => {
     };
     const { calls } = await run(series(step('a'), step('b'), step('c')));
     expect(order).toEqual(['a', 'b', 'c']);
-    expect(calls).toEqual([[undefined]]);
+    expect(calls).toEqual([[]]);
   });
 
   it.each<[string, RequestHandler]>([
@@ -45,14 +45,30 @@ describe('series', () => {
     expect(calls).toEqual([[new Error('boom')]]);
   });
 
-  it('passes the request on only once when a handler calls next() twice', async () => {
+  it('runs the next handler once when a handler in the middle calls next() twice', async () => {
+    const after = jest.fn((_req: Request, _res: Response, next: NextFunction) => next());
     const { calls } = await run(
       series((_req, _res, next) => {
         next();
         next();
-      }),
+      }, after),
     );
-    expect(calls).toEqual([[undefined]]);
+    expect(after).toHaveBeenCalledTimes(1);
+    expect(calls).toEqual([[]]);
+  });
+
+  it('reads a falsy next() argument as no error, as Express does', async () => {
+    const after = jest.fn((_req: Request, _res: Response, next: NextFunction) => next());
+    const { calls } = await run(series((_req, _res, next) => next(null), after));
+    expect(after).toHaveBeenCalledTimes(1);
+    expect(calls).toEqual([[]]);
+  });
+
+  it("passes next('route') on at once, skipping the rest", async () => {
+    const after = jest.fn();
+    const { calls } = await run(series((_req, _res, next) => next('route'), after));
+    expect(after).not.toHaveBeenCalled();
+    expect(calls).toEqual([['route']]);
   });
 
   it('does not catch what is thrown after the request has been passed on', () => {
