@@ -48,6 +48,11 @@ export function createErrorHandler(logger: Logger): ErrorRequestHandler {
 }
 
 /** Unknown routes. */
+/** The answer to a request no route took. */
+export function noSuchRoute(): AppError {
+  return new AppError('not_found', { description: 'No such route.' });
+}
+
 export const notFound: RequestHandler = () => {
-  throw new AppError('not_found', { description: 'No such route.' });
+  throw noSuchRoute();
 };

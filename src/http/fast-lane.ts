@@ -1,7 +1,7 @@
 // The most called protected routes, answered ahead of Express's router with the very handlers their routes run.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, Express, NextFunction, Request, RequestHandler, Response } from 'express';
-import { AppError } from '../errors';
+import { noSuchRoute } from './error-handler';
 import { hasBody } from './json-body';
 
 /** Express's own dispatch of a request into an app: what `app(req, res, next)` calls. */
@@ -47,7 +47,7 @@ export function openFastLane(app: Express, routes: readonly FastRoute[], onError
       if (passedOn) return;
       passedOn = true;
       // The handlers of a route answer or fail; one that passes the request on has no route after it.
-      const failure = error || new AppError('not_found', { description: 'No such route.' });
+      const failure = error || noSuchRoute();
       try {
         onError(failure, request, response, callback ?? (() => undefined));
       } catch {
