@@ -12,7 +12,7 @@ import { jsonBody } from './http/json-body';
 import { createRateLimiters } from './http/rate-limits';
 import { requestLogger } from './http/request-logger';
 import { accountRoutes, profileHandlers } from './http/routes/account-routes';
-import { authRoutes } from './http/routes/auth-routes';
+import { authRoutes, refreshHandlers } from './http/routes/auth-routes';
 import { demoRoutes } from './http/routes/demo-routes';
 import { docsRoutes } from './http/routes/docs-routes';
 import { healthRoutes } from './http/routes/health-routes';
@@ -64,17 +64,19 @@ export function createApp(config: Config, stores: Stores, { logger, clock = syst
 
   // What every request passes first: its id and log line, security headers, CORS, no caching.
   const edge = [requestLogger(logger), securityHeaders(), corsPolicy(config.corsOrigins), noStore];
+  const body = jsonBody();
   const profile = profileHandlers({ accounts, verifyToken });
+  const refresh = refreshHandlers({ sessions, limiters, clock });
   const errorHandler = createErrorHandler(logger);
 
   app.use(series(...edge));
   app.use(verifierRoutes({ tokens, sessions: stores.revocations ?? stores.sessions, config }));
-  app.use(jsonBody());
+  app.use(body);
 
   // Protected routes first: each router a request passes costs it a few microseconds (see bench/).
   app.use(accountRoutes({ accounts, sessions, verifyToken, profile }));
   app.use(
-    authRoutes({ accounts, sessions, tokens, limiters, clock, allowRegistration: config.allowRegistration }),
+    authRoutes({ accounts, sessions, tokens, limiters, clock, allowRegistration: config.allowRegistration, refresh }),
   );
   app.use(healthRoutes(() => stores.ping(), logger));
   app.use(demoRoutes());
@@ -83,11 +85,19 @@ export function createApp(config: Config, stores: Stores, { logger, clock = syst
   app.use(notFound);
   app.use(errorHandler);
 
-  // GET /profile, the protected route clients call most, skips the router walk above: the edge
-  // and its handlers are the same functions (the verifier routes and the body parser, which it
-  // passes on the way, have nothing to do for a bodiless GET /profile). Middleware added above
-  // accountRoutes must be added here too, or GET /profile skips it.
-  openFastLane(app, [{ path: '/profile', handlers: series(...edge, ...profile) }], errorHandler);
+  // GET /profile, the protected route clients call most, and POST /refresh, which every client
+  // calls once per access token lifetime, skip the router walk above: the edge, the body parser
+  // and their handlers are the same functions (the verifier routes, which they pass on the way,
+  // answer other paths only). Middleware added above accountRoutes must be added here too, or
+  // these two routes skip it.
+  openFastLane(
+    app,
+    [
+      { method: 'GET', path: '/profile', handlers: series(...edge, ...body, ...profile) },
+      { method: 'POST', path: '/refresh', handlers: series(...edge, ...body, ...refresh) },
+    ],
+    errorHandler,
+  );
 
   app.services = { accounts, sessions, tokens, hashGate };
   return app;

@@ -1,37 +1,36 @@
-// The most called protected routes, answered ahead of Express's router with the very handlers their routes run.
+// The most called routes, answered ahead of Express's router with the very handlers their routes run.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, Express, NextFunction, Request, RequestHandler, Response } from 'express';
 import { noSuchRoute } from './error-handler';
-import { hasBody } from './json-body';
 
 /** Express's own dispatch of a request into an app: what `app(req, res, next)` calls. */
 type Dispatch = (req: IncomingMessage, res: ServerResponse, callback?: NextFunction) => void;
 
-/** A route of the fast lane: the exact path of a GET, and everything its request passes in the app. */
+/** A route of the fast lane: a method, the exact path, and everything its request passes in the app. */
 export interface FastRoute {
+  method: 'GET' | 'POST';
   /** Compared with the request URL as sent: no query string, no other spelling. */
   path: string;
-  /** The app's own middleware and the route's handlers, in order: the same functions, not copies. */
+  /** The app's own middleware (the body parser included) and the route's handlers, in order: the same functions, not copies. */
   handlers: RequestHandler;
 }
 
 /**
  * Express spends about a quarter of a protected GET deciding where it goes: a final handler made
- * per request, then every layer and router on the way matched in turn (measured in bench/). A GET
- * of an exact path in `routes`, with no body, skips that walk: it gets Express's request and
- * response (what `app.handle` sets up), then runs `handlers`; an error goes to `onError`, the
- * app's one error handler, as from the router. Every other request, including other spellings
- * of the path (case, trailing slash, query string), HEAD and OPTIONS, takes the router as before,
- * which reaches the same handlers.
+ * per request, then every layer and router on the way matched in turn (measured in bench/). A
+ * request with the method and exact path of one of `routes` skips that walk: it gets Express's
+ * request and response (what `app.handle` sets up), then runs `handlers`; an error goes to
+ * `onError`, the app's one error handler, as from the router. Every other request, including
+ * other spellings of the path (case, trailing slash, query string), HEAD and OPTIONS, takes the
+ * router as before, which reaches the same handlers.
  */
 export function openFastLane(app: Express, routes: readonly FastRoute[], onError: ErrorRequestHandler): void {
-  const lanes = new Map(routes.map((route) => [route.path, route.handlers]));
+  const lanes = new Map(routes.map((route) => [`${route.method} ${route.path}`, route.handlers]));
   const target = app as unknown as { handle: Dispatch; request: object; response: object };
   const throughRouter = target.handle.bind(app);
   target.handle = function handle(req, res, callback) {
-    const handlers = req.method === 'GET' ? lanes.get(req.url!) : undefined;
-    // A body is the body parser's to judge (a GET may still carry one, too large or malformed).
-    if (handlers === undefined || hasBody(req)) {
+    const handlers = lanes.get(`${req.method} ${req.url}`);
+    if (handlers === undefined) {
       throughRouter(req, res, callback);
       return;
     }

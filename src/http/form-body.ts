@@ -1,14 +1,10 @@
 // The body of POST /introspect: RFC 7662 sends it form-encoded; JSON is taken too. Capped like every body.
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { AppError } from '../errors';
-import { BODY_LIMIT, refuseDeclaredOversize } from './json-body';
+import { BODY_LIMIT, hasBody, refuseDeclaredOversize } from './json-body';
 
 const FORM = 'application/x-www-form-urlencoded';
 const JSON_TYPE = 'application/json';
-
-function hasBody(req: Request): boolean {
-  return req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
-}
 
 function requireFormOrJson(req: Request, _res: Response, next: NextFunction): void {
   if (hasBody(req) && !req.is([FORM, JSON_TYPE])) {

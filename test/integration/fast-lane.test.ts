@@ -1,4 +1,4 @@
-// GET /profile through the fast lane answers exactly as through Express's router, and everything else still takes the router.
+// GET /profile and POST /refresh through the fast lane answer exactly as through Express's router, and everything else still takes the router.
 import express from 'express';
 import request from 'supertest';
 import type { AuthApp } from '../../src/app';
@@ -6,7 +6,7 @@ import { createErrorHandler } from '../../src/http/error-handler';
 import { openFastLane } from '../../src/http/fast-lane';
 import { createLogger } from '../../src/lib/logger';
 import { buildTestApp, type TestApp } from '../helpers/build-app';
-import { bearer, expectError, registerAndLogin } from '../helpers/fixtures';
+import { bearer, expectError, login, register, registerAndLogin } from '../helpers/fixtures';
 import { logLines } from '../helpers/log-lines';
 
 const SPA = 'https://spa.example';
@@ -140,9 +140,10 @@ describe('the fast lane of GET /profile', () => {
     expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
   });
 
-  it("leaves a GET /profile with a body to the router's body parser, which refuses malformed JSON", async () => {
+  it('runs the body parser, which refuses a GET /profile with malformed JSON, as the router does', async () => {
     const { app } = buildTestApp();
     const { tokens } = await registerAndLogin(app);
+    const router = watchRouter(app);
     const res = await request(app)
       .get('/profile')
       .set(...bearer(tokens.access_token))
@@ -151,6 +152,7 @@ describe('the fast lane of GET /profile', () => {
 
     const body = expectError(res, 400, 'invalid_request');
     expect(body.error_description).toBe('The body is not valid JSON.');
+    expect(router).not.toHaveBeenCalled();
   });
 
   it('leaves the other methods of /profile to the router: 405 with Allow', async () => {
@@ -161,13 +163,150 @@ describe('the fast lane of GET /profile', () => {
   });
 });
 
+/** POST /refresh as sent (the fast lane), or spelt so that only the router matches it. */
+type SendRefresh = (path: string) => Promise<request.Response>;
+
+/**
+ * What a client sees of a refresh answer, with what is new on every answer masked: fresh tokens
+ * (in the body and the cookie) and the rate limiter's remaining count, one less each time.
+ */
+async function refreshAnswer(send: SendRefresh, path: string) {
+  const res = await send(path);
+  const { 'x-request-id': requestId, date, ...headers } = res.headers;
+  expect(requestId).toMatch(/^[A-Za-z0-9_-]{22}$/);
+  expect(date).toBeDefined();
+  const jwt = /^[\w-]+\.[\w-]+\.[\w-]+$/;
+  const body = { ...(res.body as Record<string, unknown>) };
+  for (const key of ['access_token', 'refresh_token']) {
+    if (key in body) {
+      expect(body[key]).toMatch(jwt);
+      body[key] = '<fresh token>';
+    }
+  }
+  if (headers.ratelimit) headers.ratelimit = headers.ratelimit.replace(/r=\d+/, 'r=<remaining>');
+  const cookies = headers['set-cookie'] as unknown as string[] | undefined;
+  if (cookies) headers['set-cookie'] = cookies.map((cookie) => cookie.replace(/^refresh_token=[^;]+/, 'refresh_token=<fresh token>')) as never;
+  return { status: res.status, headers, body };
+}
+
+/** Two sessions of one user: one for the request through the lane, one for the router's. */
+async function twoRefreshTokens(app: AuthApp): Promise<string[]> {
+  const { email } = await register(app);
+  return [(await login(app, email)).refresh_token, (await login(app, email)).refresh_token];
+}
+
+const refreshCases: [string, (t: TestApp) => Promise<SendRefresh>, number][] = [
+  [
+    'a valid refresh token in the body',
+    async ({ app }) => {
+      const tokens = await twoRefreshTokens(app);
+      return async (path) => request(app).post(path).send({ refresh_token: tokens.pop() });
+    },
+    200,
+  ],
+  [
+    'a valid refresh token in the cookie (cookie mode)',
+    async ({ app }) => {
+      const tokens = await twoRefreshTokens(app);
+      return async (path) => request(app).post(path).set('X-Token-Mode', 'cookie').set('Cookie', `refresh_token=${tokens.pop()}`).send({});
+    },
+    200,
+  ],
+  [
+    'a valid refresh token from an allowed origin',
+    async ({ app }) => {
+      const tokens = await twoRefreshTokens(app);
+      return async (path) => request(app).post(path).set('Origin', SPA).send({ refresh_token: tokens.pop() });
+    },
+    200,
+  ],
+  ['no refresh token', async ({ app }) => async (path) => request(app).post(path).send({}), 401],
+  [
+    'a refresh token with a wrong signature',
+    async ({ app }) => {
+      const [token] = await twoRefreshTokens(app);
+      const forged = token!.slice(0, -2) + (token!.endsWith('AA') ? 'BA' : 'AA');
+      return async (path) => request(app).post(path).send({ refresh_token: forged });
+    },
+    401,
+  ],
+  [
+    'a replayed refresh token (its session ends)',
+    async ({ app, clock }) => {
+      const tokens = await twoRefreshTokens(app);
+      for (const token of tokens) expect((await request(app).post('/refresh').send({ refresh_token: token })).status).toBe(200);
+      // Past the grace window, in which a replay is handed the same successor.
+      clock.advanceSeconds(60);
+      return async (path) => request(app).post(path).send({ refresh_token: tokens.pop() });
+    },
+    401,
+  ],
+  [
+    'malformed JSON',
+    async ({ app }) => async (path) => request(app).post(path).set('Content-Type', 'application/json').send('{"refresh_token":'),
+    400,
+  ],
+  ['a form-encoded body', async ({ app }) => async (path) => request(app).post(path).type('form').send('refresh_token=x'), 415],
+  [
+    'a declared body over 10 kB',
+    async ({ app }) => async (path) => request(app).post(path).set('Content-Type', 'application/json').send({ refresh_token: 'x'.repeat(11_000) }),
+    413,
+  ],
+];
+
+describe('the fast lane of POST /refresh', () => {
+  it.each(refreshCases)('answers %s exactly as the router does', async (_what, prepare, status) => {
+    const test = buildTestApp({ env: { CORS_ORIGINS: SPA } });
+    const send = await prepare(test);
+    const router = watchRouter(test.app);
+
+    const fast = await refreshAnswer(send, '/refresh');
+    expect(router).not.toHaveBeenCalled();
+    const routed = await refreshAnswer(send, '/REFRESH');
+    expect(router).toHaveBeenCalledTimes(1);
+
+    expect(fast.status).toBe(status);
+    expect(fast).toEqual(routed);
+    expect(fast.headers['cache-control']).toBe('no-store');
+    expect(fast.headers['content-type']).toBe('application/json; charset=utf-8');
+    // The per-address limiter ran: a body the parser refuses never reaches it, on either path.
+    if (status === 200) expect(fast.headers.ratelimit).toMatch(/^"address"; r=<remaining>; t=\d+$/);
+  });
+
+  it('counts its requests in the same per-address limit as the router, and refuses past it with 429', async () => {
+    const { app } = buildTestApp({ env: { RATE_LIMIT_MAX: '2' } });
+    const router = watchRouter(app);
+    expect((await request(app).post('/refresh').send({})).status).toBe(401);
+    expect((await request(app).post('/REFRESH').send({})).status).toBe(401);
+
+    const fast = await request(app).post('/refresh').send({});
+    const routed = await request(app).post('/REFRESH').send({});
+    expect(router).toHaveBeenCalledTimes(2);
+    for (const res of [fast, routed]) {
+      expectError(res, 429, 'rate_limited');
+      expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    }
+  });
+
+  it('leaves OPTIONS, other methods and a query string to the router', async () => {
+    const { app } = buildTestApp();
+    const router = watchRouter(app);
+    const options = await request(app).options('/refresh');
+    expect(options.status).toBe(204);
+    expect(options.headers.allow).toBe('POST');
+    expectError(await request(app).get('/refresh'), 405, 'method_not_allowed');
+    expectError(await request(app).post('/refresh?x=1').send({}), 401, 'invalid_grant');
+    expect(router).toHaveBeenCalledTimes(3);
+  });
+});
+
 describe('openFastLane', () => {
   function laneApp(handlers: express.RequestHandler) {
     const app = express();
     const onError = createErrorHandler(createLogger('silent', logLines().sink));
     app.get('/other', (_req, res) => void res.json({ via: 'router' }));
     app.use(onError);
-    openFastLane(app, [{ path: '/lane', handlers }], onError);
+    openFastLane(app, [{ method: 'GET', path: '/lane', handlers }], onError);
     return app;
   }
 
@@ -198,7 +337,7 @@ describe('openFastLane', () => {
     const failingHandler: express.ErrorRequestHandler = () => {
       throw new Error('the error handler broke');
     };
-    openFastLane(app, [{ path: '/lane', handlers: (_req, _res, next) => next(new Error('boom')) }], failingHandler);
+    openFastLane(app, [{ method: 'GET', path: '/lane', handlers: (_req, _res, next) => next(new Error('boom')) }], failingHandler);
     await expect(request(app).get('/lane')).rejects.toThrow(/socket hang up|ECONNRESET/);
     const res = await request(app).get('/elsewhere');
     expect(res.status).toBe(404);

@@ -1,5 +1,5 @@
 // POST /register, /login, /refresh and /logout: the token lifecycle over HTTP.
-import { Router, type Request, type Response } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { AccountService } from '../../auth/accounts';
 import type { SessionService, TokenGrant } from '../../auth/session-service';
 import type { AccessTokenVerifier } from '../../auth/tokens';
@@ -22,30 +22,45 @@ export interface AuthRoutesDeps {
   limiters: RateLimiters;
   clock: Clock;
   allowRegistration: boolean;
+  /** POST /refresh's handlers, from refreshHandlers(): the app's fast lane runs them too. */
+  refresh: RequestHandler[];
 }
 
 const MAX_USER_AGENT = 256;
 
+/** Sends a TokenResponse; in cookie mode the refresh token goes into the cookie instead. */
+function sendTokens(req: Request, res: Response, grant: TokenGrant, clock: Clock): void {
+  const body = tokenResponseJson(grant, epochSeconds(clock));
+  if (wantsCookieMode(req)) {
+    setRefreshCookie(res, grant.refreshToken, body.refresh_expires_in);
+    const { refresh_token: _omitted, ...withoutRefresh } = body;
+    sendJson(res, 200, withoutRefresh);
+    return;
+  }
+  sendJson(res, 200, body);
+}
+
+/** The refresh token from the body, or from the cookie when cookie mode was asked for. */
+function presentedRefreshToken(req: Request, fromBody: string | undefined): string | undefined {
+  return fromBody ?? (wantsCookieMode(req) ? readRefreshCookie(req) : undefined);
+}
+
+/** POST /refresh: a new token pair for the refresh token in the body (or the cookie). */
+export function refreshHandlers({ sessions, limiters, clock }: Pick<AuthRoutesDeps, 'sessions' | 'limiters' | 'clock'>): RequestHandler[] {
+  return [
+    limiters.perAddress,
+    async function rotateRefreshToken(req, res) {
+      const body = parseBody(refreshBody, req.body);
+      const token = presentedRefreshToken(req, body.refresh_token);
+      if (!token) throw new AppError('invalid_grant', { description: 'A refresh token is required.' });
+      sendTokens(req, res, await sessions.refresh(token), clock);
+    },
+  ];
+}
+
 export function authRoutes(deps: AuthRoutesDeps): Router {
   const { accounts, sessions, tokens, limiters, clock } = deps;
   const router = Router();
-
-  /** Sends a TokenResponse; in cookie mode the refresh token goes into the cookie instead. */
-  function sendTokens(req: Request, res: Response, grant: TokenGrant): void {
-    const body = tokenResponseJson(grant, epochSeconds(clock));
-    if (wantsCookieMode(req)) {
-      setRefreshCookie(res, grant.refreshToken, body.refresh_expires_in);
-      const { refresh_token: _omitted, ...withoutRefresh } = body;
-      sendJson(res, 200, withoutRefresh);
-      return;
-    }
-    sendJson(res, 200, body);
-  }
-
-  /** The refresh token from the body, or from the cookie when cookie mode was asked for. */
-  function presentedRefreshToken(req: Request, fromBody: string | undefined): string | undefined {
-    return fromBody ?? (wantsCookieMode(req) ? readRefreshCookie(req) : undefined);
-  }
 
   defineRoute(router, '/register', {
     post: [
@@ -73,22 +88,12 @@ export function authRoutes(deps: AuthRoutesDeps): Router {
         const { email, password } = req.body as { email: string; password: string };
         const userAgent = (req.get('user-agent') ?? '').slice(0, MAX_USER_AGENT);
         const grant = await sessions.login(email, password, { userAgent, ip: req.ip ?? '' });
-        sendTokens(req, res, grant);
+        sendTokens(req, res, grant, clock);
       },
     ],
   });
 
-  defineRoute(router, '/refresh', {
-    post: [
-      limiters.perAddress,
-      async (req, res) => {
-        const body = parseBody(refreshBody, req.body);
-        const token = presentedRefreshToken(req, body.refresh_token);
-        if (!token) throw new AppError('invalid_grant', { description: 'A refresh token is required.' });
-        sendTokens(req, res, await sessions.refresh(token));
-      },
-    ],
-  });
+  defineRoute(router, '/refresh', { post: deps.refresh });
 
   defineRoute(router, '/logout', {
     post: [
