@@ -10,15 +10,15 @@ export interface HashLimits {
   readonly queue: number;
 }
 
-/** libuv's default thread pool (UV_THREADPOOL_SIZE): more bcrypt jobs than threads only queue inside libuv. */
-const LIBUV_POOL_SIZE = 4;
+/** The default's ceiling: each hashing thread is a worker thread (about 10 MB), and a login rate that needs more is a deployment to size by hand. */
+const DEFAULT_CEILING = 4;
 
 /**
- * One core less than the machine has (at least one, at most the libuv pool): the event loop keeps
- * a core of its own, so protected routes stay fast while logins pile up (measured in bench/).
+ * One core less than the machine has (at least one, at most four): the event loop keeps a core of
+ * its own, so protected routes stay fast while logins pile up (measured in bench/).
  */
 export function defaultHashConcurrency(cores = availableParallelism()): number {
-  return Math.max(1, Math.min(LIBUV_POOL_SIZE, cores - 1));
+  return Math.max(1, Math.min(DEFAULT_CEILING, cores - 1));
 }
 
 /**

@@ -1,7 +1,7 @@
-// Password hashing with bcrypt, always asynchronous so hashing never blocks the event loop.
+// Password hashing with bcrypt, on hashing threads of its own so that it never blocks the event loop.
 import { randomBytes } from 'node:crypto';
-import bcrypt from 'bcrypt';
 import type { HashGate } from './hash-gate';
+import { hashingThreads } from './hashing-threads';
 
 /** bcrypt reads only the first 72 bytes; longer passwords are refused, never silently cut. */
 export const MAX_PASSWORD_BYTES = 72;
@@ -38,7 +38,7 @@ export class PasswordHasher {
   }
 
   hash(password: string): Promise<string> {
-    return this.limited(() => bcrypt.hash(password, this.cost));
+    return this.limited(async () => String(await hashingThreads.run({ kind: 'hash', password, cost: this.cost })));
   }
 
   /**
@@ -47,7 +47,7 @@ export class PasswordHasher {
    */
   async verify(password: string, hash: string | null): Promise<boolean> {
     // The unknown email waits in the same queue as a known one: a 503 tells nothing about the email.
-    const matches = await this.limited(() => bcrypt.compare(password, hash ?? this.dummy));
+    const matches = await this.limited(async () => (await hashingThreads.run({ kind: 'compare', password, hash: hash ?? this.dummy })) === true);
     return hash !== null && matches;
   }
 

@@ -1,0 +1,166 @@
+// bcrypt on worker threads of its own, each at the lowest CPU priority where the system lets one thread have its own (Linux).
+import { Worker } from 'node:worker_threads';
+
+export type HashJob = { kind: 'hash'; password: string; cost: number } | { kind: 'compare'; password: string; hash: string };
+
+/** What a thread reports once it is up: its id in the system, and whether its priority was lowered. */
+export interface ThreadInfo {
+  tid: number | null;
+  lowered: boolean;
+}
+
+/** The lowest priority (highest nice value) on Linux: the thread runs only when no other wants the core. */
+export const HASHING_NICE = 19;
+/** A thread idle this long ends; the next job starts one again (tens of milliseconds). */
+const IDLE_MS = 30_000;
+/** More jobs at once than this wait for a thread: PASSWORD_HASH_CONCURRENCY is at most 64. */
+const MAX_THREADS = 64;
+
+/**
+ * The code each thread runs, in plain JavaScript so that it loads the same from src/ (tests, tsx)
+ * and dist/. bcrypt's synchronous calls are the point: they keep the work on this thread, whose
+ * priority was lowered, instead of libuv's shared pool, whose threads cannot be told apart.
+ */
+const THREAD_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { readlinkSync } = require('node:fs');
+const { setPriority } = require('node:os');
+const bcrypt = require(workerData.bcrypt);
+let tid = null;
+let lowered = false;
+try {
+  // /proc/thread-self names this thread; Linux keeps a nice value per thread, not per process.
+  tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+  setPriority(tid, workerData.nice);
+  lowered = true;
+} catch {
+  // Another system: the thread keeps the process's priority, as libuv's threads would.
+}
+parentPort.postMessage({ ready: { tid, lowered } });
+parentPort.on('message', (job) => {
+  try {
+    const value = job.kind === 'hash' ? bcrypt.hashSync(job.password, job.cost) : bcrypt.compareSync(job.password, job.hash);
+    parentPort.postMessage({ value });
+  } catch (error) {
+    parentPort.postMessage({ failed: error instanceof Error ? error.message : String(error) });
+  }
+});
+`;
+
+type Reply = { ready: ThreadInfo } | { value: string | boolean } | { failed: string };
+
+interface Thread {
+  worker: Worker;
+  ready: Promise<ThreadInfo>;
+  /** The job in flight, if any. */
+  current?: { resolve: (value: string | boolean) => void; reject: (error: Error) => void };
+  idleTimer?: NodeJS.Timeout;
+  /** Ended or failed: never handed out again. */
+  gone: boolean;
+}
+
+/**
+ * A pool of hashing threads, one job per thread at a time. The number of jobs at once is the
+ * HashGate's to bound; the pool only starts a thread when none is idle, and ends it after a while idle.
+ */
+export class HashingThreads {
+  private readonly idle: Thread[] = [];
+  private readonly waiting: (() => void)[] = [];
+  private count = 0;
+
+  /** Runs one bcrypt job on a thread of the pool. */
+  async run(job: HashJob): Promise<string | boolean> {
+    const thread = await this.take();
+    // A job in flight keeps the process alive, as a libuv job would; an idle thread does not.
+    thread.worker.ref();
+    try {
+      await thread.ready;
+      return await new Promise<string | boolean>((resolve, reject) => {
+        thread.current = { resolve, reject };
+        thread.worker.postMessage(job);
+      });
+    } finally {
+      thread.current = undefined;
+      thread.worker.unref();
+      this.giveBack(thread);
+    }
+  }
+
+  /** Starts a thread if none is running, and tells what it reported (for tests and diagnostics). */
+  async info(): Promise<ThreadInfo> {
+    const thread = await this.take();
+    try {
+      return await thread.ready;
+    } finally {
+      this.giveBack(thread);
+    }
+  }
+
+  private async take(): Promise<Thread> {
+    for (;;) {
+      const thread = this.idle.pop();
+      if (thread) {
+        clearTimeout(thread.idleTimer);
+        return thread;
+      }
+      if (this.count < MAX_THREADS) return this.start();
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+  }
+
+  private giveBack(thread: Thread): void {
+    if (thread.gone) return;
+    thread.idleTimer = setTimeout(() => this.end(thread), IDLE_MS).unref();
+    this.idle.push(thread);
+    this.waiting.shift()?.();
+  }
+
+  private start(): Thread {
+    this.count += 1;
+    const worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { bcrypt: require.resolve('bcrypt'), nice: HASHING_NICE } });
+    let readyResolve!: (info: ThreadInfo) => void;
+    let readyReject!: (error: Error) => void;
+    const thread: Thread = {
+      worker,
+      ready: new Promise((resolve, reject) => ((readyResolve = resolve), (readyReject = reject))),
+      gone: false,
+    };
+    // Nobody may be waiting on it yet; the rejection is seen by whoever awaits `ready` next.
+    thread.ready.catch(() => undefined);
+    worker.on('message', (reply: Reply) => {
+      if ('ready' in reply) readyResolve(reply.ready);
+      else if ('value' in reply) thread.current?.resolve(reply.value);
+      else thread.current?.reject(new Error(`bcrypt failed: ${reply.failed}`));
+    });
+    const lost = (error: Error) => {
+      readyReject(error);
+      thread.current?.reject(error);
+      this.forget(thread);
+    };
+    worker.on('error', lost);
+    worker.on('exit', () => lost(new Error('a password hashing thread ended')));
+    // Idle, it does not keep the process alive. After the listeners: adding a 'message' listener
+    // takes the worker's reference again.
+    worker.unref();
+    return thread;
+  }
+
+  private end(thread: Thread): void {
+    this.forget(thread);
+    void thread.worker.terminate();
+  }
+
+  private forget(thread: Thread): void {
+    if (thread.gone) return;
+    thread.gone = true;
+    clearTimeout(thread.idleTimer);
+    const at = this.idle.indexOf(thread);
+    if (at >= 0) this.idle.splice(at, 1);
+    this.count -= 1;
+    // A job waiting for a thread may now start one.
+    this.waiting.shift()?.();
+  }
+}
+
+/** The process's hashing threads, shared by every app in it (as libuv's pool would be). */
+export const hashingThreads = new HashingThreads();

@@ -1,0 +1,53 @@
+// The hashing threads: real bcrypt on threads of their own, at the lowest CPU priority on Linux, and failures that stay contained.
+import { readFileSync } from 'node:fs';
+import { HASHING_NICE, HashingThreads } from '../../src/auth/hashing-threads';
+import { BCRYPT_HASH } from '../../src/auth/passwords';
+
+/** A thread's nice value as the kernel reports it: field 19 of /proc/self/task/<tid>/stat. */
+function niceOf(tid: number): number {
+  const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces; the fields after its closing parenthesis do not.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[19 - 3]);
+}
+
+describe('HashingThreads', () => {
+  const threads = new HashingThreads();
+
+  it('hashes with bcrypt and compares against the hash', async () => {
+    const hash = await threads.run({ kind: 'hash', password: 'correct horse', cost: 4 });
+    expect(hash).toMatch(BCRYPT_HASH);
+    expect(String(hash).startsWith('$2b$04$')).toBe(true);
+    await expect(threads.run({ kind: 'compare', password: 'correct horse', hash: String(hash) })).resolves.toBe(true);
+    await expect(threads.run({ kind: 'compare', password: 'correct horsE', hash: String(hash) })).resolves.toBe(false);
+  });
+
+  it('runs several jobs at once, each with its own answer', async () => {
+    const passwords = ['one password', 'two password', 'three password'];
+    const hashes = await Promise.all(passwords.map((password) => threads.run({ kind: 'hash', password, cost: 4 })));
+    const checks = await Promise.all(
+      passwords.map((password, i) => threads.run({ kind: 'compare', password, hash: String(hashes[(i + 1) % 3]) })),
+    );
+    expect(checks).toEqual([false, false, false]);
+    const own = await Promise.all(passwords.map((password, i) => threads.run({ kind: 'compare', password, hash: String(hashes[i]) })));
+    expect(own).toEqual([true, true, true]);
+  });
+
+  it('runs at the lowest priority on Linux, and leaves the event loop thread as it was', async () => {
+    const info = await threads.info();
+    if (process.platform === 'linux') {
+      expect(info.lowered).toBe(true);
+      expect(info.tid).not.toBe(process.pid);
+      expect(niceOf(info.tid!)).toBe(HASHING_NICE);
+      // The main thread's id is the process id.
+      expect(niceOf(process.pid)).toBe(0);
+    } else {
+      expect(info).toEqual({ tid: null, lowered: false });
+    }
+  });
+
+  it('rejects a job bcrypt refuses, and the next job still runs', async () => {
+    await expect(threads.run({ kind: 'hash', password: 'x', cost: 1000 })).rejects.toThrow(/^bcrypt failed: Invalid salt/);
+    await expect(threads.run({ kind: 'compare', password: 'x', hash: 'not a bcrypt hash' })).resolves.toBe(false);
+  });
+});
