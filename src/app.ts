@@ -12,7 +12,7 @@ import { jsonBody } from './http/json-body';
 import { createRateLimiters } from './http/rate-limits';
 import { requestLogger } from './http/request-logger';
 import { accountRoutes, profileHandlers } from './http/routes/account-routes';
-import { authRoutes, refreshHandlers } from './http/routes/auth-routes';
+import { authRoutes, refreshHandlers, signInShedding } from './http/routes/auth-routes';
 import { demoRoutes } from './http/routes/demo-routes';
 import { docsRoutes } from './http/routes/docs-routes';
 import { healthRoutes } from './http/routes/health-routes';
@@ -42,7 +42,7 @@ export type AuthApp = Express & { services: AppServices };
 
 export function createApp(config: Config, stores: Stores, { logger, clock = systemClock }: AppOptions): AuthApp {
   const hashGate = new HashGate(config.passwordHashing);
-  const hasher = new PasswordHasher(config.bcryptCost, hashGate);
+  const hasher = new PasswordHasher(config.bcryptCost, hashGate, config.passwordHashing.nice);
   const tokens = new TokenService(config.jwt, clock);
   const accounts = new AccountService(stores.users, hasher, clock);
   const sessions = new SessionService({
@@ -71,6 +71,8 @@ export function createApp(config: Config, stores: Stores, { logger, clock = syst
 
   app.use(series(...edge));
   app.use(verifierRoutes({ tokens, sessions: stores.revocations ?? stores.sessions, config }));
+  const shedding = signInShedding(hashGate, config.allowRegistration);
+  app.post(shedding.paths, shedding.handler);
   app.use(body);
 
   // Protected routes first: each router a request passes costs it a few microseconds (see bench/).

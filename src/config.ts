@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { defaultHashConcurrency, type HashLimits } from './auth/hash-gate';
+import { DEFAULT_HASHING_NICE } from './auth/hashing-threads';
 import { KEY_ID_PATTERN, derivedKeyId, ecVerificationKey, privateKeyPem, publicKeyPem } from './auth/keys';
 import { parseDuration } from './lib/duration';
 
@@ -43,7 +44,8 @@ export interface Config {
   readonly introspectionClients: readonly { readonly id: string; readonly secret: string }[];
   readonly bcryptCost: number;
   /** bcrypt jobs at once, and how many may wait; more logins and registrations get 503. */
-  readonly passwordHashing: HashLimits;
+  /** Plus the nice value of the hashing threads (Linux; 0 keeps the process's priority). */
+  readonly passwordHashing: HashLimits & { readonly nice: number };
   readonly usersFile: string | null;
   readonly allowRegistration: boolean;
   readonly rateLimits: {
@@ -355,6 +357,7 @@ const environmentSchema = z.object({
   BCRYPT_COST: integer(12, 10, 15),
   PASSWORD_HASH_CONCURRENCY: integer(defaultHashConcurrency(), 1, 64),
   PASSWORD_HASH_QUEUE: integer(32, 0, 100_000),
+  PASSWORD_HASH_NICE: integer(DEFAULT_HASHING_NICE, 0, 19),
   USERS_FILE: optionalText(),
   ALLOW_REGISTRATION: flag(true),
   LOGIN_RATE_LIMIT_MAX: integer(5, 1, 1_000_000),
@@ -518,7 +521,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): LoadedCo
       verifyPublicKeys: e.JWT_VERIFY_PUBLIC_KEYS,
     },
     bcryptCost: e.BCRYPT_COST,
-    passwordHashing: { concurrency: e.PASSWORD_HASH_CONCURRENCY, queue: e.PASSWORD_HASH_QUEUE },
+    passwordHashing: { concurrency: e.PASSWORD_HASH_CONCURRENCY, queue: e.PASSWORD_HASH_QUEUE, nice: e.PASSWORD_HASH_NICE },
     usersFile: e.USERS_FILE ?? null,
     allowRegistration: e.ALLOW_REGISTRATION,
     rateLimits: {

@@ -48,6 +48,19 @@ export class HashGate {
     return this.waiting.length;
   }
 
+  /** Whether a job arriving now would be refused: every slot taken and the queue full. */
+  get full(): boolean {
+    return this.running >= this.limits.concurrency && this.waiting.length >= this.limits.queue;
+  }
+
+  /**
+   * Throws now the refusal `run` would give, so that a request can be turned away before any
+   * work is done for it (reading its body, counting it, looking its user up).
+   */
+  refuseIfFull(): void {
+    if (this.full) throw this.refusal();
+  }
+
   /** Runs `job` when a slot is free; rejects with AppError('unavailable') when the queue is full. */
   async run<T>(job: () => Promise<T>): Promise<T> {
     if (this.running < this.limits.concurrency) {
@@ -56,10 +69,7 @@ export class HashGate {
       // The finishing job hands its slot straight to us: `running` stays as it is.
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     } else {
-      throw new AppError('unavailable', {
-        description: 'Too many sign-ins at once; try again in a moment.',
-        headers: { 'Retry-After': String(this.retryAfterSec()) },
-      });
+      throw this.refusal();
     }
     // The duration of the work itself, not a time of day: not the injected clock, which tests stop.
     const started = performance.now();
@@ -71,6 +81,13 @@ export class HashGate {
       if (next) next();
       else this.running -= 1;
     }
+  }
+
+  private refusal(): AppError {
+    return new AppError('unavailable', {
+      description: 'Too many sign-ins at once; try again in a moment.',
+      headers: { 'Retry-After': String(this.retryAfterSec()) },
+    });
   }
 
   private record(ms: number): void {

@@ -1,16 +1,19 @@
-// bcrypt on worker threads of its own, each at the lowest CPU priority where the system lets one thread have its own (Linux).
+// bcrypt on worker threads of its own, each at a lower CPU priority where the system lets one thread have its own (Linux).
 import { Worker } from 'node:worker_threads';
 
 export type HashJob = { kind: 'hash'; password: string; cost: number } | { kind: 'compare'; password: string; hash: string };
 
-/** What a thread reports once it is up: its id in the system, and whether its priority was lowered. */
+/** What a thread reports once it is up: its id in the system, and the nice value it runs at (null: unknown). */
 export interface ThreadInfo {
   tid: number | null;
-  lowered: boolean;
+  nice: number | null;
 }
 
-/** The lowest priority (highest nice value) on Linux: the thread runs only when no other wants the core. */
-export const HASHING_NICE = 19;
+/**
+ * PASSWORD_HASH_NICE's default. A contended core goes to the event loop first, yet a saturated
+ * event loop still leaves hashing about a tenth of a core (at 19, about 1.5 %: logins would stall).
+ */
+export const DEFAULT_HASHING_NICE = 10;
 /** A thread idle this long ends; the next job starts one again (tens of milliseconds). */
 const IDLE_MS = 30_000;
 /** More jobs at once than this wait for a thread: PASSWORD_HASH_CONCURRENCY is at most 64. */
@@ -24,19 +27,19 @@ const MAX_THREADS = 64;
 const THREAD_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { readlinkSync } = require('node:fs');
-const { setPriority } = require('node:os');
+const { getPriority, setPriority } = require('node:os');
 const bcrypt = require(workerData.bcrypt);
 let tid = null;
-let lowered = false;
+let nice = null;
 try {
   // /proc/thread-self names this thread; Linux keeps a nice value per thread, not per process.
   tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-  setPriority(tid, workerData.nice);
-  lowered = true;
+  if (workerData.nice > 0) setPriority(tid, workerData.nice);
+  nice = getPriority(tid);
 } catch {
   // Another system: the thread keeps the process's priority, as libuv's threads would.
 }
-parentPort.postMessage({ ready: { tid, lowered } });
+parentPort.postMessage({ ready: { tid, nice } });
 parentPort.on('message', (job) => {
   try {
     const value = job.kind === 'hash' ? bcrypt.hashSync(job.password, job.cost) : bcrypt.compareSync(job.password, job.hash);
@@ -59,14 +62,21 @@ interface Thread {
   gone: boolean;
 }
 
+/** Handed a thread to use, or null: a thread has ended, start one. */
+type Waiter = (thread: Thread | null) => void;
+
 /**
  * A pool of hashing threads, one job per thread at a time. The number of jobs at once is the
  * HashGate's to bound; the pool only starts a thread when none is idle, and ends it after a while idle.
  */
 export class HashingThreads {
   private readonly idle: Thread[] = [];
-  private readonly waiting: (() => void)[] = [];
+  /** Jobs waiting for a thread (only past MAX_THREADS), first come first served. */
+  private readonly waiting: Waiter[] = [];
   private count = 0;
+
+  /** `nice`: the nice value each thread takes on Linux; 0 keeps the process's. */
+  constructor(readonly nice: number) {}
 
   /** Runs one bcrypt job on a thread of the pool. */
   async run(job: HashJob): Promise<string | boolean> {
@@ -86,7 +96,7 @@ export class HashingThreads {
     }
   }
 
-  /** Starts a thread if none is running, and tells what it reported (for tests and diagnostics). */
+  /** Starts a thread if none is idle, and tells what it reported (for tests and diagnostics). */
   async info(): Promise<ThreadInfo> {
     const thread = await this.take();
     try {
@@ -97,27 +107,32 @@ export class HashingThreads {
   }
 
   private async take(): Promise<Thread> {
-    for (;;) {
-      const thread = this.idle.pop();
-      if (thread) {
-        clearTimeout(thread.idleTimer);
-        return thread;
-      }
-      if (this.count < MAX_THREADS) return this.start();
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    const thread = this.idle.pop();
+    if (thread) {
+      clearTimeout(thread.idleTimer);
+      return thread;
     }
+    if (this.count < MAX_THREADS) return this.start();
+    const handed = await new Promise<Thread | null>((resolve) => this.waiting.push(resolve));
+    return handed ?? this.start();
   }
 
   private giveBack(thread: Thread): void {
     if (thread.gone) return;
+    // The longest waiting job gets the thread straight away: nobody arriving later can take it first.
+    const waiter = this.waiting.shift();
+    if (waiter) {
+      waiter(thread);
+      return;
+    }
     thread.idleTimer = setTimeout(() => this.end(thread), IDLE_MS).unref();
     this.idle.push(thread);
-    this.waiting.shift()?.();
   }
 
   private start(): Thread {
+    // Counted once it exists: a thread the system refuses must not use up a place for good.
+    const worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { bcrypt: require.resolve('bcrypt'), nice: this.nice } });
     this.count += 1;
-    const worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { bcrypt: require.resolve('bcrypt'), nice: HASHING_NICE } });
     let readyResolve!: (info: ThreadInfo) => void;
     let readyReject!: (error: Error) => void;
     const thread: Thread = {
@@ -135,9 +150,12 @@ export class HashingThreads {
     const lost = (error: Error) => {
       readyReject(error);
       thread.current?.reject(error);
+      if (!thread.gone) void worker.terminate();
       this.forget(thread);
     };
     worker.on('error', lost);
+    // A reply that cannot be read would leave its job waiting for good.
+    worker.on('messageerror', lost);
     worker.on('exit', () => lost(new Error('a password hashing thread ended')));
     // Idle, it does not keep the process alive. After the listeners: adding a 'message' listener
     // takes the worker's reference again.
@@ -157,10 +175,16 @@ export class HashingThreads {
     const at = this.idle.indexOf(thread);
     if (at >= 0) this.idle.splice(at, 1);
     this.count -= 1;
-    // A job waiting for a thread may now start one.
-    this.waiting.shift()?.();
+    // A place is free: the longest waiting job starts a thread in it.
+    this.waiting.shift()?.(null);
   }
 }
 
-/** The process's hashing threads, shared by every app in it (as libuv's pool would be). */
-export const hashingThreads = new HashingThreads();
+const pools = new Map<number, HashingThreads>();
+
+/** The process's hashing threads at one nice value, shared by every app in it (as libuv's pool would be). */
+export function hashingThreads(nice: number): HashingThreads {
+  let pool = pools.get(nice);
+  if (!pool) pools.set(nice, (pool = new HashingThreads(nice)));
+  return pool;
+}

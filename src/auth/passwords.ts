@@ -1,7 +1,7 @@
 // Password hashing with bcrypt, on hashing threads of its own so that it never blocks the event loop.
 import { randomBytes } from 'node:crypto';
 import type { HashGate } from './hash-gate';
-import { hashingThreads } from './hashing-threads';
+import { DEFAULT_HASHING_NICE, hashingThreads, type HashingThreads } from './hashing-threads';
 
 /** bcrypt reads only the first 72 bytes; longer passwords are refused, never silently cut. */
 export const MAX_PASSWORD_BYTES = 72;
@@ -28,17 +28,23 @@ function dummyHash(cost: number): string {
 
 export class PasswordHasher {
   private readonly dummy: string;
+  private readonly threads: HashingThreads;
 
-  /** With a gate, every hash and comparison waits for one of its slots (or is refused with 503). */
+  /**
+   * With a gate, every hash and comparison waits for one of its slots (or is refused with 503).
+   * `nice`: the nice value of the hashing threads on Linux (PASSWORD_HASH_NICE).
+   */
   constructor(
     private readonly cost: number,
     private readonly gate?: HashGate,
+    nice = DEFAULT_HASHING_NICE,
   ) {
     this.dummy = dummyHash(cost);
+    this.threads = hashingThreads(nice);
   }
 
   hash(password: string): Promise<string> {
-    return this.limited(async () => String(await hashingThreads.run({ kind: 'hash', password, cost: this.cost })));
+    return this.limited(async () => String(await this.threads.run({ kind: 'hash', password, cost: this.cost })));
   }
 
   /**
@@ -47,7 +53,7 @@ export class PasswordHasher {
    */
   async verify(password: string, hash: string | null): Promise<boolean> {
     // The unknown email waits in the same queue as a known one: a 503 tells nothing about the email.
-    const matches = await this.limited(async () => (await hashingThreads.run({ kind: 'compare', password, hash: hash ?? this.dummy })) === true);
+    const matches = await this.limited(async () => (await this.threads.run({ kind: 'compare', password, hash: hash ?? this.dummy })) === true);
     return hash !== null && matches;
   }
 

@@ -41,6 +41,10 @@ export function openFastLane(app: Express, routes: readonly FastRoute[], onError
     Object.setPrototypeOf(req, target.request);
     Object.setPrototypeOf(res, target.response);
     response.locals ??= Object.create(null);
+    // What the router would have set on the way: an exact path has no mount point and no params.
+    request.originalUrl = req.url!;
+    request.baseUrl = '';
+    request.params = {};
     let passedOn = false;
     const next: NextFunction = (error?: unknown) => {
       if (passedOn) return;

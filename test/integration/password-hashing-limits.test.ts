@@ -122,6 +122,29 @@ describe('password hashing at capacity', () => {
     await slot.release();
   });
 
+  it('turns a login or registration away before reading or counting it: even a malformed body gets the 503', async () => {
+    const { app } = busyServer(0, { RATE_LIMIT_MAX: '1' });
+    const slot = holdTheSlot(app);
+    for (const path of ['/login', '/register']) {
+      const res = await request(app).post(path).set('Content-Type', 'application/json').send('{"email":');
+      expectBusy(res);
+      // The per-address limiter never saw it: no RateLimit header, and its one request is still unused.
+      expect(res.headers.ratelimit).toBeUndefined();
+    }
+    await slot.release();
+    // The first request the limiter counts: it takes the one allowed, so none remains.
+    const after = await request(app).post('/login').send({});
+    expectError(after, 400, 'invalid_request');
+    expect(after.headers.ratelimit).toMatch(/^"address"; r=0; t=\d+$/);
+  });
+
+  it('answers a closed registration 404, however busy hashing is', async () => {
+    const { app } = busyServer(0, { ALLOW_REGISTRATION: 'false' });
+    const slot = holdTheSlot(app);
+    expectError(await request(app).post('/register').send({ email: uniqueEmail(), password: PASSWORD }), 404, 'not_found');
+    await slot.release();
+  });
+
   it('never refuses a login that finds the slot free, even with a queue of 0', async () => {
     const { app } = busyServer(0);
     const { email } = await register(app);

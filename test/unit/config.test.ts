@@ -45,7 +45,7 @@ describe('loadConfig defaults', () => {
         verifyPublicKeys: [],
       },
       bcryptCost: 12,
-      passwordHashing: { concurrency: defaultHashConcurrency(), queue: 32 },
+      passwordHashing: { concurrency: defaultHashConcurrency(), queue: 32, nice: 10 },
       usersFile: null,
       allowRegistration: true,
       rateLimits: {
@@ -169,6 +169,8 @@ describe('loadConfig value checks', () => {
     ['PASSWORD_HASH_CONCURRENCY', '65'],
     ['PASSWORD_HASH_QUEUE', '-1'],
     ['PASSWORD_HASH_QUEUE', 'lots'],
+    ['PASSWORD_HASH_NICE', '-1'],
+    ['PASSWORD_HASH_NICE', '20'],
     ['LOGIN_RATE_LIMIT_MAX', '0'],
     ['RATE_LIMIT_MAX', 'many'],
     ['LOG_LEVEL', 'verbose'],
@@ -195,8 +197,8 @@ describe('loadConfig value checks', () => {
   });
 
   it.each([
-    [{ PASSWORD_HASH_CONCURRENCY: '1', PASSWORD_HASH_QUEUE: '0' }, { concurrency: 1, queue: 0 }],
-    [{ PASSWORD_HASH_CONCURRENCY: '64', PASSWORD_HASH_QUEUE: '100000' }, { concurrency: 64, queue: 100_000 }],
+    [{ PASSWORD_HASH_CONCURRENCY: '1', PASSWORD_HASH_QUEUE: '0', PASSWORD_HASH_NICE: '0' }, { concurrency: 1, queue: 0, nice: 0 }],
+    [{ PASSWORD_HASH_CONCURRENCY: '64', PASSWORD_HASH_QUEUE: '100000', PASSWORD_HASH_NICE: '19' }, { concurrency: 64, queue: 100_000, nice: 19 }],
   ])('reads the password hashing limits %j', (env, expected) => {
     expect(load(env).passwordHashing).toEqual(expected);
   });

@@ -1,6 +1,6 @@
 // The hashing threads: real bcrypt on threads of their own, at the lowest CPU priority on Linux, and failures that stay contained.
 import { readFileSync } from 'node:fs';
-import { HASHING_NICE, HashingThreads } from '../../src/auth/hashing-threads';
+import { DEFAULT_HASHING_NICE, HashingThreads, hashingThreads } from '../../src/auth/hashing-threads';
 import { BCRYPT_HASH } from '../../src/auth/passwords';
 
 /** A thread's nice value as the kernel reports it: field 19 of /proc/self/task/<tid>/stat. */
@@ -12,7 +12,7 @@ function niceOf(tid: number): number {
 }
 
 describe('HashingThreads', () => {
-  const threads = new HashingThreads();
+  const threads = new HashingThreads(DEFAULT_HASHING_NICE);
 
   it('hashes with bcrypt and compares against the hash', async () => {
     const hash = await threads.run({ kind: 'hash', password: 'correct horse', cost: 4 });
@@ -33,17 +33,26 @@ describe('HashingThreads', () => {
     expect(own).toEqual([true, true, true]);
   });
 
-  it('runs at the lowest priority on Linux, and leaves the event loop thread as it was', async () => {
+  it('runs at its nice value on Linux, and leaves the event loop thread as it was', async () => {
     const info = await threads.info();
     if (process.platform === 'linux') {
-      expect(info.lowered).toBe(true);
+      expect(info).toEqual({ tid: expect.any(Number), nice: DEFAULT_HASHING_NICE });
       expect(info.tid).not.toBe(process.pid);
-      expect(niceOf(info.tid!)).toBe(HASHING_NICE);
+      expect(niceOf(info.tid!)).toBe(DEFAULT_HASHING_NICE);
       // The main thread's id is the process id.
       expect(niceOf(process.pid)).toBe(0);
     } else {
-      expect(info).toEqual({ tid: null, lowered: false });
+      expect(info).toEqual({ tid: null, nice: null });
     }
+  });
+
+  it("keeps the process's priority with nice 0, and shares one pool per nice value in a process", async () => {
+    expect(hashingThreads(0)).toBe(hashingThreads(0));
+    expect(hashingThreads(0)).not.toBe(hashingThreads(19));
+    const info = await hashingThreads(0).info();
+    if (process.platform === 'linux') expect(niceOf(info.tid!)).toBe(0);
+    else expect(info.nice).toBeNull();
+    await expect(hashingThreads(19).info()).resolves.toEqual(process.platform === 'linux' ? { tid: expect.any(Number), nice: 19 } : { tid: null, nice: null });
   });
 
   it('rejects a job bcrypt refuses, and the next job still runs', async () => {

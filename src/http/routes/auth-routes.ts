@@ -1,6 +1,7 @@
 // POST /register, /login, /refresh and /logout: the token lifecycle over HTTP.
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { AccountService } from '../../auth/accounts';
+import type { HashGate } from '../../auth/hash-gate';
 import type { SessionService, TokenGrant } from '../../auth/session-service';
 import type { AccessTokenVerifier } from '../../auth/tokens';
 import { AppError } from '../../errors';
@@ -56,6 +57,24 @@ export function refreshHandlers({ sessions, limiters, clock }: Pick<AuthRoutesDe
       sendTokens(req, res, await sessions.refresh(token), clock);
     },
   ];
+}
+
+/**
+ * POST /login and /register, refused while the hashing queue is full before anything is done for
+ * them (the body read, the request counted, the user looked up): the very 503 the queue would
+ * give, at a fraction of the cost, so that a flood of sign-ins takes as little as it can from
+ * every other request (measured in bench/). The app mounts it ahead of the body parser, with
+ * `app.post(paths, handler)`: a Router of its own would answer OPTIONS itself.
+ */
+export function signInShedding(hashGate: HashGate, allowRegistration: boolean): { paths: string[]; handler: RequestHandler } {
+  return {
+    // A closed registration answers 404, however busy hashing is.
+    paths: allowRegistration ? ['/login', '/register'] : ['/login'],
+    handler: (_req, _res, next) => {
+      hashGate.refuseIfFull();
+      next();
+    },
+  };
 }
 
 export function authRoutes(deps: AuthRoutesDeps): Router {
