@@ -34,10 +34,16 @@ let nice = null;
 try {
   // /proc/thread-self names this thread; Linux keeps a nice value per thread, not per process.
   tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-  if (workerData.nice > 0) setPriority(tid, workerData.nice);
-  nice = getPriority(tid);
 } catch {
   // Another system: the thread keeps the process's priority, as libuv's threads would.
+}
+if (tid !== null) {
+  try {
+    if (workerData.nice > 0) setPriority(tid, workerData.nice);
+  } catch {
+    // Below the process's own nice value takes a privilege: the thread keeps the process's.
+  }
+  nice = getPriority(tid);
 }
 parentPort.postMessage({ ready: { tid, nice } });
 parentPort.on('message', (job) => {

@@ -55,19 +55,23 @@ function allResponses(document: Document): [string, string, Response][] {
 }
 
 interface Layer {
-  route?: { path: string; methods: Record<string, boolean> };
+  route?: { path: string | string[]; methods: Record<string, boolean> };
   handle: { stack?: Layer[] };
 }
 
-/** `METHOD /path` of every route the Express app has, read from its router (paths as OpenAPI templates). */
+/**
+ * `METHOD /path` of every route the Express app has, read from its router (paths as OpenAPI
+ * templates), each once: a route may have a layer ahead of the body parser too (sign-in shedding).
+ */
 function appRoutes(app: AuthApp): string[] {
-  const found: string[] = [];
+  const found = new Set<string>();
   const walk = (stack: Layer[]) => {
     for (const layer of stack) {
       if (layer.route) {
-        const path = layer.route.path.replace(/:(\w+)/g, '{$1}');
-        for (const method of Object.keys(layer.route.methods).filter((name) => name !== '_all')) {
-          found.push(`${method.toUpperCase()} ${path}`);
+        for (const path of ([] as string[]).concat(layer.route.path)) {
+          for (const method of Object.keys(layer.route.methods).filter((name) => name !== '_all')) {
+            found.add(`${method.toUpperCase()} ${path.replace(/:(\w+)/g, '{$1}')}`);
+          }
         }
       } else if (layer.handle.stack) {
         walk(layer.handle.stack);
@@ -75,7 +79,7 @@ function appRoutes(app: AuthApp): string[] {
     }
   };
   walk((app as unknown as { router: { stack: Layer[] } }).router.stack);
-  return found;
+  return [...found];
 }
 
 describe('GET /openapi.json', () => {
