@@ -29,6 +29,29 @@ function watchRouter(app: AuthApp) {
   return jest.spyOn(router, 'handle');
 }
 
+/**
+ * Sends a request through the lane (`lanePath`), then through the router (`routerPath`), with a
+ * spy proving which way each went; both must give the same answer, which is returned.
+ */
+async function bothWays<A extends { status: number; headers: Record<string, unknown> }>(
+  app: AuthApp,
+  read: (path: string) => Promise<A>,
+  [lanePath, routerPath]: [string, string],
+  status: number,
+): Promise<A> {
+  const router = watchRouter(app);
+  const fast = await read(lanePath);
+  expect(router).not.toHaveBeenCalled();
+  const routed = await read(routerPath);
+  expect(router).toHaveBeenCalledTimes(1);
+
+  expect(fast.status).toBe(status);
+  expect(fast).toEqual(routed);
+  expect(fast.headers['cache-control']).toBe('no-store');
+  expect(fast.headers['content-type']).toBe('application/json; charset=utf-8');
+  return fast;
+}
+
 const cases: [string, (t: TestApp) => Promise<Send>, number][] = [
   [
     'a valid token',
@@ -94,18 +117,8 @@ describe('the fast lane of GET /profile', () => {
   it.each(cases)('answers %s exactly as the router does', async (_what, prepare, status) => {
     const test = buildTestApp({ env: { CORS_ORIGINS: SPA } });
     const send = await prepare(test);
-    const router = watchRouter(test.app);
-
-    const fast = await answer(send, '/profile');
-    expect(router).not.toHaveBeenCalled();
-    const routed = await answer(send, '/PROFILE');
-    expect(router).toHaveBeenCalledTimes(1);
-
-    expect(fast.status).toBe(status);
-    expect(fast).toEqual(routed);
-    expect(fast.headers['cache-control']).toBe('no-store');
+    const fast = await bothWays(test.app, (path) => answer(send, path), ['/profile', '/PROFILE'], status);
     expect(fast.headers['x-content-type-options']).toBe('nosniff');
-    expect(fast.headers['content-type']).toBe('application/json; charset=utf-8');
   });
 
   it('logs a request it answers once, as the router would', async () => {
@@ -258,17 +271,7 @@ describe('the fast lane of POST /refresh', () => {
   it.each(refreshCases)('answers %s exactly as the router does', async (_what, prepare, status) => {
     const test = buildTestApp({ env: { CORS_ORIGINS: SPA } });
     const send = await prepare(test);
-    const router = watchRouter(test.app);
-
-    const fast = await refreshAnswer(send, '/refresh');
-    expect(router).not.toHaveBeenCalled();
-    const routed = await refreshAnswer(send, '/REFRESH');
-    expect(router).toHaveBeenCalledTimes(1);
-
-    expect(fast.status).toBe(status);
-    expect(fast).toEqual(routed);
-    expect(fast.headers['cache-control']).toBe('no-store');
-    expect(fast.headers['content-type']).toBe('application/json; charset=utf-8');
+    const fast = await bothWays(test.app, (path) => refreshAnswer(send, path), ['/refresh', '/REFRESH'], status);
     // The per-address limiter ran: a body the parser refuses never reaches it, on either path.
     if (status === 200) expect(fast.headers.ratelimit).toMatch(/^"address"; r=<remaining>; t=\d+$/);
   });
