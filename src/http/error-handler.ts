@@ -29,7 +29,10 @@ export function toAppError(error: unknown): AppError {
 export function createErrorHandler(logger: Logger): ErrorRequestHandler {
   return function errorHandler(error, req, res, _next) {
     const appError = toAppError(error);
-    if (appError.status >= 500) {
+    // A failure is logged with what caused it. A 5xx the server chose to give, with no cause (a
+    // sign-in refused while the hashing queue is full), is load being shed: the request's own log
+    // line says so, and a flood of them must not become a flood of stack traces in the log.
+    if (appError.status >= 500 && appError.cause !== undefined) {
       logger.error({ err: error, req: requestSummary(req) }, 'request failed');
     }
     if (res.headersSent) {

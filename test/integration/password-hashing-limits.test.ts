@@ -138,6 +138,20 @@ describe('password hashing at capacity', () => {
     expect(after.headers.ratelimit).toMatch(/^"address"; r=0; t=\d+$/);
   });
 
+  it('logs a refused sign-in in its one request line, without a stack trace: a flood of them is no flood of errors', async () => {
+    const { app, logs } = busyServer(0);
+    const slot = holdTheSlot(app);
+    logs.length = 0;
+    const res = await login(app, uniqueEmail());
+    expectBusy(res);
+    const lines = logs.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines).toEqual([
+      expect.objectContaining({ msg: 'request errored', req: expect.objectContaining({ method: 'POST', path: '/login' }), res: { status: 503 } }),
+    ]);
+    expect(logs.join('\n')).not.toMatch(/stack|hash-gate/);
+    await slot.release();
+  });
+
   it('answers a closed registration 404, however busy hashing is', async () => {
     const { app } = busyServer(0, { ALLOW_REGISTRATION: 'false' });
     const slot = holdTheSlot(app);
