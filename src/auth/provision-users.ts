@@ -66,7 +66,10 @@ export function parseUsersFile(text: string, bcryptCost: number): ProvisionedUse
     }
     if (seen.has(parsed.data.email)) problems.push(`entry ${index}: email appears twice`);
     seen.add(parsed.data.email);
-    users.push({ email: parsed.data.email, passwordHash: parsed.data.password_hash, role: parsed.data.role });
+    // $2y$ (PHP's name) is the same bcrypt as $2b$, but node's bcrypt answers `false` for it at
+    // once: that user could never log in, and the instant answer would tell that the email exists.
+    const passwordHash = parsed.data.password_hash.replace(/^\$2y\$/, '$2b$');
+    users.push({ email: parsed.data.email, passwordHash, role: parsed.data.role });
   });
   if (problems.length > 0) throw new UsersFileError(problems);
   return users;

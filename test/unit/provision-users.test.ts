@@ -1,4 +1,5 @@
 // parseUsersFile: the USERS_FILE format, its normalisation, and error messages that name entries but never a hash.
+import { PasswordHasher } from '../../src/auth/passwords';
 import { UsersFileError, parseUsersFile } from '../../src/auth/provision-users';
 
 const HASH_A = '$2b$10$Q1w2E3r4T5y6U7i8O9p0AaSsDdFfGgHhJjKkLlZzXxCcVvBbNnMm.';
@@ -27,7 +28,7 @@ function problemsOf(entries: unknown): string[] {
 }
 
 describe('parseUsersFile', () => {
-  it('reads a valid file into users with their hash and role', () => {
+  it('reads a valid file into users with their hash and role, a $2y$ hash as the $2b$ it is', () => {
     expect(
       parse([
         { email: 'admin@example.com', password_hash: HASH_A, role: 'admin' },
@@ -37,8 +38,16 @@ describe('parseUsersFile', () => {
     ).toEqual([
       { email: 'admin@example.com', passwordHash: HASH_A, role: 'admin' },
       { email: 'user@example.com', passwordHash: HASH_B, role: 'user' },
-      { email: 'legacy@example.com', passwordHash: HASH_Y, role: 'user' },
+      { email: 'legacy@example.com', passwordHash: `$2b$${HASH_Y.slice(4)}`, role: 'user' },
     ]);
+  });
+
+  it('lets a user provisioned with a $2y$ hash (as PHP writes them) log in with their password', async () => {
+    const hasher = new PasswordHasher(10);
+    const php = (await hasher.hash('correct horse battery')).replace(/^\$2b\$/, '$2y$');
+    const [user] = parse([{ email: 'php@example.com', password_hash: php }]);
+    await expect(hasher.verify('correct horse battery', user!.passwordHash)).resolves.toBe(true);
+    await expect(hasher.verify('wrong horse battery', user!.passwordHash)).resolves.toBe(false);
   });
 
   it('gives the role user when none is listed', () => {
