@@ -90,8 +90,8 @@ export function createApp(config: Config, stores: Stores, { logger, clock = syst
   // GET /profile, the protected route clients call most, and POST /refresh, which every client
   // calls once per access token lifetime, skip the router walk above: the edge, the body parser
   // and their handlers are the same functions (the verifier routes, which they pass on the way,
-  // answer other paths only). Middleware added above accountRoutes must be added here too, or
-  // these two routes skip it.
+  // answer other paths only, and so does the sign-in shedding). Middleware for every request
+  // added above accountRoutes must be added here too, or these two routes skip it.
   openFastLane(
     app,
     [

@@ -43,8 +43,10 @@ export interface Config {
   /** Callers of POST /introspect (HTTP Basic). */
   readonly introspectionClients: readonly { readonly id: string; readonly secret: string }[];
   readonly bcryptCost: number;
-  /** bcrypt jobs at once, and how many may wait; more logins and registrations get 503. */
-  /** Plus the nice value of the hashing threads (Linux; 0 keeps the process's priority). */
+  /**
+   * bcrypt jobs at once, and how many may wait (more logins and registrations get 503); and the
+   * nice value of the hashing threads (Linux; 0 keeps the process's priority).
+   */
   readonly passwordHashing: HashLimits & { readonly nice: number };
   readonly usersFile: string | null;
   readonly allowRegistration: boolean;

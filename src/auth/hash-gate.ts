@@ -48,17 +48,13 @@ export class HashGate {
     return this.waiting.length;
   }
 
-  /** Whether a job arriving now would be refused: every slot taken and the queue full. */
-  get full(): boolean {
-    return this.running >= this.limits.concurrency && this.waiting.length >= this.limits.queue;
-  }
-
   /**
-   * Throws now the refusal `run` would give, so that a request can be turned away before any
-   * work is done for it (reading its body, counting it, looking its user up).
+   * Throws now the refusal `run` would give a job arriving now (every slot taken, the queue full),
+   * so that a request can be turned away before any work is done for it (reading its body,
+   * counting it, looking its user up).
    */
   refuseIfFull(): void {
-    if (this.full) throw this.refusal();
+    if (this.running >= this.limits.concurrency && this.waiting.length >= this.limits.queue) throw this.refusal();
   }
 
   /** Runs `job` when a slot is free; rejects with AppError('unavailable') when the queue is full. */

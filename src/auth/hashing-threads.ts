@@ -1,7 +1,7 @@
 // bcrypt on worker threads of its own, each at a lower CPU priority where the system lets one thread have its own (Linux).
 import { Worker } from 'node:worker_threads';
 
-export type HashJob = { kind: 'hash'; password: string; cost: number } | { kind: 'compare'; password: string; hash: string };
+type HashJob = { kind: 'hash'; password: string; cost: number } | { kind: 'compare'; password: string; hash: string };
 
 /** What a thread reports once it is up: its id in the system, and the nice value it runs at (null: unknown). */
 export interface ThreadInfo {
@@ -84,8 +84,18 @@ export class HashingThreads {
   /** `nice`: the nice value each thread takes on Linux; 0 keeps the process's. */
   constructor(readonly nice: number) {}
 
+  /** bcrypt's hash of `password` at `cost`. */
+  async hash(password: string, cost: number): Promise<string> {
+    return String(await this.run({ kind: 'hash', password, cost }));
+  }
+
+  /** Whether `password` matches `hash`. */
+  async compare(password: string, hash: string): Promise<boolean> {
+    return (await this.run({ kind: 'compare', password, hash })) === true;
+  }
+
   /** Runs one bcrypt job on a thread of the pool. */
-  async run(job: HashJob): Promise<string | boolean> {
+  private async run(job: HashJob): Promise<string | boolean> {
     const thread = await this.take();
     // A job in flight keeps the process alive, as a libuv job would; an idle thread does not.
     thread.worker.ref();

@@ -44,7 +44,7 @@ export class PasswordHasher {
   }
 
   hash(password: string): Promise<string> {
-    return this.limited(async () => String(await this.threads.run({ kind: 'hash', password, cost: this.cost })));
+    return this.limited(() => this.threads.hash(password, this.cost));
   }
 
   /**
@@ -53,7 +53,7 @@ export class PasswordHasher {
    */
   async verify(password: string, hash: string | null): Promise<boolean> {
     // The unknown email waits in the same queue as a known one: a 503 tells nothing about the email.
-    const matches = await this.limited(async () => (await this.threads.run({ kind: 'compare', password, hash: hash ?? this.dummy })) === true);
+    const matches = await this.limited(() => this.threads.compare(password, hash ?? this.dummy));
     return hash !== null && matches;
   }
 

@@ -50,12 +50,12 @@ export function createErrorHandler(logger: Logger): ErrorRequestHandler {
   };
 }
 
-/** Unknown routes. */
 /** The answer to a request no route took. */
 export function noSuchRoute(): AppError {
   return new AppError('not_found', { description: 'No such route.' });
 }
 
+/** Unknown routes. */
 export const notFound: RequestHandler = () => {
   throw noSuchRoute();
 };

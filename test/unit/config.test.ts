@@ -171,6 +171,7 @@ describe('loadConfig value checks', () => {
     ['PASSWORD_HASH_QUEUE', 'lots'],
     ['PASSWORD_HASH_NICE', '-1'],
     ['PASSWORD_HASH_NICE', '20'],
+    ['PASSWORD_HASH_NICE', 'low'],
     ['LOGIN_RATE_LIMIT_MAX', '0'],
     ['RATE_LIMIT_MAX', 'many'],
     ['LOG_LEVEL', 'verbose'],

@@ -15,21 +15,21 @@ describe('HashingThreads', () => {
   const threads = new HashingThreads(DEFAULT_HASHING_NICE);
 
   it('hashes with bcrypt and compares against the hash', async () => {
-    const hash = await threads.run({ kind: 'hash', password: 'correct horse', cost: 4 });
+    const hash = await threads.hash('correct horse', 4);
     expect(hash).toMatch(BCRYPT_HASH);
     expect(String(hash).startsWith('$2b$04$')).toBe(true);
-    await expect(threads.run({ kind: 'compare', password: 'correct horse', hash: String(hash) })).resolves.toBe(true);
-    await expect(threads.run({ kind: 'compare', password: 'correct horsE', hash: String(hash) })).resolves.toBe(false);
+    await expect(threads.compare('correct horse', String(hash))).resolves.toBe(true);
+    await expect(threads.compare('correct horsE', String(hash))).resolves.toBe(false);
   });
 
   it('runs several jobs at once, each with its own answer', async () => {
     const passwords = ['one password', 'two password', 'three password'];
-    const hashes = await Promise.all(passwords.map((password) => threads.run({ kind: 'hash', password, cost: 4 })));
+    const hashes = await Promise.all(passwords.map((password) => threads.hash(password, 4)));
     const checks = await Promise.all(
-      passwords.map((password, i) => threads.run({ kind: 'compare', password, hash: String(hashes[(i + 1) % 3]) })),
+      passwords.map((password, i) => threads.compare(password, String(hashes[(i + 1) % 3]))),
     );
     expect(checks).toEqual([false, false, false]);
-    const own = await Promise.all(passwords.map((password, i) => threads.run({ kind: 'compare', password, hash: String(hashes[i]) })));
+    const own = await Promise.all(passwords.map((password, i) => threads.compare(password, String(hashes[i]))));
     expect(own).toEqual([true, true, true]);
   });
 
@@ -56,7 +56,7 @@ describe('HashingThreads', () => {
   });
 
   it('rejects a job bcrypt refuses, and the next job still runs', async () => {
-    await expect(threads.run({ kind: 'hash', password: 'x', cost: 1000 })).rejects.toThrow(/^bcrypt failed: Invalid salt/);
-    await expect(threads.run({ kind: 'compare', password: 'x', hash: 'not a bcrypt hash' })).resolves.toBe(false);
+    await expect(threads.hash('x', 1000)).rejects.toThrow(/^bcrypt failed: Invalid salt/);
+    await expect(threads.compare('x', 'not a bcrypt hash')).resolves.toBe(false);
   });
 });
