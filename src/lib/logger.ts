@@ -1,5 +1,6 @@
 // The pino logger, with every place a credential could appear redacted.
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { stdoutLogStream } from './log-stream';
 
 export type { Logger };
 
@@ -17,7 +18,7 @@ export const REDACTED_PATHS = [
   '*.token',
 ];
 
-/** Builds the process logger; tests pass their own destination to read what was logged. */
+/** Builds the process logger, writing to stdout; tests pass their own destination to read what was logged. */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
     {
@@ -25,6 +26,6 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       base: undefined,
     },
-    destination,
+    destination ?? stdoutLogStream(),
   );
 }

@@ -1,5 +1,6 @@
 // The real process (src/server.ts under tsx): start-up rules for secrets, USERS_FILE, and a graceful SIGTERM.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcrypt';
@@ -113,6 +114,22 @@ describe('starting in production', () => {
     const output = child.stdout() + child.stderr();
     expect(output).not.toContain(STRONG.JWT_SECRET);
     expect(output).not.toContain(STRONG.JWT_REFRESH_SECRET);
+  });
+});
+
+describe('a port already taken', () => {
+  it('exits with code 1 after logging why, at fatal level: the last line is written before the exit', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (taken.address() as net.AddressInfo).port;
+      const child = spawnTs('src/server.ts', { isolateConfig: true, env: { PORT: String(port), HOST: '127.0.0.1', ...STRONG } });
+      expect((await child.waitForExit()).code).toBe(1);
+      const lines = logLines(child);
+      expect(lines.at(-1)).toMatchObject({ level: 60, msg: 'cannot listen' });
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 });
 
