@@ -27,7 +27,7 @@ export interface LoadResult {
   ok: number;
   /** Answers other than 2xx, connection errors and timeouts. */
   failed: number;
-  /** Count per status code. */
+  /** Count per status code; a request that got no answer, under its error code (ECONNRESET, …). */
   statuses: Record<string, number>;
   /** Server CPU (user + system) per 2xx answer, microseconds; null without /proc. */
   cpuUsPerRequest: number | null;

@@ -72,7 +72,10 @@ export function runPaced(options: PacedOptions): Promise<LoadResult> {
           });
         },
       );
-      req.on('error', () => {
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        // Counted under its error code, so that the report can say what the failures were.
+        const kind = error.code ?? 'no answer';
+        statuses[kind] = (statuses[kind] ?? 0) + 1;
         failed += 1;
         inFlight -= 1;
         finishIfDone();
