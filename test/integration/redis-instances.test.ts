@@ -157,9 +157,12 @@ describeWithRedis('instances sharing Redis', (url) => {
 
       link.set('frozen');
       // supertest's timeout bounds the wait: a hang fails the test instead of stalling it.
-      expectUnavailable(await profile(a.app, tokens.access_token).timeout(5000));
       expectUnavailable(await request(a.app).post('/login').send({ email, password: PASSWORD }).timeout(5000));
       expectUnavailable(await request(a.app).get('/ready').timeout(5000));
+      // GET /profile needs no Redis while the local copies are current (sessions ended, users read);
+      // once the silent link drops the revocation feed, it asks Redis for the session, and 503s.
+      await eventually(() => !a.stores.revocations.isCurrent, 5000);
+      expectUnavailable(await profile(a.app, tokens.access_token).timeout(5000));
     });
   });
 });

@@ -2,8 +2,9 @@
 import type { Redis } from 'ioredis';
 import { AppError } from '../../src/errors';
 import { randomId } from '../../src/lib/random-id';
-import type { RedisStores } from '../../src/stores/redis';
-import type { SessionRecord } from '../../src/stores/types';
+import { RedisUserStore, type RedisStores } from '../../src/stores/redis';
+import { redisKeys } from '../../src/stores/redis/keys';
+import type { SessionRecord, UserRecord } from '../../src/stores/types';
 import { FakeClock } from '../helpers/fake-clock';
 import { eventually } from '../helpers/eventually';
 import { deleteKeys, describeWithRedis, inspector, openRedisStores, uniquePrefix } from '../helpers/redis';
@@ -143,6 +144,59 @@ describeWithRedis('Redis stores', (url) => {
       const id = randomId();
       await stores.users.create({ id, email: `${id.toLowerCase()}@example.com`, role: 'user', passwordHash: 'x', createdAt: clock.now() });
       await expect(redis.pttl(`${prefix}user:${id}`)).resolves.toBe(-1);
+    });
+  });
+
+  describe("an instance's copy of the users it has read", () => {
+    /** A user store of its own (copy of `copySize` records) over a connection whose GETs the test counts. */
+    function countedUserStore(copySize?: number) {
+      const client = inspector(url);
+      clients.push(client);
+      const gets = jest.spyOn(client, 'get');
+      return { users: new RedisUserStore(client, redisKeys(prefix), copySize), gets };
+    }
+    const clients: Redis[] = [];
+    afterEach(() => clients.splice(0).forEach((client) => client.disconnect()));
+
+    function user(): UserRecord {
+      const id = randomId();
+      return { id, email: `${id.toLowerCase()}@example.com`, role: 'user', passwordHash: 'x', createdAt: 1_700_000_000_000 };
+    }
+
+    it('asks Redis for a user once, then answers from its copy (GET /profile makes no round trip)', async () => {
+      const alice = user();
+      const { users, gets } = countedUserStore();
+      await users.create(alice);
+
+      await expect(users.findById(alice.id)).resolves.toEqual(alice);
+      await expect(users.findById(alice.id)).resolves.toEqual(alice);
+      await expect(users.findByEmail(alice.email)).resolves.toEqual(alice);
+      // Two reads of the record would be two GETs of user:<id>; the email lookup asks its index only.
+      expect(gets.mock.calls.map(([key]) => key)).toEqual([`${prefix}user:${alice.id}`, `${prefix}user-email:${alice.email}`]);
+    });
+
+    it('keeps no answer for an unknown id: a user registered on another instance is found at once', async () => {
+      const bob = user();
+      const { users: here } = countedUserStore();
+      const { users: elsewhere } = countedUserStore();
+      await expect(here.findById(bob.id)).resolves.toBeNull();
+
+      await elsewhere.create(bob);
+      await expect(here.findById(bob.id)).resolves.toEqual(bob);
+    });
+
+    it('keeps at most its size in records: the one copied longest ago is read from Redis again', async () => {
+      const [first, second, third] = [user(), user(), user()];
+      const { users, gets } = countedUserStore(2);
+      for (const each of [first, second, third]) await users.create(each);
+      for (const each of [first, second, third]) await users.findById(each.id);
+      gets.mockClear();
+
+      await expect(users.findById(third.id)).resolves.toEqual(third);
+      await expect(users.findById(second.id)).resolves.toEqual(second);
+      expect(gets).not.toHaveBeenCalled();
+      await expect(users.findById(first.id)).resolves.toEqual(first);
+      expect(gets.mock.calls.map(([key]) => key)).toEqual([`${prefix}user:${first.id}`]);
     });
   });
 

@@ -13,10 +13,24 @@ redis.call('ZADD', KEYS[3], redis.call('INCR', KEYS[4]), ARGV[1])
 return 1
 `);
 
+/** How many user records an instance keeps in its local copy by default: a few MB at most. */
+export const USER_COPY_SIZE = 10_000;
+
+/**
+ * A user record never changes once created (the contract has no update and no delete), so an
+ * instance keeps the records it has read: GET /profile then costs no Redis round trip for a user
+ * seen before. Only found records are kept, so a user registered on another instance is found at
+ * once. If Redis loses its data, the copy may outlive the user, but never helps a token: every
+ * session is then checked in Redis (see revocation-feed.ts) before any user is looked up.
+ */
 export class RedisUserStore implements UserStore {
+  /** In the order read: when full, the record copied longest ago makes room. */
+  private readonly copy = new Map<string, UserRecord>();
+
   constructor(
     private readonly client: Redis,
     private readonly keys: RedisKeys,
+    private readonly copySize = USER_COPY_SIZE,
   ) {}
 
   async create(user: UserRecord): Promise<'created' | 'email_taken'> {
@@ -37,7 +51,18 @@ export class RedisUserStore implements UserStore {
   }
 
   async findById(id: string): Promise<UserRecord | null> {
-    return fromJson(await guarded(this.client.get(this.keys.user(id))));
+    const known = this.copy.get(id);
+    if (known) return { ...known };
+    const user = fromJson(await guarded(this.client.get(this.keys.user(id))));
+    if (!user) return null;
+    this.remember(user);
+    // The caller gets its own object, as from Redis: changing it cannot change the copy.
+    return { ...user };
+  }
+
+  private remember(user: UserRecord): void {
+    if (this.copy.size >= this.copySize) this.copy.delete(this.copy.keys().next().value!);
+    this.copy.set(user.id, user);
   }
 
   async list(): Promise<UserRecord[]> {
