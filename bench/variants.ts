@@ -114,7 +114,7 @@ export const VARIANTS: readonly Variant[] = [
   {
     key: 'redis',
     label: 'this server, Redis store',
-    what: 'the same, users and sessions in Redis, revocation from the local copy kept over pub/sub',
+    what: 'the same, users and sessions in Redis; revocations, and users read before, from local copies',
     command: [node, 'dist/server.js'],
     env: (context) => thisServerEnv({ REDIS_URL: context.redisUrl ?? '', REDIS_KEY_PREFIX: context.redisPrefix ?? '' }),
     readyPath: '/ready',
