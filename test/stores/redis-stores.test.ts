@@ -198,6 +198,21 @@ describeWithRedis('Redis stores', (url) => {
       await expect(users.findById(first.id)).resolves.toEqual(first);
       expect(gets.mock.calls.map(([key]) => key)).toEqual([`${prefix}user:${first.id}`]);
     });
+
+    it('makes room once for a user read twice at the same moment', async () => {
+      const [first, second, third] = [user(), user(), user()];
+      const { users, gets } = countedUserStore(2);
+      for (const each of [first, second, third]) await users.create(each);
+      await users.findById(first.id);
+      await users.findById(second.id);
+
+      await Promise.all([users.findById(third.id), users.findById(third.id)]);
+      gets.mockClear();
+      // Only the first record made room: the second is still in the copy.
+      await expect(users.findById(second.id)).resolves.toEqual(second);
+      await expect(users.findById(third.id)).resolves.toEqual(third);
+      expect(gets).not.toHaveBeenCalled();
+    });
   });
 
   describe('two instances on one Redis', () => {

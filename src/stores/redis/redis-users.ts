@@ -61,7 +61,8 @@ export class RedisUserStore implements UserStore {
   }
 
   private remember(user: UserRecord): void {
-    if (this.copy.size >= this.copySize) this.copy.delete(this.copy.keys().next().value!);
+    // Two concurrent misses for one user both land here: the second must not evict anyone.
+    if (!this.copy.has(user.id) && this.copy.size >= this.copySize) this.copy.delete(this.copy.keys().next().value!);
     this.copy.set(user.id, user);
   }
 
