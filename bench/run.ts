@@ -1,6 +1,6 @@
 // `npm run bench`: this server against the usual alternatives, every scenario of issue 7, one report.
 //
-//   npm run bench                     the full run (a few minutes): bench/results/latest.{md,svg,json}
+//   npm run bench                     the full run (about eleven minutes on two cores): bench/results/latest.{md,svg,json}
 //                                     and the results block of the README
 //   npm run bench:smoke               every scenario for a second or so (CI): a report in a temporary
 //                                     directory, no thresholds, README untouched
