@@ -56,6 +56,7 @@ describe('loadConfig defaults', () => {
       trustProxy: false,
       logLevel: 'info',
       redis: null,
+      database: null,
       introspectionClients: [],
     });
   });
