@@ -4,19 +4,15 @@ import type { Server } from 'node:http';
 import dotenv from 'dotenv';
 import { createApp } from './app';
 import { parseUsersFile, provisionUsers } from './auth/provision-users';
-import { ConfigError, loadConfig, type Config } from './config';
+import { ConfigError, loadConfig } from './config';
 import { systemClock } from './lib/clock';
 import { createLogger, type Logger } from './lib/logger';
-import { createMemoryStores } from './stores/memory';
-import { createRedisStores } from './stores/redis';
-import { describeRedisUrl } from './stores/redis/connection';
+import { openStores } from './stores/open-stores';
 import type { Stores } from './stores/types';
 
 const SWEEP_INTERVAL_MS = 60_000;
 const SHUTDOWN_GRACE_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 10_000;
-/** How long start-up waits for REDIS_URL to answer. */
-const REDIS_START_TIMEOUT_MS = 5_000;
 
 async function main(): Promise<void> {
   dotenv.config({ quiet: true });
@@ -34,7 +30,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   for (const warning of warnings) logger.warn(warning);
 
-  const stores = config.redis ? await openRedisStores(config, config.redis, logger) : createMemoryStores(systemClock);
+  const stores = await openStores(config, { clock: systemClock, logger });
   const app = createApp(config, stores, { logger, clock: systemClock });
 
   if (config.usersFile) {
@@ -62,32 +58,6 @@ async function main(): Promise<void> {
   const shutdown = (signal: string) => void closeGracefully(server, stores, logger, signal, sweeper);
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
-}
-
-/**
- * The Redis stores, once Redis answers. Production refuses to start without it; elsewhere the
- * server starts anyway and answers 503 until Redis is reachable.
- */
-async function openRedisStores(config: Config, redis: NonNullable<Config['redis']>, logger: Logger): Promise<Stores> {
-  const stores = createRedisStores({
-    url: redis.url,
-    keyPrefix: redis.keyPrefix,
-    clock: systemClock,
-    accessTtlMs: config.jwt.accessTtlSec * 1000,
-    logger,
-  });
-  try {
-    await stores.whenReady(REDIS_START_TIMEOUT_MS);
-  } catch (error) {
-    if (config.nodeEnv === 'production') {
-      await stores.close();
-      throw error;
-    }
-    logger.warn(`${(error as Error).message}; starting anyway, answering 503 until it is reachable`);
-    return stores;
-  }
-  logger.info({ redis: describeRedisUrl(redis.url), keyPrefix: redis.keyPrefix }, 'stores in Redis');
-  return stores;
 }
 
 /** Stops accepting connections, lets in-flight requests finish, then closes the stores. */

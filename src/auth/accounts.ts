@@ -6,6 +6,9 @@ import { randomId } from '../lib/random-id';
 import type { UserRecord, UserStore } from '../stores/types';
 import type { PasswordHasher } from './passwords';
 
+/** The largest page the store contract allows. */
+const LIST_PAGE_SIZE = 1000;
+
 export class AccountService {
   constructor(
     private readonly users: UserStore,
@@ -21,6 +24,9 @@ export class AccountService {
       role,
       passwordHash: await this.hasher.hash(password),
       createdAt: this.clock.now(),
+      emailVerified: false,
+      disabled: false,
+      lastLoginAt: null,
     };
     if ((await this.users.create(user)) === 'email_taken') throw new AppError('email_taken');
     return user;
@@ -28,14 +34,32 @@ export class AccountService {
 
   /** Adds a user whose password hash was made elsewhere (USERS_FILE). */
   async provision(entry: { email: string; passwordHash: string; role: Role }): Promise<'created' | 'email_taken'> {
-    return this.users.create({ id: randomId(), ...entry, createdAt: this.clock.now() });
+    const { email, passwordHash, role } = entry;
+    return this.users.create({
+      id: randomId(),
+      email,
+      passwordHash,
+      role,
+      createdAt: this.clock.now(),
+      emailVerified: false,
+      disabled: false,
+      lastLoginAt: null,
+    });
   }
 
   findById(id: string): Promise<UserRecord | null> {
     return this.users.findById(id);
   }
 
-  list(): Promise<UserRecord[]> {
-    return this.users.list();
+  /** Every user, oldest first (GET /admin/users answers them all). */
+  async list(): Promise<UserRecord[]> {
+    const all: UserRecord[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await this.users.listPage({ limit: LIST_PAGE_SIZE, cursor });
+      all.push(...page.users);
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    return all;
   }
 }

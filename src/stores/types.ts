@@ -10,6 +10,28 @@ export interface UserRecord {
   readonly role: Role;
   readonly passwordHash: string;
   readonly createdAt: number;
+  readonly emailVerified: boolean;
+  /** A disabled account cannot sign in; disabling also ends its sessions (a service's job). */
+  readonly disabled: boolean;
+  readonly lastLoginAt: number | null;
+}
+
+/** The fields of a user that may change after registration. */
+export type UserChanges = Partial<Pick<UserRecord, 'passwordHash' | 'role' | 'emailVerified' | 'disabled' | 'lastLoginAt'>>;
+
+/** One page of users, oldest first; `nextCursor` is null on the last page. */
+export interface UserPage {
+  users: UserRecord[];
+  nextCursor: string | null;
+}
+
+export interface UserPageQuery {
+  /** 1 to 1,000 users. */
+  limit: number;
+  /** A `nextCursor` from an earlier page of this store; null or absent: the first page. */
+  cursor?: string | null;
+  /** Only users whose email contains this text (already lower-cased). */
+  emailContains?: string;
 }
 
 export interface UserStore {
@@ -20,9 +42,26 @@ export interface UserStore {
   create(user: UserRecord): Promise<'created' | 'email_taken'>;
   /** The user with this (already normalised) email, or null. */
   findByEmail(email: string): Promise<UserRecord | null>;
+  /**
+   * The user with this id, or null. Once update() or delete() has resolved, this instance never
+   * answers with the record as it was before; other instances sharing the storage stop doing so
+   * as soon as they hear of the change (milliseconds), and an instance that cannot hear of
+   * changes does not trust any copy it keeps.
+   */
   findById(id: string): Promise<UserRecord | null>;
-  /** Every user, in the order they were created. */
-  list(): Promise<UserRecord[]>;
+  /**
+   * Applies `changes` in one atomic step and returns the record as it now is, or null when no
+   * such user exists. Fields not named keep their value; two concurrent updates of different
+   * fields both take effect.
+   */
+  update(id: string, changes: UserChanges): Promise<UserRecord | null>;
+  /** Deletes the user and frees its email; true if it existed. Its sessions, tokens and factors are the caller's to end. */
+  delete(id: string): Promise<boolean>;
+  /**
+   * A page of users in creation order (createdAt, then id). Paging with the returned cursors
+   * visits every user that existed throughout exactly once, even while others are added or deleted.
+   */
+  listPage(query: UserPageQuery): Promise<UserPage>;
 }
 
 /**
@@ -110,16 +149,86 @@ export interface RevocationCheck {
   isActive(sessionId: string): Promise<boolean>;
 }
 
+/** What a one-time token proves; each purpose is its own namespace. */
+export type OneTimeTokenPurpose = 'password_reset' | 'email_verification';
+
+/**
+ * A single-use token sent to a user (a reset or verification link). Only its SHA-256 hash is
+ * stored: a leaked store does not hand out usable links.
+ */
+export interface OneTimeTokenRecord {
+  /** SHA-256 of the token, base64url. */
+  readonly hash: string;
+  readonly purpose: OneTimeTokenPurpose;
+  readonly userId: string;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
+export interface OneTimeTokenStore {
+  create(token: OneTimeTokenRecord): Promise<void>;
+  /**
+   * Takes the token out of the store and returns it, in one atomic step: of N concurrent calls
+   * with one hash exactly one gets the record. Null when unknown, already used, of another
+   * purpose (which leaves it in place), or expired on the clock (`now >= expiresAt`).
+   */
+  consume(hash: string, purpose: OneTimeTokenPurpose): Promise<OneTimeTokenRecord | null>;
+  /** Voids every outstanding token of the user for the purpose; returns how many were voided. */
+  deleteForUser(userId: string, purpose: OneTimeTokenPurpose): Promise<number>;
+}
+
+/**
+ * A user's TOTP factor. The secret arrives encrypted (AES-256-GCM, by the caller): the store
+ * never sees it in clear. Recovery codes are kept as SHA-256 hashes.
+ */
+export interface MfaFactorRecord {
+  readonly userId: string;
+  readonly secretCiphertext: string;
+  /** False while enrolment waits for its first code; only a confirmed factor guards sign-in. */
+  readonly confirmed: boolean;
+  readonly createdAt: number;
+  /** The last TOTP time step accepted, so that no code is accepted twice; null before the first. */
+  readonly lastUsedStep: number | null;
+  readonly recoveryCodeHashes: readonly string[];
+}
+
+export interface MfaStore {
+  /** The user's factor, pending or confirmed, or null. */
+  get(userId: string): Promise<MfaFactorRecord | null>;
+  /**
+   * Stores a pending factor in place of any pending one. Atomic: refused with 'already_enabled',
+   * changing nothing, when the user has a confirmed factor.
+   */
+  putPending(factor: MfaFactorRecord): Promise<'stored' | 'already_enabled'>;
+  /**
+   * Confirms the pending factor whose secret is `secretCiphertext`, with its recovery code hashes
+   * and the step its first code used. False, changing nothing, when that factor is not pending
+   * (confirmed already, replaced by a newer enrolment, or removed).
+   */
+  confirm(userId: string, secretCiphertext: string, recoveryCodeHashes: readonly string[], step: number): Promise<boolean>;
+  /**
+   * Records `step` as used when it is later than the last used step of the confirmed factor, in
+   * one atomic step: of N concurrent calls with one step exactly one gets true.
+   */
+  useStep(userId: string, step: number): Promise<boolean>;
+  /** Removes one recovery code of the confirmed factor: true once per code, atomically. */
+  useRecoveryCode(userId: string, codeHash: string): Promise<boolean>;
+  /** Removes the user's factor, pending or confirmed; true if there was one. */
+  delete(userId: string): Promise<boolean>;
+}
+
 /** Every store the server uses. */
 export interface Stores {
   users: UserStore;
   sessions: SessionStore;
   rateLimits: RateLimitCounter;
+  oneTimeTokens: OneTimeTokenStore;
+  mfa: MfaStore;
   /** A faster revocation check than `sessions.isActive`, when the implementation has one. */
   revocations?: RevocationCheck;
   /** Resolves when the backing storage answers; rejects otherwise (readiness). */
   ping(): Promise<void>;
-  /** Drops expired entries so memory stays bounded by live data. */
+  /** Drops expired entries (sessions, counters, one-time tokens) so storage stays bounded by live data. */
   sweep(): Promise<void>;
   close(): Promise<void>;
 }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { AuthApp } from '../../src/app';
 import { ROOT } from '../helpers/child-process';
+import { inCi } from '../helpers/ci';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
@@ -24,10 +25,6 @@ const CHROMIUM_FLAGS = [
 /** Screenshots of the main states land here (gitignored), for a person to look at after a run. */
 export const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'browser');
 
-function inCi(): boolean {
-  const value = (process.env.CI ?? '').trim().toLowerCase();
-  return value !== '' && value !== '0' && value !== 'false';
-}
 
 /**
  * describe() for suites that need Chromium. Without one, outside CI the suite is skipped and says

@@ -5,6 +5,7 @@ import { randomId } from '../../src/lib/random-id';
 import { createLogger } from '../../src/lib/logger';
 import { createRedisStores, type RedisStores } from '../../src/stores/redis';
 import type { Clock } from '../../src/lib/clock';
+import { inCi } from './ci';
 
 const LOCAL_REDIS = 'redis://127.0.0.1:6379';
 
@@ -27,7 +28,7 @@ export const REDIS = findRedis();
 
 /**
  * describe() for suites that need Redis. Without one they are skipped with a line saying so,
- * except in CI (CI=true), where a missing Redis fails.
+ * except in CI (see ci.ts), where a missing Redis fails.
  */
 export function describeWithRedis(name: string, body: (url: string) => void): void {
   if (REDIS.url) {
@@ -35,9 +36,9 @@ export function describeWithRedis(name: string, body: (url: string) => void): vo
     describe(name, () => body(url));
     return;
   }
-  if (process.env.CI === 'true') {
+  if (inCi()) {
     describe(name, () => {
-      it('has a Redis server to run against (CI=true)', () => {
+      it('has a Redis server to run against (CI)', () => {
         throw new Error(`no Redis at ${REDIS.tried}: CI must provide one (.ci/setup-redis.sh exports REDIS_URL)`);
       });
     });

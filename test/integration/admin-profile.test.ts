@@ -31,8 +31,10 @@ describe('GET /profile', () => {
 
 describe('GET /admin/users', () => {
   it('shows an admin every user, without password hashes', async () => {
-    const { app } = buildTestApp();
+    const { app, clock } = buildTestApp();
     const { user } = await registerAndLogin(app);
+    // Users are listed by (createdAt, id): two created in the same millisecond come in id order.
+    clock.advance(1000);
     const { email: adminEmail, tokens } = await adminAndLogin(app);
     const res = await request(app).get('/admin/users').set(...bearer(tokens.access_token));
 

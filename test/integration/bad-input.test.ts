@@ -1,5 +1,6 @@
 // Hostile and malformed request bodies on /register, /login, /refresh and /logout: clean 4xx, nothing leaked, nothing changed.
 import request from 'supertest';
+import { allUsers } from '../helpers/all-users';
 import { buildTestApp, type TestApp } from '../helpers/build-app';
 import { bearer, decodeJwt, expectError, PASSWORD, registerAndLogin, uniqueEmail } from '../helpers/fixtures';
 import { expectNoInternals, expectOnlyErrorFields } from '../helpers/no-leak';
@@ -29,7 +30,7 @@ function postJson(route: Route, text: string, contentType = 'application/json') 
 
 /** Users, the account's sessions and each session's current refresh token id. */
 async function snapshot() {
-  const users = (await world.stores.users.list()).map((user) => user.email);
+  const users = (await allUsers(world.stores.users)).map((user) => user.email);
   const sessions = (await world.stores.sessions.listByUser(account.user.id)).map((s) => [s.id, s.refreshJti]);
   return { users, sessions };
 }

@@ -225,7 +225,7 @@ describe('a store failing', () => {
     ['GET /profile', (s) => fail(s.users, 'findById'), (app, token) => request(app).get('/profile').set(...bearer(token))],
     ['GET /sessions', (s) => fail(s.sessions, 'listByUser'), (app, token) => request(app).get('/sessions').set(...bearer(token))],
     ['DELETE /sessions/{id}', (s) => fail(s.sessions, 'get'), (app, token) => request(app).delete('/sessions/x').set(...bearer(token))],
-    ['GET /admin/users', (s) => fail(s.users, 'list'), (app, token) => request(app).get('/admin/users').set(...bearer(token))],
+    ['GET /admin/users', (s) => fail(s.users, 'listPage'), (app, token) => request(app).get('/admin/users').set(...bearer(token))],
     ['POST /introspect', (s) => fail(s.sessions, 'isActive'), (app, token) => introspect(app).type('form').send({ token })],
   ];
 

@@ -1,5 +1,6 @@
 // Attacks through headers and bodies: malformed and duplicate Authorization, tokens where they do not belong, oversized and mistyped input, prototype pollution, deep JSON.
 import request from 'supertest';
+import { allUsers } from '../helpers/all-users';
 import {
   auditResponses,
   CLIENT,
@@ -34,7 +35,7 @@ function validBody(route: BodyRoute): Record<string, unknown> {
 
 /** Users and the victim's sessions with their current refresh token ids: what no refused request may change. */
 async function state() {
-  const users = (await t.stores.users.list()).map((user) => user.email);
+  const users = (await allUsers(t.stores.users)).map((user) => user.email);
   const sessions = (await t.stores.sessions.listByUser(t.victim.tokens.user.id)).map((s) => `${s.id}:${s.refreshJti}`);
   return { users, sessions };
 }

@@ -1,10 +1,25 @@
 // The in-memory stores: the shared store contract, plus sweeping that really frees memory.
-import { MemoryRateLimitCounter, MemorySessionStore, createMemoryStores } from '../../src/stores/memory';
-import type { SessionRecord } from '../../src/stores/types';
+import { MemoryOneTimeTokenStore, MemoryRateLimitCounter, MemorySessionStore, createMemoryStores } from '../../src/stores/memory';
+import type { SessionRecord, Stores } from '../../src/stores/types';
 import { FakeClock } from '../helpers/fake-clock';
-import { runStoreContract } from './session-store.contract';
+import { runStoreContract, type ExpiringEntry } from './session-store.contract';
 
-runStoreContract('memory', (clock) => createMemoryStores(clock));
+/** What the memory stores hold, looked up in their maps without the expiry check a read makes. */
+async function holds(stores: Stores, entry: ExpiringEntry): Promise<boolean> {
+  const { sessions, rateLimits, oneTimeTokens } = stores;
+  if (
+    !(sessions instanceof MemorySessionStore) ||
+    !(rateLimits instanceof MemoryRateLimitCounter) ||
+    !(oneTimeTokens instanceof MemoryOneTimeTokenStore)
+  ) {
+    throw new Error('createMemoryStores did not build the memory stores');
+  }
+  if (entry.kind === 'session') return sessions.holds(entry.id);
+  if (entry.kind === 'rateLimit') return rateLimits.holds(entry.key);
+  return oneTimeTokens.holds(entry.hash, entry.purpose);
+}
+
+runStoreContract('memory', (clock) => createMemoryStores(clock), { holds });
 
 describe('memory stores: sweeping', () => {
   const HOUR = 3_600_000;
@@ -29,10 +44,14 @@ describe('memory stores: sweeping', () => {
   function build() {
     const clock = new FakeClock();
     const stores = createMemoryStores(clock);
-    if (!(stores.sessions instanceof MemorySessionStore) || !(stores.rateLimits instanceof MemoryRateLimitCounter)) {
+    if (
+      !(stores.sessions instanceof MemorySessionStore) ||
+      !(stores.rateLimits instanceof MemoryRateLimitCounter) ||
+      !(stores.oneTimeTokens instanceof MemoryOneTimeTokenStore)
+    ) {
       throw new Error('createMemoryStores did not build the memory stores');
     }
-    return { clock, stores, sessions: stores.sessions, counters: stores.rateLimits };
+    return { clock, stores, sessions: stores.sessions, counters: stores.rateLimits, tokens: stores.oneTimeTokens };
   }
 
   it('drops expired sessions that nobody asked about again', async () => {
@@ -59,6 +78,30 @@ describe('memory stores: sweeping', () => {
     await stores.sweep();
     expect(counters.size).toBe(1);
     await expect(counters.increment('long', 2 * HOUR)).resolves.toMatchObject({ totalHits: 2 });
+  });
+
+  it('drops expired one-time tokens, and holds nothing for one consumed or voided', async () => {
+    const { clock, stores, tokens } = build();
+    const token = (hash: string, userId: string, lifetimeMs: number) => ({
+      hash,
+      purpose: 'password_reset' as const,
+      userId,
+      createdAt: clock.now(),
+      expiresAt: clock.now() + lifetimeMs,
+    });
+    await tokens.create(token('short', 'u1', HOUR));
+    await tokens.create(token('long', 'u1', 2 * HOUR));
+    await tokens.create(token('used', 'u2', 2 * HOUR));
+    await tokens.create(token('voided', 'u3', 2 * HOUR));
+    await tokens.consume('used', 'password_reset');
+    await tokens.deleteForUser('u3', 'password_reset');
+    expect(tokens.size).toBe(2);
+
+    clock.advance(HOUR);
+    await stores.sweep();
+    expect(tokens.size).toBe(1);
+    await expect(tokens.consume('long', 'password_reset')).resolves.toMatchObject({ hash: 'long' });
+    expect(tokens.size).toBe(0);
   });
 
   it('holds nothing for a session once it has ended', async () => {

@@ -4,12 +4,13 @@ import { AppError } from '../../src/errors';
 import { randomId } from '../../src/lib/random-id';
 import { RedisUserStore, type RedisStores } from '../../src/stores/redis';
 import { redisKeys } from '../../src/stores/redis/keys';
+import type { UserChangeFeed } from '../../src/stores/redis/redis-users';
 import type { SessionRecord, UserRecord } from '../../src/stores/types';
 import { FakeClock } from '../helpers/fake-clock';
 import { eventually } from '../helpers/eventually';
 import { deleteKeys, describeWithRedis, inspector, openRedisStores, uniquePrefix } from '../helpers/redis';
 import { TcpProxy } from '../helpers/tcp-proxy';
-import { runStoreContract } from './session-store.contract';
+import { runStoreContract, type ExpiringEntry } from './session-store.contract';
 
 const HOUR = 3_600_000;
 const MARGIN = 60_000;
@@ -37,7 +38,23 @@ describeWithRedis('Redis stores', (url) => {
     await deleteKeys(url, prefix);
   });
 
-  runStoreContract('Redis', (clock: FakeClock) => openRedisStores(url, prefix, clock));
+  /**
+   * Whether the entry's key is still in Redis: a key with a TTL is Redis's to drop (on the real
+   * clock, which the tests do not move), one without would stay until something deletes it.
+   */
+  async function holds(_stores: unknown, entry: ExpiringEntry): Promise<boolean | 'expires-itself'> {
+    const keys = redisKeys(prefix);
+    const key =
+      entry.kind === 'session'
+        ? keys.session(entry.id)
+        : entry.kind === 'rateLimit'
+          ? keys.rateLimit(entry.key)
+          : keys.oneTimeToken(entry.purpose, entry.hash);
+    const ttl = await redis.pttl(key);
+    return ttl === -2 ? false : ttl > 0 ? 'expires-itself' : true;
+  }
+
+  runStoreContract('Redis', (clock: FakeClock) => openRedisStores(url, prefix, clock), { holds });
 
   /** An instance's stores; `through` routes its connections through a proxy the test controls. */
   async function instance(clock: FakeClock, options: { keyPrefix?: string; through?: TcpProxy } = {}) {
@@ -67,6 +84,21 @@ describeWithRedis('Redis stores', (url) => {
       refreshIat: Math.floor(now / 1000),
       previousJti: null,
       rotatedAt: now,
+      ...overrides,
+    };
+  }
+
+  function userRecord(overrides: Partial<UserRecord> = {}): UserRecord {
+    const id = randomId();
+    return {
+      id,
+      email: `${id.toLowerCase()}@example.com`,
+      role: 'user',
+      passwordHash: 'x',
+      createdAt: 1_700_000_000_000,
+      emailVerified: false,
+      disabled: false,
+      lastLoginAt: null,
       ...overrides,
     };
   }
@@ -142,25 +174,150 @@ describeWithRedis('Redis stores', (url) => {
       const clock = new FakeClock();
       const stores = await instance(clock);
       const id = randomId();
-      await stores.users.create({ id, email: `${id.toLowerCase()}@example.com`, role: 'user', passwordHash: 'x', createdAt: clock.now() });
+      await stores.users.create({
+        id,
+        email: `${id.toLowerCase()}@example.com`,
+        role: 'user',
+        passwordHash: 'x',
+        createdAt: clock.now(),
+        emailVerified: false,
+        disabled: false,
+        lastLoginAt: null,
+      });
       await expect(redis.pttl(`${prefix}user:${id}`)).resolves.toBe(-1);
+    });
+
+    it('keeps a user as one JSON record of every field; a deleted user leaves no key, index entry or place in the order', async () => {
+      const stores = await instance(new FakeClock());
+      const alice = userRecord({ lastLoginAt: 1_700_000_000_123 });
+      await stores.users.create(alice);
+      await expect(redis.get(`${prefix}user:${alice.id}`).then((text) => JSON.parse(text!))).resolves.toEqual(alice);
+      await stores.users.update(alice.id, { emailVerified: true, lastLoginAt: null });
+      await expect(redis.get(`${prefix}user:${alice.id}`).then((text) => JSON.parse(text!))).resolves.toEqual({
+        ...alice,
+        emailVerified: true,
+        lastLoginAt: null,
+      });
+
+      await stores.users.delete(alice.id);
+      await expect(redis.exists(`${prefix}user:${alice.id}`, `${prefix}user-email:${alice.email}`)).resolves.toBe(0);
+      await expect(redis.zscore(`${prefix}users`, alice.id)).resolves.toBeNull();
+    });
+
+    it('reads and updates a user written before emailVerified, disabled and lastLoginAt existed', async () => {
+      const stores = await instance(new FakeClock());
+      const { emailVerified: _v, disabled: _d, lastLoginAt: _l, ...legacy } = userRecord();
+      await redis.set(`${prefix}user:${legacy.id}`, JSON.stringify(legacy));
+      await redis.set(`${prefix}user-email:${legacy.email}`, legacy.id);
+      await redis.zadd(`${prefix}users`, await redis.incr(`${prefix}users:seq`), legacy.id);
+
+      const upgraded = { ...legacy, emailVerified: false, disabled: false, lastLoginAt: null };
+      await expect(stores.users.findByEmail(legacy.email)).resolves.toEqual(upgraded);
+      await expect(stores.users.update(legacy.id, { role: 'admin' })).resolves.toEqual({ ...upgraded, role: 'admin' });
+      await expect(stores.users.delete(legacy.id)).resolves.toBe(true);
+      await expect(redis.exists(`${prefix}user-email:${legacy.email}`)).resolves.toBe(0);
+    });
+
+    it('keeps a one-time token as a hash that expires a margin after it, indexed under its user, and consuming leaves neither', async () => {
+      const clock = new FakeClock();
+      const stores = await instance(clock);
+      const userId = randomId();
+      const token = { hash: randomId(), purpose: 'email_verification' as const, userId, createdAt: clock.now(), expiresAt: clock.now() + HOUR };
+      await stores.oneTimeTokens.create(token);
+
+      const key = `${prefix}ott:email_verification:${token.hash}`;
+      const index = `${prefix}user-ott:email_verification:${userId}`;
+      await expect(redis.hgetall(key)).resolves.toEqual({
+        hash: token.hash,
+        purpose: 'email_verification',
+        userId,
+        createdAt: String(token.createdAt),
+        expiresAt: String(token.expiresAt),
+      });
+      for (const name of [key, index]) {
+        const ttl = await redis.pttl(name);
+        expect(ttl).toBeLessThanOrEqual(HOUR + MARGIN);
+        expect(ttl).toBeGreaterThan(HOUR + MARGIN - SLACK);
+      }
+      await expect(redis.zscore(index, token.hash)).resolves.toBe(String(token.expiresAt));
+
+      await stores.oneTimeTokens.consume(token.hash, token.purpose);
+      await expect(redis.exists(key, index)).resolves.toBe(0);
+    });
+
+    it('keeps a second factor as a hash without an expiry', async () => {
+      const clock = new FakeClock();
+      const stores = await instance(clock);
+      const userId = randomId();
+      await stores.mfa.putPending({
+        userId,
+        secretCiphertext: 'cipher',
+        confirmed: false,
+        createdAt: clock.now(),
+        lastUsedStep: null,
+        recoveryCodeHashes: [],
+      });
+      await stores.mfa.confirm(userId, 'cipher', ['h1', 'h2'], 7);
+      await expect(redis.hgetall(`${prefix}mfa:${userId}`)).resolves.toMatchObject({
+        confirmed: '1',
+        lastUsedStep: '7',
+        recoveryCodeHashes: '["h1","h2"]',
+      });
+      await stores.mfa.useRecoveryCode(userId, 'h1');
+      await stores.mfa.useRecoveryCode(userId, 'h2');
+      await expect(redis.hget(`${prefix}mfa:${userId}`, 'recoveryCodeHashes')).resolves.toBe('[]');
+      await expect(redis.pttl(`${prefix}mfa:${userId}`)).resolves.toBe(-1);
+    });
+
+    it('publishes the id of each user updated or deleted, in the step that changes it; nothing for an unknown id', async () => {
+      const stores = await instance(new FakeClock());
+      const listener = inspector(url);
+      const heard: string[] = [];
+      listener.on('message', (_channel: string, message: string) => heard.push(message));
+      await listener.subscribe(`${prefix}user-changed`);
+      try {
+        const alice = userRecord();
+        await stores.users.create(alice);
+        await stores.users.update(randomId(), { role: 'admin' });
+        await stores.users.delete(randomId());
+        await stores.users.update(alice.id, { role: 'admin' });
+        await stores.users.delete(alice.id);
+        await eventually(() => heard.length >= 2);
+        expect(heard).toEqual([alice.id, alice.id]);
+      } finally {
+        listener.disconnect();
+      }
     });
   });
 
   describe("an instance's copy of the users it has read", () => {
-    /** A user store of its own (copy of `copySize` records) over a connection whose GETs the test counts. */
+    /**
+     * A user store of its own (copy of `copySize` records) over a connection whose GETs the test
+     * counts, fed by a stand-in for the revocation feed that the test sets current or not and
+     * whose messages it delivers by hand (the real feed is tested below, across instances).
+     */
     function countedUserStore(copySize?: number) {
       const client = inspector(url);
       clients.push(client);
       const gets = jest.spyOn(client, 'get');
-      return { users: new RedisUserStore(client, redisKeys(prefix), copySize), gets };
+      const feed: { isCurrent: boolean } & UserChangeFeed = { isCurrent: true };
+      return { users: new RedisUserStore(client, redisKeys(prefix), feed, copySize), gets, feed };
     }
     const clients: Redis[] = [];
     afterEach(() => clients.splice(0).forEach((client) => client.disconnect()));
 
     function user(): UserRecord {
       const id = randomId();
-      return { id, email: `${id.toLowerCase()}@example.com`, role: 'user', passwordHash: 'x', createdAt: 1_700_000_000_000 };
+      return {
+        id,
+        email: `${id.toLowerCase()}@example.com`,
+        role: 'user',
+        passwordHash: 'x',
+        createdAt: 1_700_000_000_000,
+        emailVerified: false,
+        disabled: false,
+        lastLoginAt: null,
+      };
     }
 
     it('asks Redis for a user once, then answers from its copy (GET /profile makes no round trip)', async () => {
@@ -213,9 +370,116 @@ describeWithRedis('Redis stores', (url) => {
       await expect(users.findById(third.id)).resolves.toEqual(third);
       expect(gets).not.toHaveBeenCalled();
     });
+
+    it('drops its copy of a user it updates or deletes before the call resolves', async () => {
+      const alice = user();
+      const { users, gets } = countedUserStore();
+      await users.create(alice);
+      await users.findById(alice.id);
+
+      const updated = await users.update(alice.id, { role: 'admin', lastLoginAt: 1_700_000_000_999 });
+      expect(users.isCopied(alice.id)).toBe(false);
+      gets.mockClear();
+      await expect(users.findById(alice.id)).resolves.toEqual(updated);
+      expect(gets).toHaveBeenCalledTimes(1);
+
+      await users.delete(alice.id);
+      expect(users.isCopied(alice.id)).toBe(false);
+      await expect(users.findById(alice.id)).resolves.toBeNull();
+    });
+
+    it('does not keep a record whose read was in flight when a change arrived: it may predate the change', async () => {
+      const [alice, bob] = [user(), user()];
+      const { users, gets } = countedUserStore();
+      await users.create(alice);
+
+      const reading = users.findById(alice.id);
+      users.dropCopy(bob.id); // any user's change, heard while the GET is on its way
+      await expect(reading).resolves.toEqual(alice);
+      expect(users.isCopied(alice.id)).toBe(false);
+
+      // A read that no change overlapped is kept.
+      await users.findById(alice.id);
+      expect(users.isCopied(alice.id)).toBe(true);
+      gets.mockClear();
+      await users.findById(alice.id);
+      expect(gets).not.toHaveBeenCalled();
+    });
+
+    it('neither consults nor fills its copy while the feed is not current: every read goes to Redis', async () => {
+      const [alice, bob] = [user(), user()];
+      const { users, feed, gets } = countedUserStore();
+      const { users: elsewhere } = countedUserStore();
+      await users.create(alice);
+      await users.create(bob);
+      await users.findById(alice.id);
+
+      feed.isCurrent = false;
+      // A change this instance is not told of: the copy still holds the old record, unused.
+      await elsewhere.update(alice.id, { disabled: true });
+      gets.mockClear();
+      await expect(users.findById(alice.id)).resolves.toEqual({ ...alice, disabled: true });
+      await expect(users.findById(bob.id)).resolves.toEqual(bob);
+      await expect(users.findById(bob.id)).resolves.toEqual(bob);
+      expect(gets).toHaveBeenCalledTimes(3);
+      expect(users.isCopied(bob.id)).toBe(false);
+
+      // A read that began while the feed was current and ended after it was lost is not kept either.
+      feed.isCurrent = true;
+      const reading = users.findById(bob.id);
+      feed.isCurrent = false;
+      await reading;
+      feed.isCurrent = true;
+      expect(users.isCopied(bob.id)).toBe(false);
+    });
+
+    it('keeps no copy at all without a feed to tell it of changes', async () => {
+      const alice = user();
+      const client = inspector(url);
+      clients.push(client);
+      const users = new RedisUserStore(client, redisKeys(prefix), null);
+      await users.create(alice);
+      await users.findById(alice.id);
+      expect(users.isCopied(alice.id)).toBe(false);
+    });
   });
 
   describe('two instances on one Redis', () => {
+    it('shows a user updated on one instance updated on the other, whose copy held it, once the message arrives', async () => {
+      const clock = new FakeClock();
+      const [a, b] = [await instance(clock), await instance(clock)];
+      const alice = userRecord();
+      await a.users.create(alice);
+      await a.users.findById(alice.id);
+      await expect(b.users.findById(alice.id)).resolves.toEqual(alice);
+      expect(b.users.isCopied(alice.id)).toBe(true);
+
+      const updated = await a.users.update(alice.id, { disabled: true, passwordHash: 'y' });
+      expect(updated).toEqual({ ...alice, disabled: true, passwordHash: 'y' });
+      // The updating instance answers with the new record as soon as update() has resolved.
+      await expect(a.users.findById(alice.id)).resolves.toEqual(updated);
+      // The other hears of it over pub/sub: asynchronous, so the test waits (with a bound) for it.
+      await eventually(() => !b.users.isCopied(alice.id));
+      await expect(b.users.findById(alice.id)).resolves.toEqual(updated);
+      await expect(b.users.findByEmail(alice.email)).resolves.toEqual(updated);
+    });
+
+    it('shows a user deleted on one instance gone on the other, whose copy held it, once the message arrives', async () => {
+      const clock = new FakeClock();
+      const [a, b] = [await instance(clock), await instance(clock)];
+      const alice = userRecord();
+      await a.users.create(alice);
+      await a.users.findById(alice.id);
+      await b.users.findById(alice.id);
+
+      await expect(a.users.delete(alice.id)).resolves.toBe(true);
+      await expect(a.users.findById(alice.id)).resolves.toBeNull();
+      // Asynchronous, as above.
+      await eventually(() => !b.users.isCopied(alice.id));
+      await expect(b.users.findById(alice.id)).resolves.toBeNull();
+      await expect(b.users.findByEmail(alice.email)).resolves.toBeNull();
+    });
+
     it('lets exactly one of 20 rotations of one token split across two instances win', async () => {
       const clock = new FakeClock();
       const [a, b] = [await instance(clock), await instance(clock)];
@@ -331,6 +595,28 @@ describeWithRedis('Redis stores', (url) => {
       await eventually(() => b.revocations.isCurrent);
       expect(b.revocations.has(live.id)).toBe(true);
       await expect(b.revocations.isActive(live.id)).resolves.toBe(false);
+    });
+
+    it('never answers from its users copy while it cannot hear of changes: it drops the copy, 503s, and reads the change made meanwhile', async () => {
+      const clock = new FakeClock();
+      const link = await proxy();
+      const [a, b] = [await instance(clock), await instance(clock, { through: link })];
+      const alice = userRecord();
+      await a.users.create(alice);
+      await b.users.findById(alice.id);
+      expect(b.users.isCopied(alice.id)).toBe(true);
+
+      link.set('down');
+      await eventually(() => !b.revocations.isCurrent);
+      expect(b.users.isCopied(alice.id)).toBe(false);
+      await expect(b.users.findById(alice.id)).rejects.toEqual(expect.objectContaining({ code: 'unavailable' }));
+
+      // Changed while B could not hear it: B must answer with the change once it is back.
+      const updated = await a.users.update(alice.id, { role: 'admin' });
+      link.set('up');
+      await eventually(() => b.revocations.isCurrent, 10_000);
+      await expect(b.users.findById(alice.id)).resolves.toEqual(updated);
+      expect(b.users.isCopied(alice.id)).toBe(true);
     });
 
     it('drops a subscription that stops answering (a frozen link) and reads the missed ends back', async () => {

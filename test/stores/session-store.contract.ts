@@ -1,20 +1,49 @@
 // The store contract suite: what every Stores implementation (memory, Redis) must guarantee, run per implementation.
 import { randomId } from '../../src/lib/random-id';
-import type { SessionRecord, Stores, UserRecord } from '../../src/stores/types';
+import type {
+  MfaFactorRecord,
+  OneTimeTokenPurpose,
+  OneTimeTokenRecord,
+  SessionRecord,
+  Stores,
+  UserChanges,
+  UserPageQuery,
+  UserRecord,
+} from '../../src/stores/types';
 import { FakeClock } from '../helpers/fake-clock';
 
-/** Builds a fresh, empty set of stores on the given clock. */
+/** Builds a fresh set of stores on the given clock (its storage may hold other tests' rows). */
 export type StoresFactory = (clock: FakeClock) => Stores | Promise<Stores>;
+
+/** An entry that expires, named as the contract's callers name it. */
+export type ExpiringEntry =
+  | { kind: 'session'; id: string }
+  | { kind: 'rateLimit'; key: string }
+  | { kind: 'oneTimeToken'; purpose: OneTimeTokenPurpose; hash: string };
+
+/** What an implementation shows the suite beyond the contract. */
+export interface ContractHooks {
+  /**
+   * Whether the stores still hold the entry, live or expired, without touching it (a read
+   * through the contract may drop an expired entry and hide whether sweep() did). 'expires-itself'
+   * when the backing storage drops it unaided once expired (a Redis key with a TTL), so that
+   * sweep() has nothing to do for it.
+   */
+  holds(stores: Stores, entry: ExpiringEntry): Promise<boolean | 'expires-itself'>;
+}
 
 const HOUR = 3_600_000;
 const HASH = '$2b$10$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234';
+const OTHER_HASH = '$2b$10$zyxwvutsrqponmlkjihgfeeZYXWVUTSRQPONMLKJIHGFEDCBA98765';
 const GRACE_MS = 10_000;
 
 /**
  * Registers the contract tests for one implementation. Ids and emails are random per test, so an
- * implementation backed by shared storage does not need to be emptied between tests.
+ * implementation backed by shared storage does not need to be emptied between tests, and no test
+ * assumes the store is empty. `hooks` lets the suite see what only the implementation can show
+ * (whether sweep() frees storage); without them that test fails and says why.
  */
-export function runStoreContract(name: string, factory: StoresFactory): void {
+export function runStoreContract(name: string, factory: StoresFactory, hooks?: ContractHooks): void {
   describe(`${name} stores: the store contract`, () => {
     let clock: FakeClock;
     let stores: Stores;
@@ -35,8 +64,41 @@ export function runStoreContract(name: string, factory: StoresFactory): void {
         role: 'user',
         passwordHash: HASH,
         createdAt: clock.now(),
+        emailVerified: false,
+        disabled: false,
+        lastLoginAt: null,
         ...overrides,
       };
+    }
+
+    /** A text no other test's email contains: pages filtered on it see only this test's users. */
+    function tag(): string {
+      return `t${randomId().toLowerCase().replace(/[^a-z0-9]/g, '')}`;
+    }
+
+    /** Creates `count` users whose emails contain `mark`, one millisecond apart, oldest first. */
+    async function createUsers(count: number, mark: string): Promise<UserRecord[]> {
+      const created: UserRecord[] = [];
+      for (let i = 0; i < count; i += 1) {
+        clock.advance(1);
+        const record = user({ email: `${mark}-${i}-${randomId().toLowerCase()}@example.com` });
+        await expect(stores.users.create(record)).resolves.toBe('created');
+        created.push(record);
+      }
+      return created;
+    }
+
+    /** Follows the cursors from the first page to the last; returns every page. */
+    async function walk(query: Omit<UserPageQuery, 'cursor'>): Promise<UserRecord[][]> {
+      const pages: UserRecord[][] = [];
+      let cursor: string | null = null;
+      do {
+        const page = await stores.users.listPage({ ...query, cursor });
+        expect(page.users.length).toBeLessThanOrEqual(query.limit);
+        pages.push(page.users);
+        cursor = page.nextCursor;
+      } while (cursor !== null);
+      return pages;
     }
 
     function session(overrides: Partial<SessionRecord> = {}): SessionRecord {
@@ -59,6 +121,38 @@ export function runStoreContract(name: string, factory: StoresFactory): void {
 
     function next() {
       return { jti: randomId(), iat: Math.floor(clock.now() / 1000) };
+    }
+
+    function token(overrides: Partial<OneTimeTokenRecord> = {}): OneTimeTokenRecord {
+      const now = clock.now();
+      return {
+        hash: randomId(),
+        purpose: 'password_reset',
+        userId: randomId(),
+        createdAt: now,
+        expiresAt: now + HOUR,
+        ...overrides,
+      };
+    }
+
+    function factor(overrides: Partial<MfaFactorRecord> = {}): MfaFactorRecord {
+      return {
+        userId: randomId(),
+        secretCiphertext: randomId(),
+        confirmed: false,
+        createdAt: clock.now(),
+        lastUsedStep: null,
+        recoveryCodeHashes: [],
+        ...overrides,
+      };
+    }
+
+    /** A confirmed factor whose first code used `step`. */
+    async function enrolled(codes: string[] = [], step = 1000): Promise<MfaFactorRecord> {
+      const pending = factor();
+      await expect(stores.mfa.putPending(pending)).resolves.toBe('stored');
+      await expect(stores.mfa.confirm(pending.userId, pending.secretCiphertext, codes, step)).resolves.toBe(true);
+      return { ...pending, confirmed: true, lastUsedStep: step, recoveryCodeHashes: codes };
     }
 
     describe('users', () => {
@@ -88,19 +182,8 @@ export function runStoreContract(name: string, factory: StoresFactory): void {
         const results = await Promise.all(Array.from({ length: 20 }, () => stores.users.create(user({ email }))));
         expect(results.filter((r) => r === 'created')).toHaveLength(1);
         expect(results.filter((r) => r === 'email_taken')).toHaveLength(19);
-        expect((await stores.users.list()).filter((u) => u.email === email)).toHaveLength(1);
-      });
-
-      it('lists every user, oldest first', async () => {
-        const created: UserRecord[] = [];
-        for (let i = 0; i < 3; i += 1) {
-          const record = user();
-          created.push(record);
-          await stores.users.create(record);
-          clock.advanceSeconds(1);
-        }
-        const listed = (await stores.users.list()).filter((u) => created.some((c) => c.id === u.id));
-        expect(listed).toEqual(created);
+        const { users } = await stores.users.listPage({ limit: 1000, emailContains: email });
+        expect(users.filter((u) => u.email === email)).toHaveLength(1);
       });
 
       it('returns copies: changing a returned or given record does not change the store', async () => {
@@ -110,10 +193,195 @@ export function runStoreContract(name: string, factory: StoresFactory): void {
         const found = (await stores.users.findById(given.id)) as { role: string; passwordHash: string };
         expect(found.role).toBe('user');
         found.passwordHash = 'tampered';
-        const [listed] = (await stores.users.list()).filter((u) => u.id === given.id) as { role: string }[];
+        const [listed] = (await stores.users.listPage({ limit: 1000, emailContains: given.email })).users as { role: string }[];
         listed!.role = 'admin';
         const again = await stores.users.findByEmail(given.email);
         expect(again).toMatchObject({ role: 'user', passwordHash: HASH });
+        await expect(stores.users.findById(given.id)).resolves.toMatchObject({ role: 'user', passwordHash: HASH });
+      });
+    });
+
+    describe('user updates', () => {
+      const changesOfEachField: [string, UserChanges][] = [
+        ['passwordHash', { passwordHash: OTHER_HASH }],
+        ['role', { role: 'admin' }],
+        ['emailVerified', { emailVerified: true }],
+        ['disabled', { disabled: true }],
+        ['lastLoginAt', { lastLoginAt: 1_700_000_123_456 }],
+      ];
+
+      it.each(changesOfEachField)('changes %s alone, returns the record as it now is, and every look-up sees it', async (_field, changes) => {
+        const alice = user();
+        await stores.users.create(alice);
+        await stores.users.findById(alice.id);
+        const expected = { ...alice, ...changes };
+
+        await expect(stores.users.update(alice.id, changes)).resolves.toEqual(expected);
+        await expect(stores.users.findById(alice.id)).resolves.toEqual(expected);
+        await expect(stores.users.findByEmail(alice.email)).resolves.toEqual(expected);
+        await expect(stores.users.listPage({ limit: 1000, emailContains: alice.email })).resolves.toEqual({
+          users: [expected],
+          nextCursor: null,
+        });
+      });
+
+      it('changes several fields at once, and sets them back (lastLoginAt to null)', async () => {
+        const alice = user();
+        await stores.users.create(alice);
+        const login = clock.now();
+        const changed = { ...alice, role: 'admin' as const, emailVerified: true, disabled: true, lastLoginAt: login };
+        await expect(
+          stores.users.update(alice.id, { role: 'admin', emailVerified: true, disabled: true, lastLoginAt: login }),
+        ).resolves.toEqual(changed);
+        await expect(
+          stores.users.update(alice.id, { role: 'user', emailVerified: false, disabled: false, lastLoginAt: null }),
+        ).resolves.toEqual(alice);
+        await expect(stores.users.findById(alice.id)).resolves.toEqual(alice);
+      });
+
+      it('answers null for an unknown id, and creates nothing', async () => {
+        const id = randomId();
+        await expect(stores.users.update(id, { role: 'admin' })).resolves.toBeNull();
+        await expect(stores.users.findById(id)).resolves.toBeNull();
+      });
+
+      it('applies concurrent updates of different fields: every one of them sticks', async () => {
+        const alice = user();
+        const bob = user();
+        await stores.users.create(alice);
+        await stores.users.create(bob);
+        const results = await Promise.all(changesOfEachField.map(([, changes]) => stores.users.update(alice.id, changes)));
+
+        const all = Object.assign({}, ...changesOfEachField.map(([, changes]) => changes)) as UserChanges;
+        changesOfEachField.forEach(([, changes], i) => expect(results[i]).toMatchObject(changes));
+        await expect(stores.users.findById(alice.id)).resolves.toEqual({ ...alice, ...all });
+        await expect(stores.users.findById(bob.id)).resolves.toEqual(bob);
+      });
+
+      it('returns a copy: changing the returned record does not change the store', async () => {
+        const alice = user();
+        await stores.users.create(alice);
+        const returned = (await stores.users.update(alice.id, { emailVerified: true })) as { role: string };
+        returned.role = 'admin';
+        await expect(stores.users.findById(alice.id)).resolves.toEqual({ ...alice, emailVerified: true });
+      });
+    });
+
+    describe('user deletion', () => {
+      it('deletes a user once: it is found by neither id nor email, and a second delete answers false', async () => {
+        const alice = user();
+        const bob = user();
+        await stores.users.create(alice);
+        await stores.users.create(bob);
+        await stores.users.findById(alice.id);
+
+        await expect(stores.users.delete(alice.id)).resolves.toBe(true);
+        await expect(stores.users.findById(alice.id)).resolves.toBeNull();
+        await expect(stores.users.findByEmail(alice.email)).resolves.toBeNull();
+        await expect(stores.users.update(alice.id, { role: 'admin' })).resolves.toBeNull();
+        await expect(stores.users.delete(alice.id)).resolves.toBe(false);
+        await expect(stores.users.delete(randomId())).resolves.toBe(false);
+        await expect(stores.users.findById(bob.id)).resolves.toEqual(bob);
+      });
+
+      it('frees the email for a new user', async () => {
+        const alice = user();
+        await stores.users.create(alice);
+        await stores.users.delete(alice.id);
+        const again = user({ email: alice.email });
+
+        await expect(stores.users.create(again)).resolves.toBe('created');
+        await expect(stores.users.findByEmail(alice.email)).resolves.toEqual(again);
+        await expect(stores.users.findById(alice.id)).resolves.toBeNull();
+      });
+
+      it('leaves the user out of every page', async () => {
+        const mark = tag();
+        const [first, gone, last] = await createUsers(3, mark);
+        await stores.users.delete(gone!.id);
+        await expect(stores.users.listPage({ limit: 1000, emailContains: mark })).resolves.toEqual({
+          users: [first, last],
+          nextCursor: null,
+        });
+      });
+    });
+
+    describe('user pages', () => {
+      it('answers at most `limit` users, with a cursor while more follow and none on the last page', async () => {
+        const mark = tag();
+        const created = await createUsers(3, mark);
+
+        const first = await stores.users.listPage({ limit: 2, emailContains: mark });
+        expect(first.users).toEqual(created.slice(0, 2));
+        expect(typeof first.nextCursor).toBe('string');
+        await expect(stores.users.listPage({ limit: 2, emailContains: mark, cursor: first.nextCursor })).resolves.toEqual({
+          users: created.slice(2),
+          nextCursor: null,
+        });
+        // A page that ends exactly with the last match is the last page.
+        await expect(stores.users.listPage({ limit: 3, emailContains: mark })).resolves.toEqual({ users: created, nextCursor: null });
+      });
+
+      it('answers an empty last page when nothing matches', async () => {
+        await expect(stores.users.listPage({ limit: 5, emailContains: tag() })).resolves.toEqual({ users: [], nextCursor: null });
+      });
+
+      it('visits every user exactly once, in creation order, when the cursors are followed', async () => {
+        const created = await createUsers(5, tag());
+        const ids = (await walk({ limit: 2 })).flat().map((u) => u.id);
+
+        expect(new Set(ids).size).toBe(ids.length);
+        const mine = new Set(created.map((u) => u.id));
+        expect(ids.filter((id) => mine.has(id))).toEqual(created.map((u) => u.id));
+      });
+
+      it('keeps only users whose email contains the text, across pages', async () => {
+        const mark = tag();
+        const other = tag();
+        const wanted: UserRecord[] = [];
+        for (let i = 0; i < 3; i += 1) {
+          await createUsers(2, other);
+          wanted.push(...(await createUsers(1, mark)));
+        }
+
+        const pages = await walk({ limit: 1, emailContains: mark });
+        expect(pages.flat()).toEqual(wanted);
+        expect(pages.flat().every((u) => u.email.includes(mark))).toBe(true);
+      });
+
+      it('goes on from a cursor whose user has since been deleted', async () => {
+        const mark = tag();
+        const [a, b, c, d] = await createUsers(4, mark);
+        const first = await stores.users.listPage({ limit: 2, emailContains: mark });
+        expect(first.users).toEqual([a, b]);
+
+        await stores.users.delete(b!.id);
+        await expect(stores.users.listPage({ limit: 2, emailContains: mark, cursor: first.nextCursor })).resolves.toEqual({
+          users: [c, d],
+          nextCursor: null,
+        });
+        const unfiltered = await stores.users.listPage({ limit: 1, cursor: first.nextCursor });
+        expect(unfiltered.users.map((u) => u.id)).not.toContain(b!.id);
+      });
+
+      it('puts users created during a walk after the ones that were there', async () => {
+        const mark = tag();
+        const created = await createUsers(3, mark);
+        const first = await stores.users.listPage({ limit: 2, emailContains: mark });
+        const [late] = await createUsers(1, mark);
+
+        await expect(stores.users.listPage({ limit: 2, emailContains: mark, cursor: first.nextCursor })).resolves.toEqual({
+          users: [created[2], late],
+          nextCursor: null,
+        });
+      });
+
+      it('returns copies: changing a listed record does not change the store', async () => {
+        const mark = tag();
+        const [alice] = await createUsers(1, mark);
+        const [listed] = (await stores.users.listPage({ limit: 1, emailContains: mark })).users as { role: string }[];
+        listed!.role = 'admin';
+        await expect(stores.users.findById(alice!.id)).resolves.toEqual(alice);
       });
     });
 
@@ -163,6 +431,24 @@ export function runStoreContract(name: string, factory: StoresFactory): void {
         await expect(stores.sessions.end(s.id)).resolves.toBe(false);
         await expect(stores.sessions.end(randomId())).resolves.toBe(false);
         await expect(stores.sessions.isActive(other.id)).resolves.toBe(true);
+      });
+
+      it('answers false to end() for a session expired on the clock but not swept', async () => {
+        const s = session({ expiresAt: clock.now() + HOUR });
+        await stores.sessions.create(s);
+        clock.advance(HOUR);
+        await expect(stores.sessions.end(s.id)).resolves.toBe(false);
+        await expect(stores.sessions.isActive(s.id)).resolves.toBe(false);
+      });
+
+      it('lists copies: changing a listed record does not change the store', async () => {
+        const s = session();
+        await stores.sessions.create(s);
+        const [listed] = await stores.sessions.listByUser(s.userId);
+        listed!.refreshJti = 'changed-after-list';
+        listed!.lastUsedAt = 0;
+        await expect(stores.sessions.listByUser(s.userId)).resolves.toEqual([s]);
+        await expect(stores.sessions.get(s.id)).resolves.toEqual(s);
       });
 
       it('lists the live sessions of one user, oldest first', async () => {
@@ -324,6 +610,31 @@ export function runStoreContract(name: string, factory: StoresFactory): void {
         }
         await expect(stores.sessions.get(s.id)).resolves.toMatchObject({ refreshJti: winner.jti });
       });
+
+      it('answers reused for a jti this session never issued, and ends the session', async () => {
+        const s = session();
+        await stores.sessions.create(s);
+
+        const outcome = await stores.sessions.rotate(s.id, randomId(), next(), GRACE_MS);
+        expect(outcome).toEqual({ kind: 'reused', session: expect.objectContaining({ id: s.id, userId: s.userId }) });
+        await expect(stores.sessions.isActive(s.id)).resolves.toBe(false);
+        await expect(stores.sessions.rotate(s.id, s.refreshJti, next(), GRACE_MS)).resolves.toEqual({ kind: 'no_session' });
+      });
+
+      it('with no grace window, lets one of 20 concurrent rotations of one token win and ends the session for the replay', async () => {
+        const s = session();
+        await stores.sessions.create(s);
+
+        const outcomes = await Promise.all(Array.from({ length: 20 }, () => stores.sessions.rotate(s.id, s.refreshJti, next(), 0)));
+        const kinds = outcomes.map((o) => o.kind);
+        expect(kinds.filter((kind) => kind === 'rotated')).toHaveLength(1);
+        // The first loser is a replay and ends the session; the calls after it find no live
+        // session left, which 'no_session' says (RotationOutcome): none may be granted anything.
+        expect(kinds.filter((kind) => kind === 'reused').length).toBeGreaterThanOrEqual(1);
+        expect(kinds.filter((kind) => kind !== 'rotated' && kind !== 'reused' && kind !== 'no_session')).toEqual([]);
+        await expect(stores.sessions.isActive(s.id)).resolves.toBe(false);
+        await expect(stores.sessions.get(s.id)).resolves.toBeNull();
+      });
     });
 
     describe('rate-limit counters', () => {
@@ -385,12 +696,200 @@ export function runStoreContract(name: string, factory: StoresFactory): void {
       });
     });
 
+    describe('one-time tokens', () => {
+      it('gives a token out once: the first consume returns its record, later ones null', async () => {
+        const t = token();
+        await stores.oneTimeTokens.create(t);
+        await expect(stores.oneTimeTokens.consume(t.hash, t.purpose)).resolves.toEqual(t);
+        await expect(stores.oneTimeTokens.consume(t.hash, t.purpose)).resolves.toBeNull();
+      });
+
+      it('answers null for an unknown hash', async () => {
+        await expect(stores.oneTimeTokens.consume(randomId(), 'password_reset')).resolves.toBeNull();
+      });
+
+      it('keeps its own copy of the given record', async () => {
+        const t = token();
+        const original = { ...t };
+        await stores.oneTimeTokens.create(t);
+        (t as { userId: string }).userId = 'changed-after-create';
+        await expect(stores.oneTimeTokens.consume(original.hash, original.purpose)).resolves.toEqual(original);
+      });
+
+      it('lets exactly one of 20 concurrent consumes of one token have it', async () => {
+        const t = token();
+        await stores.oneTimeTokens.create(t);
+        const results = await Promise.all(Array.from({ length: 20 }, () => stores.oneTimeTokens.consume(t.hash, t.purpose)));
+        expect(results.filter((r) => r !== null)).toEqual([t]);
+      });
+
+      it('answers null for the token asked for under another purpose, and leaves it to be used', async () => {
+        const t = token({ purpose: 'email_verification' });
+        await stores.oneTimeTokens.create(t);
+        await expect(stores.oneTimeTokens.consume(t.hash, 'password_reset')).resolves.toBeNull();
+        await expect(stores.oneTimeTokens.consume(t.hash, 'email_verification')).resolves.toEqual(t);
+      });
+
+      it('answers null once the clock reaches expiresAt, not before', async () => {
+        const early = token({ expiresAt: clock.now() + HOUR });
+        const late = token({ expiresAt: clock.now() + HOUR });
+        await stores.oneTimeTokens.create(early);
+        await stores.oneTimeTokens.create(late);
+        clock.advance(HOUR - 1);
+        await expect(stores.oneTimeTokens.consume(early.hash, early.purpose)).resolves.toEqual(early);
+        clock.advance(1);
+        await expect(stores.oneTimeTokens.consume(late.hash, late.purpose)).resolves.toBeNull();
+        await expect(stores.oneTimeTokens.consume(late.hash, late.purpose)).resolves.toBeNull();
+      });
+
+      it("voids only the user's outstanding tokens of that purpose, and says how many", async () => {
+        const userId = randomId();
+        const resets = [token({ userId }), token({ userId })];
+        const expired = token({ userId, expiresAt: clock.now() + 1000 });
+        const verification = token({ userId, purpose: 'email_verification' });
+        const stranger = token();
+        for (const t of [...resets, expired, verification, stranger]) await stores.oneTimeTokens.create(t);
+        clock.advance(1000);
+
+        // The expired one was no longer outstanding: it is not counted.
+        await expect(stores.oneTimeTokens.deleteForUser(userId, 'password_reset')).resolves.toBe(2);
+        for (const t of [...resets, expired]) await expect(stores.oneTimeTokens.consume(t.hash, t.purpose)).resolves.toBeNull();
+        await expect(stores.oneTimeTokens.consume(verification.hash, verification.purpose)).resolves.toEqual(verification);
+        await expect(stores.oneTimeTokens.consume(stranger.hash, stranger.purpose)).resolves.toEqual(stranger);
+        await expect(stores.oneTimeTokens.deleteForUser(userId, 'password_reset')).resolves.toBe(0);
+        await expect(stores.oneTimeTokens.deleteForUser(randomId(), 'email_verification')).resolves.toBe(0);
+      });
+
+      it('does not count a token already consumed', async () => {
+        const userId = randomId();
+        const [used, open] = [token({ userId }), token({ userId })];
+        await stores.oneTimeTokens.create(used);
+        await stores.oneTimeTokens.create(open);
+        await stores.oneTimeTokens.consume(used.hash, used.purpose);
+        await expect(stores.oneTimeTokens.deleteForUser(userId, 'password_reset')).resolves.toBe(1);
+      });
+    });
+
+    describe('second factors', () => {
+      it('stores a pending factor and gives back copies of it', async () => {
+        const pending = factor({ recoveryCodeHashes: ['a', 'b'] });
+        await expect(stores.mfa.putPending(pending)).resolves.toBe('stored');
+        const found = (await stores.mfa.get(pending.userId))!;
+        expect(found).toEqual(pending);
+        (found as { secretCiphertext: string }).secretCiphertext = 'changed-after-get';
+        (found.recoveryCodeHashes as string[]).push('c');
+        await expect(stores.mfa.get(pending.userId)).resolves.toEqual(pending);
+        await expect(stores.mfa.get(randomId())).resolves.toBeNull();
+      });
+
+      it('replaces a pending factor with a newer enrolment, whose secret alone then confirms', async () => {
+        const older = factor();
+        const newer = factor({ userId: older.userId });
+        await stores.mfa.putPending(older);
+        await expect(stores.mfa.putPending(newer)).resolves.toBe('stored');
+        await expect(stores.mfa.get(older.userId)).resolves.toEqual(newer);
+
+        await expect(stores.mfa.confirm(older.userId, older.secretCiphertext, [], 10)).resolves.toBe(false);
+        await expect(stores.mfa.get(older.userId)).resolves.toEqual(newer);
+        await expect(stores.mfa.confirm(older.userId, newer.secretCiphertext, [], 10)).resolves.toBe(true);
+      });
+
+      it('refuses a pending factor over a confirmed one, changing nothing', async () => {
+        const confirmed = await enrolled(['a']);
+        await expect(stores.mfa.putPending(factor({ userId: confirmed.userId }))).resolves.toBe('already_enabled');
+        await expect(stores.mfa.get(confirmed.userId)).resolves.toEqual(confirmed);
+      });
+
+      it('confirms the matching pending factor once, with its recovery codes and first step', async () => {
+        const pending = factor();
+        await stores.mfa.putPending(pending);
+        await expect(stores.mfa.confirm(pending.userId, randomId(), ['x'], 55)).resolves.toBe(false);
+        await expect(stores.mfa.get(pending.userId)).resolves.toEqual(pending);
+
+        await expect(stores.mfa.confirm(pending.userId, pending.secretCiphertext, ['x', 'y'], 55)).resolves.toBe(true);
+        const confirmed = { ...pending, confirmed: true, recoveryCodeHashes: ['x', 'y'], lastUsedStep: 55 };
+        await expect(stores.mfa.get(pending.userId)).resolves.toEqual(confirmed);
+        await expect(stores.mfa.confirm(pending.userId, pending.secretCiphertext, ['z'], 56)).resolves.toBe(false);
+        await expect(stores.mfa.get(pending.userId)).resolves.toEqual(confirmed);
+        await expect(stores.mfa.confirm(randomId(), pending.secretCiphertext, [], 55)).resolves.toBe(false);
+      });
+
+      it('accepts each later step once and never an equal or earlier one', async () => {
+        const { userId } = await enrolled([], 100);
+        await expect(stores.mfa.useStep(userId, 100)).resolves.toBe(false);
+        await expect(stores.mfa.useStep(userId, 99)).resolves.toBe(false);
+        await expect(stores.mfa.useStep(userId, 101)).resolves.toBe(true);
+        await expect(stores.mfa.useStep(userId, 101)).resolves.toBe(false);
+        await expect(stores.mfa.useStep(userId, 105)).resolves.toBe(true);
+        await expect(stores.mfa.useStep(userId, 103)).resolves.toBe(false);
+        await expect(stores.mfa.get(userId)).resolves.toMatchObject({ lastUsedStep: 105 });
+      });
+
+      it('accepts no step for a pending factor or a user without one', async () => {
+        const pending = factor();
+        await stores.mfa.putPending(pending);
+        await expect(stores.mfa.useStep(pending.userId, 1)).resolves.toBe(false);
+        await expect(stores.mfa.get(pending.userId)).resolves.toEqual(pending);
+        await expect(stores.mfa.useStep(randomId(), 1)).resolves.toBe(false);
+      });
+
+      it('lets exactly one of 20 concurrent uses of one step succeed', async () => {
+        const { userId } = await enrolled([], 100);
+        const results = await Promise.all(Array.from({ length: 20 }, () => stores.mfa.useStep(userId, 101)));
+        expect(results.filter(Boolean)).toHaveLength(1);
+        await expect(stores.mfa.get(userId)).resolves.toMatchObject({ lastUsedStep: 101 });
+      });
+
+      it('accepts each recovery code once', async () => {
+        const { userId } = await enrolled(['a', 'b', 'c']);
+        await expect(stores.mfa.useRecoveryCode(userId, 'b')).resolves.toBe(true);
+        await expect(stores.mfa.useRecoveryCode(userId, 'b')).resolves.toBe(false);
+        await expect(stores.mfa.useRecoveryCode(userId, 'unknown')).resolves.toBe(false);
+        await expect(stores.mfa.get(userId)).resolves.toMatchObject({ recoveryCodeHashes: ['a', 'c'] });
+        await expect(stores.mfa.useRecoveryCode(userId, 'a')).resolves.toBe(true);
+        await expect(stores.mfa.useRecoveryCode(userId, 'c')).resolves.toBe(true);
+        await expect(stores.mfa.get(userId)).resolves.toMatchObject({ recoveryCodeHashes: [] });
+        await expect(stores.mfa.useRecoveryCode(userId, 'c')).resolves.toBe(false);
+      });
+
+      it('accepts no recovery code of a pending factor', async () => {
+        const pending = factor({ recoveryCodeHashes: ['a'] });
+        await stores.mfa.putPending(pending);
+        await expect(stores.mfa.useRecoveryCode(pending.userId, 'a')).resolves.toBe(false);
+        await expect(stores.mfa.useRecoveryCode(randomId(), 'a')).resolves.toBe(false);
+      });
+
+      it('lets exactly one of 20 concurrent uses of one recovery code succeed', async () => {
+        const { userId } = await enrolled(['a', 'b']);
+        const results = await Promise.all(Array.from({ length: 20 }, () => stores.mfa.useRecoveryCode(userId, 'a')));
+        expect(results.filter(Boolean)).toHaveLength(1);
+        await expect(stores.mfa.get(userId)).resolves.toMatchObject({ recoveryCodeHashes: ['b'] });
+      });
+
+      it('deletes a factor, pending or confirmed, once; a new enrolment may then start', async () => {
+        const confirmed = await enrolled(['a']);
+        const pending = factor();
+        await stores.mfa.putPending(pending);
+
+        await expect(stores.mfa.delete(confirmed.userId)).resolves.toBe(true);
+        await expect(stores.mfa.delete(pending.userId)).resolves.toBe(true);
+        await expect(stores.mfa.get(confirmed.userId)).resolves.toBeNull();
+        await expect(stores.mfa.get(pending.userId)).resolves.toBeNull();
+        await expect(stores.mfa.delete(confirmed.userId)).resolves.toBe(false);
+        await expect(stores.mfa.useStep(confirmed.userId, 5000)).resolves.toBe(false);
+        await expect(stores.mfa.putPending(factor({ userId: confirmed.userId }))).resolves.toBe('stored');
+      });
+    });
+
     describe('upkeep', () => {
       it('answers ping', async () => {
         await expect(stores.ping()).resolves.toBeUndefined();
       });
 
-      it('sweeps expired entries and keeps live ones', async () => {
+      it('sweeps expired sessions, counters and one-time tokens out of storage, and keeps live ones', async () => {
+        if (!hooks) {
+          throw new Error(`${name}: runStoreContract needs a holds() hook to see that sweep() frees storage (see ContractHooks)`);
+        }
         const live = session({ expiresAt: clock.now() + 2 * HOUR });
         const expiring = session({ userId: live.userId, expiresAt: clock.now() + HOUR });
         await stores.sessions.create(live);
@@ -398,14 +897,33 @@ export function runStoreContract(name: string, factory: StoresFactory): void {
         const [shortKey, longKey] = [randomId(), randomId()];
         await stores.rateLimits.increment(shortKey, HOUR);
         await stores.rateLimits.increment(longKey, 2 * HOUR);
+        const [liveToken, expiringToken] = [token({ expiresAt: clock.now() + 2 * HOUR }), token({ expiresAt: clock.now() + HOUR })];
+        await stores.oneTimeTokens.create(liveToken);
+        await stores.oneTimeTokens.create(expiringToken);
         clock.advance(HOUR);
 
+        const entry = (t: OneTimeTokenRecord): ExpiringEntry => ({ kind: 'oneTimeToken', purpose: t.purpose, hash: t.hash });
+        const expired: ExpiringEntry[] = [
+          { kind: 'session', id: expiring.id },
+          { kind: 'rateLimit', key: shortKey },
+          entry(expiringToken),
+        ];
+        const kept: ExpiringEntry[] = [{ kind: 'session', id: live.id }, { kind: 'rateLimit', key: longKey }, entry(liveToken)];
+        const held = async (entries: ExpiringEntry[]) => Promise.all(entries.map((e) => hooks.holds(stores, e)));
+        // Nothing has touched the expired entries: they are still there, for sweep() to drop.
+        expect((await held(expired)).map((h) => h !== false)).toEqual([true, true, true]);
+
         await expect(stores.sweep()).resolves.toBeUndefined();
+        // Gone, unless the storage drops them by itself (then sweep has nothing to do for them).
+        expect((await held(expired)).map((h) => h === true)).toEqual([false, false, false]);
+        expect((await held(kept)).map((h) => h !== false)).toEqual([true, true, true]);
         await expect(stores.sessions.get(live.id)).resolves.toEqual(live);
         await expect(stores.sessions.get(expiring.id)).resolves.toBeNull();
         expect((await stores.sessions.listByUser(live.userId)).map((s) => s.id)).toEqual([live.id]);
         await expect(stores.rateLimits.increment(longKey, 2 * HOUR)).resolves.toMatchObject({ totalHits: 2 });
         await expect(stores.rateLimits.increment(shortKey, HOUR)).resolves.toMatchObject({ totalHits: 1 });
+        await expect(stores.oneTimeTokens.consume(expiringToken.hash, expiringToken.purpose)).resolves.toBeNull();
+        await expect(stores.oneTimeTokens.consume(liveToken.hash, liveToken.purpose)).resolves.toEqual(liveToken);
       });
     });
   });

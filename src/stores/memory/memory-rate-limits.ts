@@ -43,4 +43,9 @@ export class MemoryRateLimitCounter implements RateLimitCounter {
   get size(): number {
     return this.windows.size;
   }
+
+  /** Whether a window is held for the key, ended or not (for tests of sweeping). */
+  holds(key: string): boolean {
+    return this.windows.has(key);
+  }
 }

@@ -102,6 +102,11 @@ export class MemorySessionStore implements SessionStore {
     return this.sessions.size;
   }
 
+  /** Whether the session is held, expired or not: unlike get(), it never drops it (for tests of sweeping). */
+  holds(sessionId: string): boolean {
+    return this.sessions.has(sessionId);
+  }
+
   private live(sessionId: string): SessionRecord | null {
     const session = this.sessions.get(sessionId);
     if (!session) return null;

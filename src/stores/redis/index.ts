@@ -5,12 +5,14 @@ import { createLogger, type Logger } from '../../lib/logger';
 import type { RevocationCheck, Stores } from '../types';
 import { describeRedisUrl, guarded, openClient, unavailable } from './connection';
 import { redisKeys } from './keys';
+import { RedisMfaStore } from './redis-mfa';
+import { RedisOneTimeTokenStore } from './redis-one-time-tokens';
 import { RedisRateLimitCounter } from './redis-rate-limits';
 import { RedisSessionStore } from './redis-sessions';
 import { RedisUserStore } from './redis-users';
 import { RevocationFeed } from './revocation-feed';
 
-export { RedisRateLimitCounter, RedisSessionStore, RedisUserStore, RevocationFeed };
+export { RedisMfaStore, RedisOneTimeTokenStore, RedisRateLimitCounter, RedisSessionStore, RedisUserStore, RevocationFeed };
 
 export interface RedisStoresOptions {
   url: string;
@@ -23,6 +25,7 @@ export interface RedisStoresOptions {
 }
 
 export interface RedisStores extends Stores {
+  users: RedisUserStore;
   revocations: RevocationFeed;
   /**
    * Resolves once Redis answers and the revocation feed is current; otherwise rejects after
@@ -31,7 +34,10 @@ export interface RedisStores extends Stores {
   whenReady(timeoutMs: number): Promise<void>;
 }
 
-/** Opens two connections (commands, and the revocation subscription); both reconnect on their own. */
+/**
+ * Opens two connections (commands, and the subscription that carries ended sessions and changed
+ * users); both reconnect on their own.
+ */
 export function createRedisStores(options: RedisStoresOptions): RedisStores {
   const { url, clock, accessTtlMs } = options;
   const logger = options.logger ?? createLogger('silent');
@@ -51,13 +57,31 @@ export function createRedisStores(options: RedisStoresOptions): RedisStores {
     onEnded: (sessionId, until) => revocations.add(sessionId, until),
   });
   const fallback: RevocationCheck = { isActive: (sessionId) => sessions.isActive(sessionId) };
-  const revocations = new RevocationFeed({ client, subscriber, keys, clock, accessTtlMs, fallback, logger });
+  // The users copy is trusted exactly while the feed is current: the feed carries its changes.
+  const users: RedisUserStore = new RedisUserStore(client, keys, {
+    get isCurrent() {
+      return revocations.isCurrent;
+    },
+  });
+  const revocations = new RevocationFeed({
+    client,
+    subscriber,
+    keys,
+    clock,
+    accessTtlMs,
+    fallback,
+    logger,
+    onUserChanged: (userId) => users.dropCopy(userId),
+    onLost: () => users.dropAllCopies(),
+  });
   revocations.start();
 
   return {
-    users: new RedisUserStore(client, keys),
+    users,
     sessions,
     rateLimits: new RedisRateLimitCounter(client, keys, clock),
+    oneTimeTokens: new RedisOneTimeTokenStore(client, keys, clock),
+    mfa: new RedisMfaStore(client, keys),
     revocations,
 
     async ping() {
@@ -65,8 +89,9 @@ export function createRedisStores(options: RedisStoresOptions): RedisStores {
       if (!revocations.isCurrent) throw unavailable();
     },
 
-    // Redis expires keys by itself; what is left is this instance's own copy of ended sessions,
-    // and old entries of the revoked set. Never rejects: it runs from a timer.
+    // Redis expires keys by itself (sessions, counters, one-time tokens); what is left is this
+    // instance's own copy of ended sessions, and old entries of the revoked set. Never rejects:
+    // it runs from a timer.
     async sweep() {
       revocations.prune();
       await client.zremrangebyscore(keys.revoked, '-inf', clock.now()).catch(() => undefined);

@@ -12,6 +12,11 @@ export function redisKeys(prefix: string) {
     users: `${prefix}users`,
     /** Counter behind that order. */
     userSequence: `${prefix}users:seq`,
+    /**
+     * Pub/sub channel announcing the id of each user updated or deleted, so that every instance
+     * drops its copy of that record (see redis-users.ts).
+     */
+    userChangedChannel: `${prefix}user-changed`,
     /** Hash: one session and the state of its refresh-token chain. */
     sessionPrefix: `${prefix}session:`,
     session: (id: string) => `${prefix}session:${id}`,
@@ -24,6 +29,16 @@ export function redisKeys(prefix: string) {
     revokedChannel: `${prefix}revoked`,
     /** Hash: one rate-limit window (hits, resetAt). */
     rateLimit: (key: string) => `${prefix}rate:${key}`,
+    /**
+     * Hash: one outstanding one-time token (its record), under its purpose and SHA-256 hash. Its
+     * TTL is the token's remaining life plus the expiry margin: Redis drops it unswept.
+     */
+    oneTimeTokenPrefix: (purpose: string) => `${prefix}ott:${purpose}:`,
+    oneTimeToken: (purpose: string, hash: string) => `${prefix}ott:${purpose}:${hash}`,
+    /** Sorted set: the hashes of a user's tokens of one purpose, scored by when each expires. */
+    userOneTimeTokens: (purpose: string, userId: string) => `${prefix}user-ott:${purpose}:${userId}`,
+    /** Hash: a user's TOTP factor, pending or confirmed (recovery code hashes as a JSON array). */
+    mfa: (userId: string) => `${prefix}mfa:${userId}`,
     /** String: a random value set once; a new value means Redis lost its data. */
     epoch: `${prefix}epoch`,
   };

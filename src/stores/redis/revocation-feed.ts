@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Clock } from '../../lib/clock';
 import type { Logger } from '../../lib/logger';
 import { randomId } from '../../lib/random-id';
+import { EndedSessions } from '../ended-sessions';
 import type { RevocationCheck } from '../types';
 import { EXPIRY_MARGIN_MS } from './connection';
 import type { RedisKeys } from './keys';
@@ -22,9 +23,19 @@ export interface RevocationFeedOptions {
   /** The per-request lookup in Redis, used whenever the local copy cannot be trusted. */
   fallback: RevocationCheck;
   logger: Logger;
+  /** Told the id of each user updated or deleted on any instance, as the message arrives. */
+  onUserChanged?(userId: string): void;
+  /**
+   * Told each time the feed is lost or closed: messages may go unheard from then on, so whatever
+   * was kept on the strength of them (the users copy) must go.
+   */
+  onLost?(): void;
 }
 
 /**
+ * The same subscription carries the ids of changed users (keys.userChangedChannel), so that the
+ * users copy is trusted exactly while this feed is current.
+ *
  * Every instance keeps the ids of the sessions ended in the last access-token lifetime (a few
  * hundred bytes each). Ending a session writes its id to the revoked set and publishes it in the
  * same Lua step, so an instance that subscribes first and then reads the set misses nothing. While
@@ -33,7 +44,7 @@ export interface RevocationFeedOptions {
  */
 export class RevocationFeed implements RevocationCheck {
   /** Ended session id → when its last access token has surely expired (ms). */
-  private readonly ended = new Map<string, number>();
+  private readonly ended = new EndedSessions();
   private synced = false;
   /** Bumped by every connection change, so that a stale sync attempt cannot mark the copy current. */
   private generation = 0;
@@ -49,6 +60,7 @@ export class RevocationFeed implements RevocationCheck {
     const { subscriber, keys } = this.options;
     subscriber.on('message', (channel: string, message: string) => {
       if (channel === keys.revokedChannel) this.receive(message);
+      else if (channel === keys.userChangedChannel) this.options.onUserChanged?.(message);
     });
     subscriber.on('ready', () => void this.sync());
     subscriber.on('close', () => this.lose());
@@ -80,14 +92,12 @@ export class RevocationFeed implements RevocationCheck {
 
   /** Records an ended session; called for this instance's own ends before their response leaves. */
   add(sessionId: string, revokedUntil: number): void {
-    const known = this.ended.get(sessionId);
-    if (known === undefined || known < revokedUntil) this.ended.set(sessionId, revokedUntil);
+    this.ended.add(sessionId, revokedUntil);
   }
 
   /** Forgets sessions whose access tokens have all expired. */
   prune(): void {
-    const now = this.options.clock.now();
-    for (const [sessionId, until] of this.ended) if (until <= now) this.ended.delete(sessionId);
+    this.ended.prune(this.options.clock.now());
   }
 
   close(): void {
@@ -95,6 +105,7 @@ export class RevocationFeed implements RevocationCheck {
     this.synced = false;
     clearInterval(this.heartbeat);
     clearTimeout(this.retry);
+    this.options.onLost?.();
   }
 
   private receive(message: string): void {
@@ -111,6 +122,7 @@ export class RevocationFeed implements RevocationCheck {
       this.options.logger.warn('revocation feed lost: checking each session in Redis until it is back');
     }
     this.synced = false;
+    this.options.onLost?.();
   }
 
   /** Subscribes, then reads back the revoked set: what was published before the subscription is in the set. */
@@ -119,7 +131,7 @@ export class RevocationFeed implements RevocationCheck {
     const generation = ++this.generation;
     clearTimeout(this.retry);
     try {
-      await subscriber.subscribe(keys.revokedChannel);
+      await subscriber.subscribe(keys.revokedChannel, keys.userChangedChannel);
       const entries = await client.zrangebyscore(keys.revoked, `(${clock.now()}`, '+inf', 'WITHSCORES');
       await client.set(keys.epoch, randomId(), 'NX');
       const epoch = await client.get(keys.epoch);

@@ -1,0 +1,208 @@
+// SQL session store: one row per live session; rotation under a row lock; ending a session records and announces it in the same transaction.
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { Clock } from '../../lib/clock';
+import type { RotationOutcome, SessionRecord, SessionStore } from '../types';
+import { changeChannel } from './change-feed';
+import { guarded, type SqlDatabase } from './database';
+import type { Database, SessionsTable } from './schema';
+
+/**
+ * Ended sessions are remembered as revoked this much longer than their last access token lives,
+ * so that a difference between two instances' clocks never forgets one early.
+ */
+export const REVOCATION_MARGIN_MS = 60_000;
+
+export interface SqlSessionStoreOptions {
+  database: SqlDatabase;
+  clock: Clock;
+  /** Access token lifetime: how long an ended session must be remembered as revoked. */
+  accessTtlMs: number;
+  /** Told of every session this store ends, before the call that ended it returns. */
+  onEnded(sessionId: string, revokedUntil: number): void;
+}
+
+/**
+ * Expiry is decided on the injected clock (`expires_at`), as in memory; an expired row stays
+ * until sweep() but is never answered. Ending a session deletes its row: nothing of it is left
+ * to present again.
+ */
+export class SqlSessionStore implements SessionStore {
+  constructor(private readonly options: SqlSessionStoreOptions) {}
+
+  private get db() {
+    return this.options.database.db;
+  }
+
+  async create(session: SessionRecord): Promise<void> {
+    await guarded(() => this.db.insertInto('sessions').values(toRow(session)).execute());
+  }
+
+  async get(sessionId: string): Promise<SessionRecord | null> {
+    const now = this.options.clock.now();
+    const row = await guarded(() =>
+      this.db.selectFrom('sessions').selectAll().where('id', '=', sessionId).where('expires_at', '>', now).executeTakeFirst(),
+    );
+    return row ? fromRow(row) : null;
+  }
+
+  async isActive(sessionId: string): Promise<boolean> {
+    const now = this.options.clock.now();
+    const row = await guarded(() =>
+      this.db.selectFrom('sessions').select('id').where('id', '=', sessionId).where('expires_at', '>', now).executeTakeFirst(),
+    );
+    return row !== undefined;
+  }
+
+  async rotate(
+    sessionId: string,
+    presentedJti: string,
+    next: { jti: string; iat: number },
+    graceMs: number,
+  ): Promise<RotationOutcome> {
+    const { clock } = this.options;
+    let revokedUntil: number | null = null;
+    const outcome = await guarded(() =>
+      this.db.transaction().execute(async (trx): Promise<RotationOutcome> => {
+        // The row lock makes concurrent rotations of one session, on any instance, take turns:
+        // each one decides on the state the one before it left.
+        const row = await trx.selectFrom('sessions').selectAll().where('id', '=', sessionId).forUpdate().executeTakeFirst();
+        const now = clock.now();
+        if (!row || row.expires_at <= now) return { kind: 'no_session' };
+
+        if (presentedJti === row.refresh_jti) {
+          const rotated = await trx
+            .updateTable('sessions')
+            .set({ previous_jti: row.refresh_jti, refresh_jti: next.jti, refresh_iat: next.iat, rotated_at: now, last_used_at: now })
+            .where('id', '=', sessionId)
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          return { kind: 'rotated', session: fromRow(rotated) };
+        }
+        // Two tabs refreshing at once both present the same token: the loser gets the winner's
+        // successor instead of being treated as a thief, but only briefly and only for that token.
+        if (presentedJti === row.previous_jti && now - row.rotated_at < graceMs) {
+          await trx.updateTable('sessions').set({ last_used_at: now }).where('id', '=', sessionId).execute();
+          return { kind: 'grace', session: fromRow({ ...row, last_used_at: now }) };
+        }
+        revokedUntil = this.revokedUntil();
+        await endSessions(trx, this.options.database, revokedUntil, sql`id = ${sessionId}`);
+        return { kind: 'reused', session: fromRow(row) };
+      }),
+    );
+    if (outcome.kind === 'reused' && revokedUntil !== null) this.options.onEnded(sessionId, revokedUntil);
+    return outcome;
+  }
+
+  async listByUser(userId: string): Promise<SessionRecord[]> {
+    const now = this.options.clock.now();
+    const rows = await guarded(() =>
+      this.db
+        .selectFrom('sessions')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .where('expires_at', '>', now)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute(),
+    );
+    return rows.map(fromRow);
+  }
+
+  async end(sessionId: string): Promise<boolean> {
+    const now = this.options.clock.now();
+    const ended = await this.endWhere(sql`id = ${sessionId} and expires_at > ${now}::bigint`);
+    return ended.length > 0;
+  }
+
+  async endAllForUser(userId: string, keepSessionId?: string): Promise<number> {
+    const now = this.options.clock.now();
+    const keep = keepSessionId === undefined ? sql`true` : sql`id <> ${keepSessionId}`;
+    const ended = await this.endWhere(sql`user_id = ${userId} and expires_at > ${now}::bigint and ${keep}`);
+    return ended.length;
+  }
+
+  /** Deletes expired sessions and revocations no access token can need any more. */
+  async sweep(): Promise<void> {
+    const now = this.options.clock.now();
+    await guarded(() => this.db.deleteFrom('sessions').where('expires_at', '<=', now).execute());
+    await guarded(() => this.db.deleteFrom('revoked_sessions').where('revoked_until', '<=', now).execute());
+  }
+
+  /** Sessions ended and still within their revocation time, for a change feed (re)reading its copy. */
+  async readRevoked(): Promise<{ sessionId: string; until: number }[]> {
+    const now = this.options.clock.now();
+    const rows = await guarded(() =>
+      this.db.selectFrom('revoked_sessions').selectAll().where('revoked_until', '>', now).execute(),
+    );
+    return rows.map((row) => ({ sessionId: row.session_id, until: row.revoked_until }));
+  }
+
+  private revokedUntil(): number {
+    return this.options.clock.now() + this.options.accessTtlMs + REVOCATION_MARGIN_MS;
+  }
+
+  private async endWhere(condition: ReturnType<typeof sql>): Promise<string[]> {
+    const until = this.revokedUntil();
+    const ended = await guarded(() => endSessions(this.db, this.options.database, until, condition));
+    for (const sessionId of ended) this.options.onEnded(sessionId, until);
+    return ended;
+  }
+}
+
+/**
+ * Deletes the sessions matching `condition`, records each as revoked until `until` and notifies
+ * every instance, in one statement: the notification leaves when its transaction commits.
+ */
+async function endSessions(
+  executor: Kysely<Database>,
+  database: SqlDatabase,
+  until: number,
+  condition: ReturnType<typeof sql>,
+): Promise<string[]> {
+  const { schema } = database.target;
+  const sessions = sql.id(schema, 'sessions');
+  const revoked = sql.id(schema, 'revoked_sessions');
+  const result = await sql<{ session_id: string }>`
+    with ended as (delete from ${sessions} where ${condition} returning id),
+    recorded as (
+      insert into ${revoked} as r (session_id, revoked_until)
+      select id, ${until}::bigint from ended
+      on conflict (session_id) do update set revoked_until = greatest(r.revoked_until, excluded.revoked_until)
+      returning session_id
+    )
+    select session_id, pg_notify(${changeChannel(schema)}, ${`s ${until} `}::text || session_id) from recorded
+  `.execute(executor);
+  return result.rows.map((row) => row.session_id);
+}
+
+function toRow(session: SessionRecord): SessionsTable {
+  return {
+    id: session.id,
+    user_id: session.userId,
+    created_at: session.createdAt,
+    last_used_at: session.lastUsedAt,
+    expires_at: session.expiresAt,
+    user_agent: session.userAgent,
+    ip: session.ip,
+    refresh_jti: session.refreshJti,
+    refresh_iat: session.refreshIat,
+    previous_jti: session.previousJti,
+    rotated_at: session.rotatedAt,
+  };
+}
+
+function fromRow(row: Selectable<SessionsTable>): SessionRecord {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    expiresAt: row.expires_at,
+    userAgent: row.user_agent,
+    ip: row.ip,
+    refreshJti: row.refresh_jti,
+    refreshIat: row.refresh_iat,
+    previousJti: row.previous_jti,
+    rotatedAt: row.rotated_at,
+  };
+}

@@ -1,0 +1,158 @@
+// SQL user store: one row per user; reads by id are kept in a local copy that the change feed keeps current.
+import { sql, type Selectable, type Transaction } from 'kysely';
+import type { UserChanges, UserPage, UserPageQuery, UserRecord, UserStore } from '../types';
+import { checkPageLimit, decodeUserCursor, encodeUserCursor, pickUserChanges } from '../user-changes';
+import { changeChannel, type ChangeFeed } from './change-feed';
+import { guarded, type SqlDatabase } from './database';
+import type { Database, UsersTable } from './schema';
+
+/** How many user records an instance keeps in its local copy: a few MB at most. */
+export const USER_COPY_SIZE = 10_000;
+/** PostgreSQL's unique_violation. */
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * GET /profile reads the caller's user on every request; keeping the records read saves a round
+ * trip each time. A copy is used only while the change feed is current, every change announces
+ * the user on it (this instance drops its own copy before update() resolves), and a read that
+ * overlapped any change is not kept, so a record changed elsewhere is never served from here once
+ * this instance has heard of it.
+ */
+export class SqlUserStore implements UserStore {
+  /** In the order read: when full, the record copied longest ago makes room. */
+  private readonly copy = new Map<string, UserRecord>();
+
+  constructor(
+    private readonly database: SqlDatabase,
+    private readonly feed: ChangeFeed,
+    private readonly copySize = USER_COPY_SIZE,
+  ) {
+    feed.onUserChanged((userId) => (userId === null ? this.copy.clear() : this.copy.delete(userId)));
+  }
+
+  async create(user: UserRecord): Promise<'created' | 'email_taken'> {
+    try {
+      await guarded(() => this.database.db.insertInto('users').values(toRow(user)).execute());
+      return 'created';
+    } catch (error) {
+      // The unique index decides between concurrent creates: exactly one insert commits.
+      if (causeCode(error) === UNIQUE_VIOLATION) return 'email_taken';
+      throw error;
+    }
+  }
+
+  async findByEmail(email: string): Promise<UserRecord | null> {
+    const row = await guarded(() => this.database.db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst());
+    return row ? fromRow(row) : null;
+  }
+
+  async findById(id: string): Promise<UserRecord | null> {
+    const { feed } = this;
+    if (feed.isCurrent) {
+      const known = this.copy.get(id);
+      if (known) return { ...known };
+    }
+    const changesBefore = feed.userChanges;
+    const current = feed.isCurrent;
+    const row = await guarded(() => this.database.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst());
+    if (!row) return null;
+    const user = fromRow(row);
+    if (current && feed.isCurrent && feed.userChanges === changesBefore) this.remember(user);
+    return { ...user };
+  }
+
+  async update(id: string, changes: UserChanges): Promise<UserRecord | null> {
+    const set = changedColumns(pickUserChanges(changes));
+    const { database, feed } = this;
+    const row = await guarded(() =>
+      database.db.transaction().execute(async (trx) => {
+        const updated = Object.keys(set).length === 0
+          ? await trx.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
+          : await trx.updateTable('users').set(set).where('id', '=', id).returningAll().executeTakeFirst();
+        if (updated) await notifyUserChanged(database, trx, id);
+        return updated;
+      }),
+    );
+    feed.userChanged(id);
+    return row ? fromRow(row) : null;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const { database, feed } = this;
+    const deleted = await guarded(() =>
+      database.db.transaction().execute(async (trx) => {
+        const row = await trx.deleteFrom('users').where('id', '=', id).returning('id').executeTakeFirst();
+        if (row) await notifyUserChanged(database, trx, id);
+        return row !== undefined;
+      }),
+    );
+    feed.userChanged(id);
+    return deleted;
+  }
+
+  async listPage({ limit, cursor, emailContains }: UserPageQuery): Promise<UserPage> {
+    checkPageLimit(limit);
+    const after = cursor ? decodeUserCursor(cursor) : null;
+    const rows = await guarded(() => {
+      let query = this.database.db.selectFrom('users').selectAll();
+      // (created_at, id) > cursor: a row comparison the index on both columns serves.
+      if (after) query = query.where(sql<boolean>`(created_at, id) > (${after.createdAt}::bigint, ${after.id})`);
+      // strpos, not LIKE: the text is matched as it is, with no wildcard to escape.
+      if (emailContains) query = query.where(sql<boolean>`strpos(email, ${emailContains}) > 0`);
+      return query.orderBy('created_at').orderBy('id').limit(limit + 1).execute();
+    });
+    const users = rows.slice(0, limit).map(fromRow);
+    const last = users[users.length - 1];
+    return { users, nextCursor: rows.length > limit && last ? encodeUserCursor(last) : null };
+  }
+
+  private remember(user: UserRecord): void {
+    if (!this.copy.has(user.id) && this.copy.size >= this.copySize) this.copy.delete(this.copy.keys().next().value!);
+    this.copy.set(user.id, user);
+  }
+}
+
+/** Announces the change to every instance when the transaction commits. */
+async function notifyUserChanged(database: SqlDatabase, trx: Transaction<Database>, id: string): Promise<void> {
+  await sql`select pg_notify(${changeChannel(database.target.schema)}, ${`u ${id}`})`.execute(trx);
+}
+
+function causeCode(error: unknown): unknown {
+  return (error as { code?: unknown } | null)?.code;
+}
+
+function changedColumns(changes: UserChanges): Partial<Omit<UsersTable, 'id' | 'email' | 'created_at'>> {
+  const set: Partial<Omit<UsersTable, 'id' | 'email' | 'created_at'>> = {};
+  if (changes.passwordHash !== undefined) set.password_hash = changes.passwordHash;
+  if (changes.role !== undefined) set.role = changes.role;
+  if (changes.emailVerified !== undefined) set.email_verified = changes.emailVerified;
+  if (changes.disabled !== undefined) set.disabled = changes.disabled;
+  if (changes.lastLoginAt !== undefined) set.last_login_at = changes.lastLoginAt;
+  return set;
+}
+
+function toRow(user: UserRecord): UsersTable {
+  return {
+    id: user.id,
+    email: user.email,
+    role: user.role,
+    password_hash: user.passwordHash,
+    created_at: user.createdAt,
+    email_verified: user.emailVerified,
+    disabled: user.disabled,
+    last_login_at: user.lastLoginAt,
+  };
+}
+
+function fromRow(row: Selectable<UsersTable>): UserRecord {
+  return {
+    id: row.id,
+    email: row.email,
+    role: row.role,
+    passwordHash: row.password_hash,
+    createdAt: row.created_at,
+    emailVerified: row.email_verified,
+    disabled: row.disabled,
+    lastLoginAt: row.last_login_at,
+  };
+}

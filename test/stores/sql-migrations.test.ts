@@ -1,0 +1,120 @@
+// Migrations on a real PostgreSQL and on PGlite: a fresh schema, an up-to-date one, instances migrating at the same moment, and `npm run migrate`.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { openDatabase, type SqlDatabase } from '../../src/stores/sql/database';
+import { migrateToLatest } from '../../src/stores/sql/migrate';
+import { MIGRATIONS } from '../../src/stores/sql/migrations';
+import { killStartedChildren, spawnNode } from '../helpers/child-process';
+import { describeWithPostgres, dropSchema, inspector, uniqueSchema } from '../helpers/postgres';
+
+const ALL = Object.keys(MIGRATIONS);
+const TABLES = ['mfa_factors', 'one_time_tokens', 'rate_limits', 'revoked_sessions', 'sessions', 'users'];
+
+afterEach(() => killStartedChildren());
+
+describeWithPostgres('migrations on PostgreSQL', (url) => {
+  const schemas: string[] = [];
+  const opened: SqlDatabase[] = [];
+
+  afterAll(async () => {
+    await Promise.all(opened.map((database) => database.close()));
+    for (const schema of schemas) await dropSchema(url, schema);
+  });
+
+  async function open(schema: string): Promise<SqlDatabase> {
+    const database = await openDatabase({ kind: 'postgres', url, schema });
+    opened.push(database);
+    return database;
+  }
+
+  async function tablesOf(schema: string): Promise<string[]> {
+    const client = await inspector(url);
+    try {
+      const { rows } = await client.query<{ table_name: string }>(
+        'select table_name from information_schema.tables where table_schema = $1 order by table_name',
+        [schema],
+      );
+      return rows.map((row) => row.table_name);
+    } finally {
+      await client.end();
+    }
+  }
+
+  it('creates the schema and every table on a fresh database, then finds nothing to do', async () => {
+    const schema = uniqueSchema();
+    schemas.push(schema);
+    const database = await open(schema);
+
+    await expect(migrateToLatest(database)).resolves.toEqual({ applied: ALL });
+    expect(await tablesOf(schema)).toEqual(['kysely_migration', 'kysely_migration_lock', ...TABLES]);
+    await expect(migrateToLatest(database)).resolves.toEqual({ applied: [] });
+  });
+
+  it('applies each migration once when three instances migrate a fresh schema at the same moment', async () => {
+    const schema = uniqueSchema();
+    schemas.push(schema);
+    const instances = await Promise.all([open(schema), open(schema), open(schema)]);
+
+    const reports = await Promise.all(instances.map((database) => migrateToLatest(database)));
+    expect(reports.map((report) => report.applied).sort()).toEqual([[], [], ALL]);
+    const client = await inspector(url);
+    try {
+      const { rows } = await client.query(`select name from ${client.escapeIdentifier(schema)}.kysely_migration order by name`);
+      expect(rows.map((row: { name: string }) => row.name)).toEqual(ALL);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('leaves other schemas alone: two schemas in one database each get their own tables', async () => {
+    const [first, second] = [uniqueSchema(), uniqueSchema()];
+    schemas.push(first, second);
+    await migrateToLatest(await open(first));
+    await expect(migrateToLatest(await open(second))).resolves.toEqual({ applied: ALL });
+    expect(await tablesOf(second)).toEqual(await tablesOf(first));
+  });
+});
+
+describe('migrations on PGlite', () => {
+  let directory: string;
+
+  beforeEach(() => {
+    directory = mkdtempSync(path.join(tmpdir(), 'auth-migrate-'));
+  });
+
+  afterEach(() => rmSync(directory, { recursive: true, force: true }));
+
+  it('migrates a fresh directory, then finds nothing to do after a reopen', async () => {
+    const target = { kind: 'pglite' as const, directory, schema: 'auth' };
+    const first = await openDatabase(target);
+    try {
+      await expect(migrateToLatest(first)).resolves.toEqual({ applied: ALL });
+    } finally {
+      await first.close();
+    }
+    const again = await openDatabase(target);
+    try {
+      await expect(migrateToLatest(again)).resolves.toEqual({ applied: [] });
+    } finally {
+      await again.close();
+    }
+  }, 60_000);
+
+  it('npm run migrate applies the migrations once, then says the schema is up to date', async () => {
+    const env = { DATABASE_URL: `file:${directory}` };
+    const first = spawnNode('dist/cli/migrate.js', { isolateConfig: true, env });
+    await expect(first.waitForExit(60_000)).resolves.toEqual({ code: 0, signal: null });
+    expect(first.stdout()).toBe(`Applied ${ALL.join(', ')} (${directory}, schema auth).\n`);
+
+    const second = spawnNode('dist/cli/migrate.js', { isolateConfig: true, env });
+    await expect(second.waitForExit(60_000)).resolves.toEqual({ code: 0, signal: null });
+    expect(second.stdout()).toBe(`Up to date (${directory}, schema auth).\n`);
+  }, 120_000);
+
+  it('npm run migrate without DATABASE_URL says there is nothing to migrate', async () => {
+    const child = spawnNode('dist/cli/migrate.js', { isolateConfig: true });
+    await expect(child.waitForExit(20_000)).resolves.toEqual({ code: 1, signal: null });
+    expect(child.stderr()).toBe('DATABASE_URL is not set: there is no database to migrate (memory and Redis need none)\n');
+  });
+});
