@@ -20,7 +20,7 @@ async function main(): Promise<number> {
     process.stderr.write('DATABASE_URL is not set: there is no database to migrate (memory and Redis need none)\n');
     return 1;
   }
-  const opened = await openDatabase(database);
+  const opened = await openDatabase(database, { forMigrations: true });
   try {
     const { applied } = await migrateToLatest(opened);
     const where = `${opened.description}, schema ${database.schema}`;

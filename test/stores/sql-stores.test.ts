@@ -6,9 +6,43 @@ import { createLogger } from '../../src/lib/logger';
 import { openSqlStores, sqlStoresOn, type SqlStores } from '../../src/stores/sql';
 import { openDatabase, type SqlDatabase } from '../../src/stores/sql/database';
 import { migrateToLatest, type MigrationReport } from '../../src/stores/sql/migrate';
-import type { FakeClock } from '../helpers/fake-clock';
-import { describeWithPostgres, dropSchema, uniqueSchema } from '../helpers/postgres';
+import { randomId } from '../../src/lib/random-id';
+import type { SessionRecord, UserRecord } from '../../src/stores/types';
+import { eventually } from '../helpers/eventually';
+import { FakeClock } from '../helpers/fake-clock';
+import { describeWithPostgres, dropSchema, inspector, uniqueSchema } from '../helpers/postgres';
 import { runStoreContract, type ContractHooks, type ExpiringEntry } from './session-store.contract';
+
+function aUser(clock: FakeClock): UserRecord {
+  const id = randomId();
+  return {
+    id,
+    email: `${id.toLowerCase()}@example.com`,
+    role: 'user',
+    passwordHash: '$2b$10$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234',
+    createdAt: clock.now(),
+    emailVerified: false,
+    disabled: false,
+    lastLoginAt: null,
+  };
+}
+
+function aSession(clock: FakeClock, userId: string): SessionRecord {
+  const now = clock.now();
+  return {
+    id: randomId(),
+    userId,
+    createdAt: now,
+    lastUsedAt: now,
+    expiresAt: now + 3_600_000,
+    userAgent: 'sql-test',
+    ip: '127.0.0.1',
+    refreshJti: randomId(),
+    refreshIat: Math.floor(now / 1000),
+    previousJti: null,
+    rotatedAt: now,
+  };
+}
 
 const ACCESS_TTL = 15 * 60_000;
 
@@ -28,9 +62,67 @@ const hooks: ContractHooks = {
 
 describeWithPostgres('PostgreSQL stores', (url) => {
   const schema = uniqueSchema();
+  const longSchema = `${uniqueSchema()}_`.padEnd(63, 'x');
+  const opened: SqlStores[] = [];
+
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((stores) => stores.close()));
+  });
 
   afterAll(async () => {
     await dropSchema(url, schema);
+    await dropSchema(url, longSchema);
+  });
+
+  async function open(clock: FakeClock, inSchema = schema): Promise<SqlStores> {
+    const stores = await openSqlStores({
+      target: { kind: 'postgres', url, schema: inSchema },
+      clock,
+      accessTtlMs: ACCESS_TTL,
+      logger: createLogger('silent'),
+    });
+    opened.push(stores);
+    await stores.whenReady(5000);
+    return stores;
+  }
+
+  it('ends sessions and changes users in a schema of the longest name allowed (63 characters)', async () => {
+    expect(longSchema).toHaveLength(63);
+    const clock = new FakeClock();
+    const [a, b] = [await open(clock, longSchema), await open(clock, longSchema)];
+    const user = aUser(clock);
+    await a.users.create(user);
+    await expect(b.users.findById(user.id)).resolves.toMatchObject({ role: 'user' });
+    await expect(a.users.update(user.id, { role: 'admin' })).resolves.toMatchObject({ role: 'admin' });
+    await eventually(async () => (await b.users.findById(user.id))?.role === 'admin');
+
+    const session = aSession(clock, user.id);
+    await a.sessions.create(session);
+    await expect(a.sessions.end(session.id)).resolves.toBe(true);
+    await eventually(() => b.revocations.has(session.id));
+    await expect(b.revocations.isActive(session.id)).resolves.toBe(false);
+  });
+
+  it('answers 503 within the call deadline while another connection holds the session row, and ends it once the lock goes', async () => {
+    const clock = new FakeClock();
+    const stores = await open(clock);
+    const session = aSession(clock, randomId());
+    await stores.sessions.create(session);
+    const holder = await inspector(url);
+    try {
+      await holder.query('begin');
+      await holder.query(`select id from ${holder.escapeIdentifier(schema)}.sessions where id = $1 for update`, [session.id]);
+      const started = Date.now();
+      await expect(stores.sessions.end(session.id)).rejects.toMatchObject({ code: 'unavailable', status: 503 });
+      expect(Date.now() - started).toBeLessThan(5000);
+      await holder.query('rollback');
+    } finally {
+      await holder.end();
+    }
+    // The lock was not waited for past its limit: nothing ended behind the caller's back.
+    await expect(stores.sessions.isActive(session.id)).resolves.toBe(true);
+    await expect(stores.sessions.end(session.id)).resolves.toBe(true);
+    await expect(stores.revocations.isActive(session.id)).resolves.toBe(false);
   });
 
   runStoreContract('PostgreSQL', async (clock: FakeClock) => {
@@ -65,4 +157,27 @@ describe('PGlite stores', () => {
   runStoreContract('PGlite', (clock: FakeClock): SqlStores =>
     sqlStoresOn(database, migrations, { clock, accessTtlMs: ACCESS_TTL }, false),
   hooks);
+
+  it('knows of an end and a change that committed after their caller was given a 503', async () => {
+    const clock = new FakeClock();
+    const stores = sqlStoresOn(database, migrations, { clock, accessTtlMs: ACCESS_TTL }, false);
+    await stores.whenReady(5000);
+    const user = aUser(clock);
+    await stores.users.create(user);
+    await expect(stores.users.findById(user.id)).resolves.toMatchObject({ role: 'user', disabled: false });
+    const session = aSession(clock, user.id);
+    await stores.sessions.create(session);
+
+    // PGlite has one connection: a transaction that keeps it for 5 s holds every other call up.
+    const busy = database.db.transaction().execute(() => new Promise((resolve) => setTimeout(resolve, 5000)));
+    const ending = stores.sessions.end(session.id);
+    const disabling = stores.users.update(user.id, { disabled: true });
+    await expect(ending).rejects.toMatchObject({ code: 'unavailable' });
+    await expect(disabling).rejects.toMatchObject({ code: 'unavailable' });
+    await busy;
+    await eventually(() => stores.revocations.has(session.id), 5000);
+    await expect(stores.revocations.isActive(session.id)).resolves.toBe(false);
+    await expect(stores.users.findById(user.id)).resolves.toMatchObject({ disabled: true });
+    await stores.close();
+  }, 20_000);
 });

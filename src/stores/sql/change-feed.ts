@@ -1,4 +1,5 @@
 // What every instance must hear at once: ended sessions (for the revocation check) and changed users (for the user copies), over LISTEN/NOTIFY.
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Clock } from '../../lib/clock';
 import type { Logger } from '../../lib/logger';
@@ -13,10 +14,11 @@ const RETRY_DELAY_MS = 250;
 
 /**
  * The NOTIFY channel of one schema; its payloads are "s <revoked until, ms> <session id>" and
- * "u <user id>". Channels are database-wide; a schema's own name keeps deployments apart.
+ * "u <user id>". Channels are database-wide; one named after the schema keeps deployments apart.
  */
 export function changeChannel(schema: string): string {
-  return `auth_changes:${schema}`;
+  // A fixed length: channel names stop at 63 bytes, and a schema name may take 63 alone.
+  return `auth_changes_${createHash('sha256').update(schema).digest('hex').slice(0, 24)}`;
 }
 
 export interface ChangeFeedOptions {
@@ -54,12 +56,14 @@ export class ChangeFeed implements RevocationCheck {
   private closed = false;
   private lostLogged = false;
   private synced = false;
+  /** PGlite's read of the revoked table at start: close() waits for it (closing PGlite mid-query hangs). */
+  private reading: Promise<void> | null = null;
 
   constructor(private readonly options: ChangeFeedOptions) {}
 
   start(): void {
     if (this.options.listenUrl === null) {
-      void this.readBack();
+      this.reading = this.readBack();
       return;
     }
     void this.listen();
@@ -121,6 +125,7 @@ export class ChangeFeed implements RevocationCheck {
     const client = this.client;
     this.client = null;
     await client?.end().catch(() => undefined);
+    await this.reading;
   }
 
   private receive(payload: string): void {
@@ -144,7 +149,7 @@ export class ChangeFeed implements RevocationCheck {
       this.synced = true;
     } catch {
       if (this.closed) return;
-      this.retry = setTimeout(() => void this.readBack(), RETRY_DELAY_MS);
+      this.retry = setTimeout(() => (this.reading = this.readBack()), RETRY_DELAY_MS);
       this.retry.unref();
     }
   }

@@ -1,75 +1,50 @@
-// One process per PGlite directory: a lock file holding the owner's pid, refused while that process lives.
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+// One process per PGlite directory: a lock proper-lockfile keeps fresh while the process lives, refused to any other.
 import { join } from 'node:path';
+import lockfile from 'proper-lockfile';
 
-const LOCK_FILE = 'auth-server.lock';
+/** PGlite writes no lock of its own (no postmaster.pid): a second process would corrupt the directory. */
+const LOCK_NAME = 'auth-server.lock';
+/**
+ * The lock's mtime is renewed every UPDATE_MS; one not renewed for STALE_MS belongs to a process
+ * that is gone (killed, or on a host that died) and may be taken. Renewals run on the event loop,
+ * which a first start keeps busy for seconds while PGlite creates its cluster: hence the margin.
+ */
+const STALE_MS = 30_000;
+const UPDATE_MS = 10_000;
 
 /**
- * PGlite keeps a whole PostgreSQL in this process's memory and writes its files without any lock
- * of its own (it writes no postmaster.pid), so a second process on the same directory would
- * corrupt it. Written by hand: no kept library takes an exclusive, pid-checked lock synchronously
- * without a native addon; the rule is small. A lock left by a process that died is taken over.
+ * Takes the directory's lock, or throws an Error naming the directory. A lock directory made with
+ * mkdir (atomic, and it works across containers sharing a volume) replaces the pid file of earlier
+ * versions: a pid may be reused after a crash, and two processes could both take over a stale one.
  */
-export class DirectoryLock {
-  private released = false;
-
-  private constructor(private readonly path: string) {}
-
-  /** Takes the lock, or throws an Error naming the directory and the process that holds it. */
-  static acquire(directory: string): DirectoryLock {
-    const path = join(directory, LOCK_FILE);
-    for (let attempt = 0; attempt < 2; attempt += 1) {
-      try {
-        const fd = openSync(path, 'wx', 0o600);
-        writeSync(fd, String(process.pid));
-        closeSync(fd);
-        return new DirectoryLock(path);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      }
-      const owner = readOwner(path);
-      if (owner !== null && owner !== process.pid && isAlive(owner)) {
-        throw new Error(`the database directory ${directory} is in use by another process (pid ${owner}); one process may open it at a time`);
-      }
-      if (owner === process.pid) {
-        throw new Error(`the database directory ${directory} is already open in this process`);
-      }
-      // The owner is gone (a crash or kill -9): its lock is stale.
-      try {
-        unlinkSync(path);
-      } catch {
-        // Another starting process removed it first; the next attempt decides.
-      }
-    }
-    throw new Error(`the database directory ${directory} is being opened by another process`);
-  }
-
-  release(): void {
-    if (this.released) return;
-    this.released = true;
-    try {
-      if (readOwner(this.path) === process.pid) unlinkSync(this.path);
-    } catch {
-      // Already gone: nothing to release.
-    }
-  }
-}
-
-function readOwner(path: string): number | null {
+export async function lockDirectory(directory: string): Promise<{ release(): Promise<void> }> {
+  let release: () => Promise<void>;
   try {
-    const pid = Number(readFileSync(path, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : null;
-  } catch {
-    return null;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
+    release = await lockfile.lock(directory, {
+      lockfilePath: join(directory, LOCK_NAME),
+      realpath: false,
+      stale: STALE_MS,
+      update: UPDATE_MS,
+      retries: 0,
+      onCompromised: () => {
+        // Another process may now write the same files: going on could corrupt them.
+        throw new Error(`lost the lock on the database directory ${directory}: stopping before another process writes to it`);
+      },
+    });
   } catch (error) {
-    // EPERM: it exists, but belongs to another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code === 'ELOCKED') {
+      throw new Error(
+        `the database directory ${directory} is in use by another process (or by one that stopped less than ${STALE_MS / 1000} s ago); one process may open it at a time`,
+      );
+    }
+    throw error;
   }
+  let released = false;
+  return {
+    async release() {
+      if (released) return;
+      released = true;
+      await release().catch(() => undefined);
+    },
+  };
 }

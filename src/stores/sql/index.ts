@@ -43,7 +43,7 @@ export async function openSqlStores(options: SqlStoresOptions): Promise<SqlStore
   let migrations: MigrationReport;
   try {
     await reach(database);
-    migrations = await migrateToLatest(database);
+    migrations = await migrate(database);
   } catch (error) {
     await database.close().catch(() => undefined);
     throw error;
@@ -126,6 +126,17 @@ export function sqlStoresOn(
       });
     },
   };
+}
+
+/** PostgreSQL migrates on a connection of its own, without the request limits; PGlite on its only one. */
+async function migrate(database: SqlDatabase): Promise<MigrationReport> {
+  if (database.target.kind === 'pglite') return migrateToLatest(database);
+  const migrating = await openDatabase(database.target, { forMigrations: true });
+  try {
+    return await migrateToLatest(migrating);
+  } finally {
+    await migrating.close();
+  }
 }
 
 /** One round trip, so that "cannot reach" is told apart from "cannot migrate". */

@@ -3,7 +3,7 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Clock } from '../../lib/clock';
 import type { RotationOutcome, SessionRecord, SessionStore } from '../types';
 import { changeChannel } from './change-feed';
-import { guarded, type SqlDatabase } from './database';
+import { guarded, hotStatement, qualifiedTable, type SqlDatabase } from './database';
 import type { Database, SessionsTable } from './schema';
 
 /**
@@ -27,7 +27,21 @@ export interface SqlSessionStoreOptions {
  * to present again.
  */
 export class SqlSessionStore implements SessionStore {
-  constructor(private readonly options: SqlSessionStoreOptions) {}
+  /**
+   * The common case of rotate() in one statement: the token presented is the current one. The
+   * UPDATE's row lock makes a concurrent rotation of the same token re-read the row once this one
+   * commits and match nothing; it then takes the locked transaction and finds the grace case.
+   * $1 id, $2 presented jti, $3 next jti, $4 next iat, $5 now.
+   */
+  private readonly rotateText: string;
+
+  constructor(private readonly options: SqlSessionStoreOptions) {
+    this.rotateText = `
+      update ${qualifiedTable(options.database.target.schema, 'sessions')}
+      set previous_jti = refresh_jti, refresh_jti = $3, refresh_iat = $4::bigint, rotated_at = $5::bigint, last_used_at = $5::bigint
+      where id = $1 and refresh_jti = $2 and expires_at > $5::bigint
+      returning *`;
+  }
 
   private get db() {
     return this.options.database.db;
@@ -59,10 +73,21 @@ export class SqlSessionStore implements SessionStore {
     next: { jti: string; iat: number },
     graceMs: number,
   ): Promise<RotationOutcome> {
-    const { clock } = this.options;
-    let revokedUntil: number | null = null;
-    const outcome = await guarded(() =>
-      this.db.transaction().execute(async (trx): Promise<RotationOutcome> => {
+    const { clock, onEnded } = this.options;
+    // The bookkeeping after the commit runs inside the guarded call: if the caller has been given
+    // a 503 by then, the session has ended all the same, and this instance must know it.
+    return guarded(async () => {
+      const [rotated] = await hotStatement<Selectable<SessionsTable>>(this.db, this.rotateText, [
+        sessionId,
+        presentedJti,
+        next.jti,
+        next.iat,
+        clock.now(),
+      ]);
+      if (rotated) return { kind: 'rotated', session: fromRow(rotated) };
+
+      let revokedUntil: number | null = null;
+      const outcome = await this.db.transaction().execute(async (trx): Promise<RotationOutcome> => {
         // The row lock makes concurrent rotations of one session, on any instance, take turns:
         // each one decides on the state the one before it left.
         const row = await trx.selectFrom('sessions').selectAll().where('id', '=', sessionId).forUpdate().executeTakeFirst();
@@ -87,10 +112,10 @@ export class SqlSessionStore implements SessionStore {
         revokedUntil = this.revokedUntil();
         await endSessions(trx, this.options.database, revokedUntil, sql`id = ${sessionId}`);
         return { kind: 'reused', session: fromRow(row) };
-      }),
-    );
-    if (outcome.kind === 'reused' && revokedUntil !== null) this.options.onEnded(sessionId, revokedUntil);
-    return outcome;
+      });
+      if (outcome.kind === 'reused' && revokedUntil !== null) onEnded(sessionId, revokedUntil);
+      return outcome;
+    });
   }
 
   async listByUser(userId: string): Promise<SessionRecord[]> {
@@ -143,9 +168,12 @@ export class SqlSessionStore implements SessionStore {
 
   private async endWhere(condition: ReturnType<typeof sql>): Promise<string[]> {
     const until = this.revokedUntil();
-    const ended = await guarded(() => endSessions(this.db, this.options.database, until, condition));
-    for (const sessionId of ended) this.options.onEnded(sessionId, until);
-    return ended;
+    // Told inside the guarded call, so that an end committed after its caller got a 503 is known here too.
+    return guarded(async () => {
+      const ended = await endSessions(this.db, this.options.database, until, condition);
+      for (const sessionId of ended) this.options.onEnded(sessionId, until);
+      return ended;
+    });
   }
 }
 

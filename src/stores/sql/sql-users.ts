@@ -64,30 +64,33 @@ export class SqlUserStore implements UserStore {
   async update(id: string, changes: UserChanges): Promise<UserRecord | null> {
     const set = changedColumns(pickUserChanges(changes));
     const { database, feed } = this;
-    const row = await guarded(() =>
-      database.db.transaction().execute(async (trx) => {
-        const updated = Object.keys(set).length === 0
+    // The copy is dropped inside the guarded call: a change committed after its caller got a 503
+    // must not leave the old record served here.
+    const row = await guarded(async () => {
+      const updated = await database.db.transaction().execute(async (trx) => {
+        const changed = Object.keys(set).length === 0
           ? await trx.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
           : await trx.updateTable('users').set(set).where('id', '=', id).returningAll().executeTakeFirst();
-        if (updated) await notifyUserChanged(database, trx, id);
-        return updated;
-      }),
-    );
-    feed.userChanged(id);
+        if (changed) await notifyUserChanged(database, trx, id);
+        return changed;
+      });
+      feed.userChanged(id);
+      return updated;
+    });
     return row ? fromRow(row) : null;
   }
 
   async delete(id: string): Promise<boolean> {
     const { database, feed } = this;
-    const deleted = await guarded(() =>
-      database.db.transaction().execute(async (trx) => {
+    return guarded(async () => {
+      const deleted = await database.db.transaction().execute(async (trx) => {
         const row = await trx.deleteFrom('users').where('id', '=', id).returning('id').executeTakeFirst();
         if (row) await notifyUserChanged(database, trx, id);
         return row !== undefined;
-      }),
-    );
-    feed.userChanged(id);
-    return deleted;
+      });
+      feed.userChanged(id);
+      return deleted;
+    });
   }
 
   async listPage({ limit, cursor, emailContains }: UserPageQuery): Promise<UserPage> {
