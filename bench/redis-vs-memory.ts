@@ -18,6 +18,8 @@ import { Redis } from 'ioredis';
 import { systemClock } from '../src/lib/clock';
 import { randomId } from '../src/lib/random-id';
 import { createRedisStores } from '../src/stores/redis';
+import { registerUser } from './lib/accounts';
+import { revocationDelay } from './lib/revocation';
 
 const ROOT = path.resolve(__dirname, '..');
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -191,37 +193,6 @@ async function benchRefresh(server: Server): Promise<Throughput> {
 }
 
 /**
- * Logout on A, then GET /profile on B with the same access token as soon as A's 204 has arrived,
- * again until B refuses it: the delay runs from A's answer to B's refusal.
- */
-async function revocationDelay(a: Server, b: Server) {
-  const delays: number[] = [];
-  let firstProbeRejected = 0;
-  const [tokens] = await sessionsFor(a.port, 1);
-  const email = (await call(a.port, 'GET', '/profile', undefined, tokens!.access_token)).body.user as { email: string };
-  for (let round = 0; round < REVOCATION_ROUNDS; round += 1) {
-    const login = await call(a.port, 'POST', '/login', { email: email.email, password: PASSWORD });
-    const access = String(login.body.access_token);
-    if ((await call(b.port, 'GET', '/profile', undefined, access)).status !== 200) throw new Error('B refused a live token');
-    const out = await call(a.port, 'POST', '/logout', {}, access);
-    if (out.status !== 204) throw new Error(`logout failed: ${out.status}`);
-    const loggedOut = process.hrtime.bigint();
-    let probes = 0;
-    for (;;) {
-      probes += 1;
-      const res = await call(b.port, 'GET', '/profile', undefined, access);
-      if (res.status === 401) break;
-      if (res.status !== 200) throw new Error(`unexpected ${res.status}`);
-    }
-    delays.push(Number(process.hrtime.bigint() - loggedOut) / 1e6);
-    if (probes === 1) firstProbeRejected += 1;
-  }
-  delays.sort((x, y) => x - y);
-  const at = (q: number) => delays[Math.min(delays.length - 1, Math.floor(q * delays.length))]!.toFixed(2);
-  return { rounds: REVOCATION_ROUNDS, firstProbeRejected, p50: at(0.5), p99: at(0.99), max: delays.at(-1)!.toFixed(2) };
-}
-
-/**
  * The revocation check alone, in this process: the local copy (a Set lookup) against one Redis
  * round trip, one at a time (latency) and 50 at a time (how many a client can do per second).
  */
@@ -326,10 +297,10 @@ async function main(): Promise<void> {
 
     const [a, b] = await Promise.all([start('A', node, redisEnv), start('B', node, redisEnv)]);
     servers.push(a, b);
-    const delay = await revocationDelay(a, b);
+    const delay = await revocationDelay(a.port, b.port, await registerUser(a.port), REVOCATION_ROUNDS);
     console.log(
       `\ncross-instance revocation (logout on A → token refused on B), ${delay.rounds} rounds: ` +
-        `first probe refused in ${delay.firstProbeRejected}; delay p50 ${delay.p50} ms, p99 ${delay.p99} ms, max ${delay.max} ms`,
+        `first probe refused in ${delay.firstProbeRefused}; delay p50 ${delay.p50Ms.toFixed(2)} ms, p99 ${delay.p99Ms.toFixed(2)} ms, max ${delay.maxMs.toFixed(2)} ms`,
     );
     const cost = await checkCost();
     console.log(

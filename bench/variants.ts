@@ -33,8 +33,8 @@ function isolatedConfig(): Record<string, string> {
   return { ...Object.fromEntries(names.map((name) => [name, ''])), DOTENV_CONFIG_PATH: path.join(ROOT, 'bench', 'no-such.env') };
 }
 
-/** This server as production runs it: built code, production mode, request log at info. */
-function thisServerEnv(extra: Record<string, string>): Record<string, string> {
+/** This server as production runs it: built code, production mode, request log at info; `extra` picks its stores. */
+export function thisServerEnv(extra: Record<string, string>): Record<string, string> {
   return {
     ...isolatedConfig(),
     NODE_ENV: 'production',

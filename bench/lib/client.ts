@@ -11,14 +11,15 @@ export function requestJson(
   port: number,
   method: string,
   path: string,
-  options: { body?: unknown; bearer?: string; timeoutMs?: number } = {},
+  options: { body?: unknown; bearer?: string; timeoutMs?: number; agent?: http.Agent } = {},
 ): Promise<JsonReply> {
   return new Promise((resolve, reject) => {
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
     const headers: Record<string, string> = {};
     if (payload !== undefined) headers['Content-Type'] = 'application/json';
     if (options.bearer) headers.Authorization = `Bearer ${options.bearer}`;
-    const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent: false }, (res) => {
+    // A connection per request unless the caller brings a keep-alive agent (to time requests, not connects).
+    const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent: options.agent ?? false }, (res) => {
       let text = '';
       res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
       res.on('end', () => {

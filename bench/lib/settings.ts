@@ -19,6 +19,12 @@ export interface Settings {
     floodConnections: number;
   };
   memory: { live: number[]; churn: number };
+  sql: {
+    /** Sessions written through the store API before the sessions table is measured on disk. */
+    sessionRows: number;
+    /** Logouts on one instance timed until another refuses the token. */
+    revocationRounds: number;
+  };
 }
 
 export const FULL: Settings = {
@@ -37,6 +43,7 @@ export const FULL: Settings = {
     floodConnections: 100,
   },
   memory: { live: [100_000, 1_000_000], churn: 100_000 },
+  sql: { sessionRows: 10_000, revocationRounds: 200 },
 };
 
 export const SMOKE: Settings = {
@@ -53,4 +60,5 @@ export const SMOKE: Settings = {
     floodConnections: 50,
   },
   memory: { live: [5_000, 10_000], churn: 5_000 },
+  sql: { sessionRows: 500, revocationRounds: 5 },
 };

@@ -1,7 +1,8 @@
 // The Markdown report: machine, targets, and one table per scenario; the README shows its summary part.
 import type { LoginLoad } from '../scenarios/logins';
 import { VARIANTS } from '../variants';
-import { formatBytes, targets, type Figure, type Results } from './summary';
+import { SQL_STORE_KEYS, type SqlStoreKey } from '../scenarios/sql';
+import { formatBytes, sqlTargets, targets, type Figure, type Results, type Target } from './summary';
 
 const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(2) : '—');
 const int = (value: number) => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : '—');
@@ -15,17 +16,21 @@ function verdict(met: boolean | null, judged: boolean): string {
 }
 
 export function machineLine(results: Results): string {
-  const { machine, redis } = results;
+  const { machine, redis, postgres } = results;
   const redisText = 'skipped' in redis ? `Redis: none (${redis.skipped})` : `Redis ${redis.version} at ${redis.where}`;
+  const postgresText = 'skipped' in postgres ? `PostgreSQL: none (${postgres.skipped})` : `PostgreSQL ${postgres.version} at ${postgres.where}`;
   return (
     `${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GiB · ${machine.os} · Node.js ${machine.node} · ` +
-    `${redisText} · ${machine.date} · load average ${results.load.before.toFixed(2)} before, ${results.load.after.toFixed(2)} after`
+    `${redisText} · ${postgresText} · ${machine.date} · load average ${results.load.before.toFixed(2)} before, ${results.load.after.toFixed(2)} after`
   );
 }
 
 export function targetsTable(results: Results): string {
-  const judged = !results.settings.smoke;
-  const rows = targets(results).map((target) => `| ${target.name} | ${target.measured} | ${verdict(target.met, judged)} |`);
+  return targetRows(targets(results), !results.settings.smoke);
+}
+
+function targetRows(list: readonly Target[], judged: boolean): string {
+  const rows = list.map((target) => `| ${target.name} | ${target.measured} | ${verdict(target.met, judged)} |`);
   return ['| target | measured in this run | |', '|---|---|---|', ...rows].join('\n');
 }
 
@@ -49,16 +54,21 @@ export function profileTable(results: Results): string {
   ].join('\n');
 }
 
+/** A throughput row's figures: req/s, its ratio to `reference` (req/s), p50, p99, server CPU, failures, each round's req/s. */
+function throughputCells(figure: Figure, reference: number): string {
+  return (
+    `${int(figure.rps)} | ${ratio(figure.rps / reference)} | ${ms(figure.p50)} | ${ms(figure.p99)} | ` +
+    `${cpu(figure)} | ${figure.failed} | ${figure.rounds.map(int).join(', ')}`
+  );
+}
+
 function refreshTable(results: Results): string {
   const reference = results.profile.express?.rps ?? Number.NaN;
   const rows = (['memory', 'redis'] as const).map((key) => {
     const figure = results.refresh[key];
     const label = key === 'memory' ? 'this server, memory store' : 'this server, Redis store';
     if (!figure) return `| ${label} | skipped: ${'skipped' in results.redis ? results.redis.skipped : 'not run'} | | | | | | |`;
-    return (
-      `| ${label} | ${int(figure.rps)} | ${ratio(figure.rps / reference)} | ${ms(figure.p50)} | ${ms(figure.p99)} | ` +
-      `${cpu(figure)} | ${figure.failed} | ${figure.rounds.map(int).join(', ')} |`
-    );
+    return `| ${label} | ${throughputCells(figure, reference)} |`;
   });
   return [
     '| POST /refresh | req/s | × bare Express GET /profile | p50 ms | p99 ms | server CPU µs/req | failed | req/s per round |',
@@ -105,6 +115,83 @@ function memoryTable(results: Results): string {
   ].join('\n');
 }
 
+const SQL_LABELS: Record<SqlStoreKey, string> = {
+  memory: 'memory store',
+  postgres: 'PostgreSQL',
+  pglite: 'PGlite (embedded)',
+};
+
+type SqlPart = Pick<Results, 'settings' | 'postgres' | 'sql'>;
+
+function sqlThroughputTable({ postgres, sql }: SqlPart): string {
+  if ('failed' in sql) return `The SQL part of the bench failed: ${sql.failed}`;
+  const rows = (['profile', 'refresh'] as const).flatMap((route) => {
+    const figures = sql[route];
+    const name = route === 'profile' ? 'GET /profile' : 'POST /refresh';
+    return SQL_STORE_KEYS.map((key) => {
+      const figure = figures[key];
+      if (!figure) {
+        const why = key === 'postgres' && 'skipped' in postgres ? postgres.skipped : 'not run';
+        return `| ${SQL_LABELS[key]} | ${name} | skipped: ${why} | | | | | | |`;
+      }
+      return `| ${SQL_LABELS[key]} | ${name} | ${throughputCells(figure, figures.memory?.rps ?? Number.NaN)} |`;
+    });
+  });
+  return [
+    '| stores | route | req/s | × memory store | p50 ms | p99 ms | server CPU µs/req | failed | req/s per round |',
+    '|---|---|--:|--:|--:|--:|--:|--:|---|',
+    ...rows,
+  ].join('\n');
+}
+
+function postgresTable({ postgres, sql }: SqlPart): string {
+  if ('failed' in sql) return '';
+  const header = ['| PostgreSQL | measured |', '|---|---|'];
+  const names = {
+    rows: 'on disk per session row: table, TOAST and indexes, each session as login writes it',
+    refreshed: 'on disk per session row after one refresh of each (old row versions not yet vacuumed)',
+    revocation: 'logout on instance A → token refused by instance B (two servers on one schema)',
+  };
+  const { rows, revocation } = sql;
+  if ('skipped' in postgres || !rows || !revocation) {
+    const why = 'skipped' in postgres ? postgres.skipped : 'not run';
+    return [...header, ...Object.values(names).map((name) => `| ${name} | skipped: ${why} |`)].join('\n');
+  }
+  const bytes = (value: number) => `${value.toFixed(0)} bytes`;
+  return [
+    ...header,
+    `| ${names.rows} | ${bytes(rows.bytesPerSession)} (table ${bytes(rows.tableBytesPerSession)}, indexes ${bytes(rows.indexBytesPerSession)}; ${int(rows.sessions)} sessions) |`,
+    `| ${names.refreshed} | ${bytes(rows.afterRefreshBytesPerSession)} |`,
+    `| ${names.revocation} | p50 ${ms(revocation.p50Ms)} ms, p99 ${ms(revocation.p99Ms)} ms, max ${ms(revocation.maxMs)} ms over ${revocation.rounds} rounds; ` +
+      `refused at the first request after the logout in ${revocation.firstProbeRefused} |`,
+  ].join('\n');
+}
+
+/** The SQL stores' section: how it was measured and its tables (also what `npm run bench:sql` prints). */
+export function sqlSection(part: SqlPart): string {
+  const pglite = 'failed' in part.sql ? '' : ` ${part.sql.pgliteVersion}`;
+  const { rounds } = part.settings;
+  return [
+    'Servers of this part\'s own, each `node dist/server.js` as above: the memory store, PostgreSQL (`DATABASE_URL=postgres://…`, a schema made',
+    `for the run and dropped after it) and PGlite${pglite} (\`DATABASE_URL=file:…\`, a fresh temporary directory), loaded side by side in`,
+    `${rounds === 1 ? 'one round' : `${rounds} interleaved rounds (median shown)`}; each ratio is to the memory store of the same rounds. Session rows are written through the store`,
+    'API (`openSqlStores`) into a schema of their own; the growth of `pg_total_relation_size` over the empty table is divided by their number.',
+    'The revocation delay runs from the 204 of a logout on the PostgreSQL server (A) to the first 401 for the same access token from a second',
+    'server on the same schema (B), asked again at once until it refuses.',
+    '',
+    sqlTables(part),
+  ].join('\n');
+}
+
+function sqlTables(part: SqlPart): string {
+  return [sqlThroughputTable(part), postgresTable(part)].filter((table) => table !== '').join('\n\n');
+}
+
+/** What `npm run bench:sql` prints on its own: the SQL targets, then the section. */
+export function sqlReportMarkdown(part: SqlPart): string {
+  return [targetRows(sqlTargets(part), !part.settings.smoke), '', sqlSection(part), ''].join('\n');
+}
+
 /** What the README shows: the machine, the targets and the throughput table. */
 export function summaryMarkdown(results: Results): string {
   return [
@@ -119,6 +206,8 @@ export function summaryMarkdown(results: Results): string {
     loginsTable(results),
     '',
     memoryTable(results),
+    '',
+    sqlTables(results),
   ].join('\n');
 }
 
@@ -170,6 +259,10 @@ export function reportMarkdown(results: Results): string {
     'refreshed once; heap after a full GC, minus the heap before.',
     '',
     memoryTable(results),
+    '',
+    '## PostgreSQL and PGlite against the memory store',
+    '',
+    sqlSection(results),
     '',
     '## Redis: revocation across instances, and a Redis lookup per request',
     '',

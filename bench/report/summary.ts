@@ -1,10 +1,12 @@
-// Turns the runs of one bench into medians, ratios and the verdict on each target of issue 7.
+// Turns the runs of one bench into medians, ratios and the verdict on each target of issues 7 and 21.
 import type { LoadResult } from '../lib/load';
 import type { Machine } from '../lib/machine';
+import type { RevocationDelay } from '../lib/revocation';
 import type { Settings } from '../lib/settings';
 import { median } from '../lib/stats';
 import type { LoginLoad, LoginRun } from '../scenarios/logins';
 import type { Churn, LiveSessions } from '../scenarios/memory';
+import type { SessionRowBytes, SqlRuns, SqlStoreKey } from '../scenarios/sql';
 import type { VariantKey } from '../variants';
 
 /** The median of each figure over the rounds of one measurement. */
@@ -42,6 +44,24 @@ export interface Results {
   churn: Churn;
   /** What bench/redis-vs-memory.ts printed (full runs with Redis only). */
   redisDetails: string | null;
+  postgres: { where: string; version: string } | { skipped: string };
+  /** The SQL stores against the memory store (bench/scenarios/sql.ts), or why that part failed. */
+  sql: SqlFigures | { failed: string };
+}
+
+/** The figures of the SQL scenario: its runs turned into medians. */
+export interface SqlFigures {
+  pgliteVersion: string;
+  profile: Partial<Record<SqlStoreKey, Figure>>;
+  refresh: Partial<Record<SqlStoreKey, Figure>>;
+  rows: SessionRowBytes | null;
+  revocation: RevocationDelay | null;
+}
+
+export function sqlFigures(runs: SqlRuns): SqlFigures {
+  const figures = (byKey: Partial<Record<SqlStoreKey, LoadResult[]>>) =>
+    Object.fromEntries(Object.entries(byKey).map(([key, list]) => [key, figure(list)])) as Partial<Record<SqlStoreKey, Figure>>;
+  return { pgliteVersion: runs.pgliteVersion, profile: figures(runs.profile), refresh: figures(runs.refresh), rows: runs.rows, revocation: runs.revocation };
 }
 
 export function figure(runs: readonly LoadResult[]): Figure {
@@ -111,6 +131,7 @@ export function targets(results: Results): Target[] {
   }
   const refreshRatio = refresh.memory && profile.express ? refresh.memory.rps / profile.express.rps : Number.NaN;
   list.push({ name: 'POST /refresh (memory) ≥ 0.5 × bare Express', measured: times(refreshRatio), met: refreshRatio >= 0.5 });
+  list.push(...sqlTargets(results));
 
   const quiet = logins.none.profile;
   const steady = logins.steady.profile;
@@ -155,6 +176,26 @@ export function targets(results: Results): Target[] {
     met: churnClean,
   });
   return list;
+}
+
+/** Issue 21: PostgreSQL against the memory store measured beside it; PGlite is shown, not judged. */
+export function sqlTargets(results: Pick<Results, 'postgres' | 'sql'>): Target[] {
+  const { postgres, sql } = results;
+  const limits = [
+    { route: 'profile', name: 'GET /profile (PostgreSQL) ≥ 0.85 × memory store', min: 0.85 },
+    { route: 'refresh', name: 'POST /refresh (PostgreSQL) ≥ 0.5 × memory store', min: 0.5 },
+  ] as const;
+  return limits.map(({ route, name, min }): Target => {
+    // A failed part is a failure to show, not a skip: it would otherwise pass unnoticed.
+    if ('failed' in sql) return { name, measured: 'not measured: the SQL part of the bench failed', met: false };
+    if ('skipped' in postgres) return { name, measured: `not measured: no PostgreSQL (${postgres.skipped})`, met: null };
+    const vsMemory = (key: SqlStoreKey) => {
+      const figures = sql[route];
+      return figures[key] && figures.memory ? figures[key]!.rps / figures.memory.rps : Number.NaN;
+    };
+    const ratio = vsMemory('postgres');
+    return { name, measured: `${times(ratio)} (PGlite ${times(vsMemory('pglite'))}, no target)`, met: ratio >= min };
+  });
 }
 
 export function formatBytes(bytes: number): string {

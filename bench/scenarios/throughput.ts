@@ -2,6 +2,7 @@
 import type autocannon from 'autocannon';
 import { openSessions } from '../lib/accounts';
 import { runLoad, type LoadResult } from '../lib/load';
+import type { ServerProcess } from '../lib/processes';
 import type { VariantKey } from '../variants';
 import { url, type BenchContext } from './context';
 
@@ -11,13 +12,7 @@ export async function profileThroughput(context: BenchContext): Promise<Partial<
   const keys = (Object.keys(servers) as VariantKey[]).filter((key) => servers[key]);
   const runs: Partial<Record<VariantKey, LoadResult[]>> = {};
   const load = (key: VariantKey, durationSec: number) =>
-    runLoad({
-      url: url(servers[key]!, '/profile'),
-      headers: { Authorization: `Bearer ${context.accessTokens[key] ?? context.accessTokens.memory}` },
-      connections: settings.throughput.connections,
-      durationSec,
-      serverPid: servers[key]!.pid,
-    });
+    profileRun(servers[key]!, context.accessTokens[key] ?? context.accessTokens.memory!, settings.throughput.connections, durationSec);
 
   for (const key of keys) {
     const warm = await load(key, settings.warmupSec);
@@ -46,23 +41,40 @@ export async function refreshThroughput(context: BenchContext, key: 'memory' | '
   const connections = settings.throughput.connections;
   const runs: LoadResult[] = [];
   for (let round = 0; round <= settings.rounds; round += 1) {
-    const pool = (await openSessions(server.port, context.emails[key]!, connections)).map((pair) => pair.refresh_token);
-    const result = await runLoad({
-      url: url(server, '/refresh'),
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: '{}',
-      connections,
-      // Round 0 warms the server up and is not counted.
-      durationSec: round === 0 ? settings.warmupSec : settings.throughput.durationSec,
-      serverPid: server.pid,
-      setupClient: (client) => followChain(client, pool.pop()!),
-    });
+    // Round 0 warms the server up and is not counted.
+    const durationSec = round === 0 ? settings.warmupSec : settings.throughput.durationSec;
+    const result = await refreshRun(server, context.emails[key]!, connections, durationSec);
     if (round === 0) continue;
     runs.push(result);
     context.log(`POST /refresh ${key.padEnd(10)} round ${round}: ${Math.round(result.rps)} req/s, ${result.failed} failed`);
   }
   return runs;
+}
+
+/** One GET /profile run with `accessToken`, as fast as the server answers. */
+export function profileRun(server: ServerProcess, accessToken: string, connections: number, durationSec: number): Promise<LoadResult> {
+  return runLoad({
+    url: url(server, '/profile'),
+    headers: { Authorization: `Bearer ${accessToken}` },
+    connections,
+    durationSec,
+    serverPid: server.pid,
+  });
+}
+
+/** One POST /refresh run: `connections` sessions of `email` opened afresh, each connection following its own chain. */
+export async function refreshRun(server: ServerProcess, email: string, connections: number, durationSec: number): Promise<LoadResult> {
+  const pool = (await openSessions(server.port, email, connections)).map((pair) => pair.refresh_token);
+  return runLoad({
+    url: url(server, '/refresh'),
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: '{}',
+    connections,
+    durationSec,
+    serverPid: server.pid,
+    setupClient: (client) => followChain(client, pool.pop()!),
+  });
 }
 
 function followChain(client: autocannon.Client, first: string): void {
