@@ -11,6 +11,7 @@ import { eventually } from '../helpers/eventually';
 import { deleteKeys, describeWithRedis, inspector, openRedisStores, uniquePrefix } from '../helpers/redis';
 import { TcpProxy } from '../helpers/tcp-proxy';
 import { runStoreContract, type ExpiringEntry } from './session-store.contract';
+import { sessionRecord, userRecord as aUserRecord } from '../helpers/store-records';
 
 const HOUR = 3_600_000;
 const MARGIN = 60_000;
@@ -71,36 +72,11 @@ describeWithRedis('Redis stores', (url) => {
   }
 
   function session(clock: FakeClock, overrides: Partial<SessionRecord> = {}): SessionRecord {
-    const now = clock.now();
-    return {
-      id: randomId(),
-      userId: randomId(),
-      createdAt: now,
-      lastUsedAt: now,
-      expiresAt: now + 24 * HOUR,
-      userAgent: 'redis-test',
-      ip: '127.0.0.1',
-      refreshJti: randomId(),
-      refreshIat: Math.floor(now / 1000),
-      previousJti: null,
-      rotatedAt: now,
-      ...overrides,
-    };
+    return sessionRecord(clock.now(), overrides);
   }
 
   function userRecord(overrides: Partial<UserRecord> = {}): UserRecord {
-    const id = randomId();
-    return {
-      id,
-      email: `${id.toLowerCase()}@example.com`,
-      role: 'user',
-      passwordHash: 'x',
-      createdAt: 1_700_000_000_000,
-      emailVerified: false,
-      disabled: false,
-      lastLoginAt: null,
-      ...overrides,
-    };
+    return aUserRecord(1_700_000_000_000, { passwordHash: 'x', ...overrides });
   }
 
   describe('what Redis holds, and for how long', () => {
@@ -307,17 +283,7 @@ describeWithRedis('Redis stores', (url) => {
     afterEach(() => clients.splice(0).forEach((client) => client.disconnect()));
 
     function user(): UserRecord {
-      const id = randomId();
-      return {
-        id,
-        email: `${id.toLowerCase()}@example.com`,
-        role: 'user',
-        passwordHash: 'x',
-        createdAt: 1_700_000_000_000,
-        emailVerified: false,
-        disabled: false,
-        lastLoginAt: null,
-      };
+      return userRecord();
     }
 
     it('asks Redis for a user once, then answers from its copy (GET /profile makes no round trip)', async () => {

@@ -11,6 +11,7 @@ import type {
   UserRecord,
 } from '../../src/stores/types';
 import { FakeClock } from '../helpers/fake-clock';
+import { sessionRecord, userRecord } from '../helpers/store-records';
 
 /** Builds a fresh set of stores on the given clock (its storage may hold other tests' rows). */
 export type StoresFactory = (clock: FakeClock) => Stores | Promise<Stores>;
@@ -58,17 +59,7 @@ export function runStoreContract(name: string, factory: StoresFactory, hooks?: C
     });
 
     function user(overrides: Partial<UserRecord> = {}): UserRecord {
-      return {
-        id: randomId(),
-        email: `${randomId().toLowerCase()}@example.com`,
-        role: 'user',
-        passwordHash: HASH,
-        createdAt: clock.now(),
-        emailVerified: false,
-        disabled: false,
-        lastLoginAt: null,
-        ...overrides,
-      };
+      return userRecord(clock.now(), { passwordHash: HASH, ...overrides });
     }
 
     /** A text no other test's email contains: pages filtered on it see only this test's users. */
@@ -102,21 +93,7 @@ export function runStoreContract(name: string, factory: StoresFactory, hooks?: C
     }
 
     function session(overrides: Partial<SessionRecord> = {}): SessionRecord {
-      const now = clock.now();
-      return {
-        id: randomId(),
-        userId: randomId(),
-        createdAt: now,
-        lastUsedAt: now,
-        expiresAt: now + 24 * HOUR,
-        userAgent: 'contract-test',
-        ip: '127.0.0.1',
-        refreshJti: randomId(),
-        refreshIat: Math.floor(now / 1000),
-        previousJti: null,
-        rotatedAt: now,
-        ...overrides,
-      };
+      return sessionRecord(clock.now(), overrides);
     }
 
     function next() {

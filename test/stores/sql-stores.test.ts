@@ -7,42 +7,11 @@ import { openSqlStores, sqlStoresOn, type SqlStores } from '../../src/stores/sql
 import { openDatabase, type SqlDatabase } from '../../src/stores/sql/database';
 import { migrateToLatest, type MigrationReport } from '../../src/stores/sql/migrate';
 import { randomId } from '../../src/lib/random-id';
-import type { SessionRecord, UserRecord } from '../../src/stores/types';
 import { eventually } from '../helpers/eventually';
+import { sessionRecord, userRecord } from '../helpers/store-records';
 import { FakeClock } from '../helpers/fake-clock';
 import { describeWithPostgres, dropSchema, inspector, uniqueSchema } from '../helpers/postgres';
 import { runStoreContract, type ContractHooks, type ExpiringEntry } from './session-store.contract';
-
-function aUser(clock: FakeClock): UserRecord {
-  const id = randomId();
-  return {
-    id,
-    email: `${id.toLowerCase()}@example.com`,
-    role: 'user',
-    passwordHash: '$2b$10$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234',
-    createdAt: clock.now(),
-    emailVerified: false,
-    disabled: false,
-    lastLoginAt: null,
-  };
-}
-
-function aSession(clock: FakeClock, userId: string): SessionRecord {
-  const now = clock.now();
-  return {
-    id: randomId(),
-    userId,
-    createdAt: now,
-    lastUsedAt: now,
-    expiresAt: now + 3_600_000,
-    userAgent: 'sql-test',
-    ip: '127.0.0.1',
-    refreshJti: randomId(),
-    refreshIat: Math.floor(now / 1000),
-    previousJti: null,
-    rotatedAt: now,
-  };
-}
 
 const ACCESS_TTL = 15 * 60_000;
 
@@ -90,13 +59,13 @@ describeWithPostgres('PostgreSQL stores', (url) => {
     expect(longSchema).toHaveLength(63);
     const clock = new FakeClock();
     const [a, b] = [await open(clock, longSchema), await open(clock, longSchema)];
-    const user = aUser(clock);
+    const user = userRecord(clock.now());
     await a.users.create(user);
     await expect(b.users.findById(user.id)).resolves.toMatchObject({ role: 'user' });
     await expect(a.users.update(user.id, { role: 'admin' })).resolves.toMatchObject({ role: 'admin' });
     await eventually(async () => (await b.users.findById(user.id))?.role === 'admin');
 
-    const session = aSession(clock, user.id);
+    const session = sessionRecord(clock.now(), { userId: user.id });
     await a.sessions.create(session);
     await expect(a.sessions.end(session.id)).resolves.toBe(true);
     await eventually(() => b.revocations.has(session.id));
@@ -106,7 +75,7 @@ describeWithPostgres('PostgreSQL stores', (url) => {
   it('answers 503 within the call deadline while another connection holds the session row, and ends it once the lock goes', async () => {
     const clock = new FakeClock();
     const stores = await open(clock);
-    const session = aSession(clock, randomId());
+    const session = sessionRecord(clock.now(), { userId: randomId() });
     await stores.sessions.create(session);
     const holder = await inspector(url);
     try {
@@ -162,10 +131,10 @@ describe('PGlite stores', () => {
     const clock = new FakeClock();
     const stores = sqlStoresOn(database, migrations, { clock, accessTtlMs: ACCESS_TTL }, false);
     await stores.whenReady(5000);
-    const user = aUser(clock);
+    const user = userRecord(clock.now());
     await stores.users.create(user);
     await expect(stores.users.findById(user.id)).resolves.toMatchObject({ role: 'user', disabled: false });
-    const session = aSession(clock, user.id);
+    const session = sessionRecord(clock.now(), { userId: user.id });
     await stores.sessions.create(session);
 
     // PGlite has one connection: a transaction that keeps it for 5 s holds every other call up.
