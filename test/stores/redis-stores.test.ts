@@ -4,7 +4,7 @@ import { AppError } from '../../src/errors';
 import { randomId } from '../../src/lib/random-id';
 import { RedisUserStore, type RedisStores } from '../../src/stores/redis';
 import { redisKeys } from '../../src/stores/redis/keys';
-import type { UserChangeFeed } from '../../src/stores/redis/redis-users';
+import type { UserChangeFeed } from '../../src/stores/user-copy';
 import type { SessionRecord, UserRecord } from '../../src/stores/types';
 import { FakeClock } from '../helpers/fake-clock';
 import { eventually } from '../helpers/eventually';

@@ -2,6 +2,7 @@
 import type { Redis } from 'ioredis';
 import type { UserChanges, UserPage, UserPageQuery, UserRecord, UserStore } from '../types';
 import { checkPageLimit, invalidCursor, pickUserChanges } from '../user-changes';
+import { USER_COPY_SIZE, UserCopy, type UserChangeFeed } from '../user-copy';
 import { guarded, LuaScript } from './connection';
 import type { RedisKeys } from './keys';
 
@@ -45,17 +46,8 @@ redis.call('PUBLISH', ARGV[2], ARGV[3])
 return 1
 `);
 
-/** How many user records an instance keeps in its local copy by default: a few MB at most. */
-export const USER_COPY_SIZE = 10_000;
-
 /** Records read per round trip while a filtered page looks for matches. */
 const SCAN_BATCH = 200;
-
-/** What the copy needs of the subscription that carries user changes (the revocation feed). */
-export interface UserChangeFeed {
-  /** True while every change published in Redis reaches this instance. */
-  readonly isCurrent: boolean;
-}
 
 /**
  * An instance keeps the records it has read, so that GET /profile costs no Redis round trip for a
@@ -72,18 +64,17 @@ export interface UserChangeFeed {
  * up.
  */
 export class RedisUserStore implements UserStore {
-  /** In the order read: when full, the record copied longest ago makes room. */
-  private readonly copy = new Map<string, UserRecord>();
-  /** Bumped by every drop: a read that saw it move may hold an answer older than the change. */
-  private changes = 0;
+  private readonly copy: UserCopy;
 
   constructor(
     private readonly client: Redis,
     private readonly keys: RedisKeys,
     /** Without a feed nothing tells this instance of changes, so it keeps no copy. */
-    private readonly feed: UserChangeFeed | null,
-    private readonly copySize = USER_COPY_SIZE,
-  ) {}
+    feed: UserChangeFeed | null,
+    copySize = USER_COPY_SIZE,
+  ) {
+    this.copy = new UserCopy(feed, copySize);
+  }
 
   async create(user: UserRecord): Promise<'created' | 'email_taken'> {
     const { keys } = this;
@@ -103,17 +94,7 @@ export class RedisUserStore implements UserStore {
   }
 
   async findById(id: string): Promise<UserRecord | null> {
-    const trusted = this.feed?.isCurrent === true;
-    if (trusted) {
-      const known = this.copy.get(id);
-      if (known) return { ...known };
-    }
-    const seen = this.changes;
-    const user = fromJson(await guarded(this.client.get(this.keys.user(id))));
-    if (!user) return null;
-    if (trusted && this.feed?.isCurrent && seen === this.changes) this.remember(user);
-    // The caller gets its own object, as from Redis: changing it cannot change the copy.
-    return { ...user };
+    return this.copy.read(id, async () => fromJson(await guarded(this.client.get(this.keys.user(id)))));
   }
 
   async update(id: string, changes: UserChanges): Promise<UserRecord | null> {
@@ -169,25 +150,17 @@ export class RedisUserStore implements UserStore {
 
   /** Forgets one record (told by the feed of a change on any instance, or by this one). */
   dropCopy(userId: string): void {
-    this.changes += 1;
-    this.copy.delete(userId);
+    this.copy.drop(userId);
   }
 
   /** Forgets every record: the feed was lost, so changes may have gone unheard. */
   dropAllCopies(): void {
-    this.changes += 1;
-    this.copy.clear();
+    this.copy.dropAll();
   }
 
   /** Whether this instance holds a copy of the user (for tests). */
   isCopied(userId: string): boolean {
     return this.copy.has(userId);
-  }
-
-  private remember(user: UserRecord): void {
-    // Two concurrent misses for one user both land here: the second must not evict anyone.
-    if (!this.copy.has(user.id) && this.copy.size >= this.copySize) this.copy.delete(this.copy.keys().next().value!);
-    this.copy.set(user.id, user);
   }
 }
 

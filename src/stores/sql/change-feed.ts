@@ -48,8 +48,6 @@ export class ChangeFeed implements RevocationCheck {
   private readonly userListeners = new Set<(userId: string | null) => void>();
   /** Bumped by every connection change, so that a stale attempt cannot mark the copy current. */
   private generation = 0;
-  /** Bumped by every user change heard and every lost connection (see SqlUserStore). */
-  private userChangeCount = 0;
   private client: pg.Client | null = null;
   private heartbeat: NodeJS.Timeout | undefined;
   private retry: NodeJS.Timeout | undefined;
@@ -76,16 +74,6 @@ export class ChangeFeed implements RevocationCheck {
     return this.synced && !this.closed;
   }
 
-  /** Changes whenever a copy of a user may have gone stale: a read in flight across it must not be kept. */
-  get userChanges(): number {
-    return this.userChangeCount;
-  }
-
-  /** Ended sessions remembered locally. */
-  get size(): number {
-    return this.ended.size;
-  }
-
   /** Whether this instance knows the session has ended, without asking the database. */
   has(sessionId: string): boolean {
     return this.ended.has(sessionId);
@@ -104,7 +92,6 @@ export class ChangeFeed implements RevocationCheck {
 
   /** Tells the user copies to drop a user; called for this instance's own changes before they resolve. */
   userChanged(userId: string): void {
-    this.userChangeCount += 1;
     for (const listener of this.userListeners) listener(userId);
   }
 
@@ -191,7 +178,6 @@ export class ChangeFeed implements RevocationCheck {
     this.client = null;
     this.generation += 1;
     // User changes may be missed from now on: drop every copy, and keep no read in flight.
-    this.userChangeCount += 1;
     for (const listener of this.userListeners) listener(null);
     if (this.synced && !this.lostLogged) {
       this.options.logger.warn('change feed lost: checking each session in the database until it is back');

@@ -54,10 +54,15 @@ export interface SqlDatabase {
  */
 export async function openDatabase(target: DatabaseTarget, { forMigrations = false } = {}): Promise<SqlDatabase> {
   if (target.kind === 'postgres') {
-    const pool = createPool(target.url, forMigrations);
-    const root = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    const countersPool = createPool(target.url, false, { max: COUNTERS_POOL_SIZE, options: '-c synchronous_commit=off' });
-    const counters = new Kysely<Database>({ dialect: new PostgresDialect({ pool: countersPool }) });
+    const root = new Kysely<Database>({ dialect: new PostgresDialect({ pool: createPool(target.url, forMigrations) }) });
+    // Migrations count nothing: their connection has no counters' pool beside it.
+    const counters = forMigrations
+      ? root
+      : new Kysely<Database>({
+          dialect: new PostgresDialect({
+            pool: createPool(target.url, false, { max: COUNTERS_POOL_SIZE, options: '-c synchronous_commit=off' }),
+          }),
+        });
     return {
       target,
       root,
@@ -65,7 +70,7 @@ export async function openDatabase(target: DatabaseTarget, { forMigrations = fal
       counters: counters.withSchema(target.schema),
       description: describeDatabaseUrl(target.url),
       async close() {
-        await Promise.all([root.destroy(), counters.destroy()]);
+        await Promise.all([root.destroy(), counters === root ? undefined : counters.destroy()]);
       },
     };
   }

@@ -2,32 +2,28 @@
 import { sql, type Selectable, type Transaction } from 'kysely';
 import type { UserChanges, UserPage, UserPageQuery, UserRecord, UserStore } from '../types';
 import { checkPageLimit, decodeUserCursor, encodeUserCursor, pickUserChanges } from '../user-changes';
+import { UserCopy } from '../user-copy';
 import { changeChannel, type ChangeFeed } from './change-feed';
 import { guarded, type SqlDatabase } from './database';
 import type { Database, UsersTable } from './schema';
 
-/** How many user records an instance keeps in its local copy: a few MB at most. */
-export const USER_COPY_SIZE = 10_000;
 /** PostgreSQL's unique_violation. */
 const UNIQUE_VIOLATION = '23505';
 
 /**
- * GET /profile reads the caller's user on every request; keeping the records read saves a round
- * trip each time. A copy is used only while the change feed is current, every change announces
- * the user on it (this instance drops its own copy before update() resolves), and a read that
- * overlapped any change is not kept, so a record changed elsewhere is never served from here once
- * this instance has heard of it.
+ * GET /profile reads the caller's user on every request: the records read are kept (UserCopy),
+ * trusted while the change feed is current. Every change announces the user on the feed, and this
+ * instance drops its own copy before update() resolves.
  */
 export class SqlUserStore implements UserStore {
-  /** In the order read: when full, the record copied longest ago makes room. */
-  private readonly copy = new Map<string, UserRecord>();
+  private readonly copy: UserCopy;
 
   constructor(
     private readonly database: SqlDatabase,
     private readonly feed: ChangeFeed,
-    private readonly copySize = USER_COPY_SIZE,
   ) {
-    feed.onUserChanged((userId) => (userId === null ? this.copy.clear() : this.copy.delete(userId)));
+    this.copy = new UserCopy(feed);
+    feed.onUserChanged((userId) => (userId === null ? this.copy.dropAll() : this.copy.drop(userId)));
   }
 
   async create(user: UserRecord): Promise<'created' | 'email_taken'> {
@@ -47,18 +43,10 @@ export class SqlUserStore implements UserStore {
   }
 
   async findById(id: string): Promise<UserRecord | null> {
-    const { feed } = this;
-    if (feed.isCurrent) {
-      const known = this.copy.get(id);
-      if (known) return { ...known };
-    }
-    const changesBefore = feed.userChanges;
-    const current = feed.isCurrent;
-    const row = await guarded(() => this.database.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst());
-    if (!row) return null;
-    const user = fromRow(row);
-    if (current && feed.isCurrent && feed.userChanges === changesBefore) this.remember(user);
-    return { ...user };
+    return this.copy.read(id, async () => {
+      const row = await guarded(() => this.database.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst());
+      return row ? fromRow(row) : null;
+    });
   }
 
   async update(id: string, changes: UserChanges): Promise<UserRecord | null> {
@@ -107,11 +95,6 @@ export class SqlUserStore implements UserStore {
     const users = rows.slice(0, limit).map(fromRow);
     const last = users[users.length - 1];
     return { users, nextCursor: rows.length > limit && last ? encodeUserCursor(last) : null };
-  }
-
-  private remember(user: UserRecord): void {
-    if (!this.copy.has(user.id) && this.copy.size >= this.copySize) this.copy.delete(this.copy.keys().next().value!);
-    this.copy.set(user.id, user);
   }
 }
 
