@@ -49,3 +49,11 @@ export function flag(fallback: boolean) {
       return z.NEVER;
     });
 }
+
+/** The entries of a comma-separated list, trimmed, empty ones left out ("a, b,," is a and b). */
+export function commaList(text: string): string[] {
+  return text
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}

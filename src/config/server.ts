@@ -1,7 +1,7 @@
 // The server section: the environment it runs in, where it listens, and its HTTP edge (CORS, proxies) and log level.
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { integer, type Parsed } from './fields';
+import { commaList, integer, type Parsed } from './fields';
 
 export type TrustProxy = boolean | number | string[];
 
@@ -21,10 +21,7 @@ function originList() {
     .string()
     .default('')
     .transform((text, ctx) => {
-      const origins = text
-        .split(',')
-        .map((item) => item.trim())
-        .filter(Boolean);
+      const origins = commaList(text);
       for (const origin of origins) {
         let parsed: URL | null = null;
         try {

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { KEY_ID_PATTERN, derivedKeyId, ecVerificationKey, privateKeyPem, publicKeyPem } from '../auth/keys';
-import { duration, optionalText, type Parsed } from './fields';
+import { commaList, duration, optionalText, type Parsed } from './fields';
 import { generatedSecret, secretWeakness } from './secrets';
 
 export interface TokenConfig {
@@ -35,10 +35,7 @@ function namedSecrets(what: string) {
     .string()
     .default('')
     .transform((text, ctx) => {
-      const entries = text
-        .split(',')
-        .map((item) => item.trim())
-        .filter(Boolean);
+      const entries = commaList(text);
       const named: { name: string; secret: string }[] = [];
       for (const [index, entry] of entries.entries()) {
         const colon = entry.indexOf(':');
@@ -88,10 +85,7 @@ function publicKeys() {
     .string()
     .default('')
     .transform((text, ctx) => {
-      const entries = text
-        .split(',')
-        .map((item) => item.trim())
-        .filter(Boolean);
+      const entries = commaList(text);
       const keys: string[] = [];
       for (const [index, entry] of entries.entries()) {
         const pem = readPem(entry);
