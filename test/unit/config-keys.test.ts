@@ -3,7 +3,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ConfigError, loadConfig } from '../../src/config';
+import { loadConfig } from '../../src/config';
+import { configError } from '../helpers/config-errors';
 
 const STRONG = {
   JWT_SECRET: 'keys-Kp3-vQ9_zR7wX2mN8bT4yL6hJ1cF5dG0sA-access',
@@ -20,16 +21,6 @@ function p256Pems() {
     privatePem: String(privateKey.export({ type: 'pkcs8', format: 'pem' })),
     publicPem: String(publicKey.export({ type: 'spki', format: 'pem' })),
   };
-}
-
-function configError(env: Record<string, string | undefined>): ConfigError {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('loadConfig accepted the environment');
 }
 
 let dir: string;

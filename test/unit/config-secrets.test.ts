@@ -1,21 +1,7 @@
 // loadConfig and the JWT secrets: generated outside production, strong ones required in production, never echoed.
 import { randomBytes } from 'node:crypto';
-import { ConfigError, SECRET_PLACEHOLDERS, loadConfig, secretWeakness } from '../../src/config';
-
-const STRONG = {
-  JWT_SECRET: 'Kp3-vQ9_zR7wX2mN8bT4yL6hJ1cF5dG0sA-access',
-  JWT_REFRESH_SECRET: 'Wq8_nE2-rT6yU1iO4pA7sD9fG3hJ5kL0zX-refresh',
-};
-
-function configError(env: Record<string, string | undefined>): ConfigError {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('loadConfig accepted the environment');
-}
+import { SECRET_PLACEHOLDERS, loadConfig, secretWeakness } from '../../src/config';
+import { configError, STRONG_SECRETS as STRONG } from '../helpers/config-errors';
 
 /** The problems reported for JWT_SECRET in production when it has `value` (the refresh secret is strong). */
 function accessSecretProblems(value: string): string[] {

@@ -1,22 +1,11 @@
 // loadConfig and the database: DATABASE_URL (PostgreSQL or an embedded PGlite directory) and DATABASE_SCHEMA, refused without echoing.
 import path from 'node:path';
-import { ConfigError, loadConfig, type Config } from '../../src/config';
+import { loadConfig, type Config } from '../../src/config';
+import { configError, STRONG_SECRETS as STRONG } from '../helpers/config-errors';
 
-/** Strong, distinct secrets, so that tests about other variables pass the secret rules. */
-const STRONG = {
-  JWT_SECRET: 'Kp3-vQ9_zR7wX2mN8bT4yL6hJ1cF5dG0sA-access',
-  JWT_REFRESH_SECRET: 'Wq8_nE2-rT6yU1iO4pA7sD9fG3hJ5kL0zX-refresh',
-};
-
-/** The ConfigError loadConfig throws for `env`; fails the test when it does not throw one. */
-function configError(env: Record<string, string | undefined>): ConfigError {
-  try {
-    loadConfig({ ...STRONG, ...env });
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('loadConfig accepted the environment');
+/** The ConfigError drawn by `env` on top of strong secrets. */
+function storageError(env: Record<string, string | undefined>) {
+  return configError({ ...STRONG, ...env });
 }
 
 function load(env: Record<string, string | undefined>): Config {
@@ -68,13 +57,13 @@ describe('DATABASE_URL', () => {
     'secret-host:5432/db',
     'FILE:./secret',
   ])('refuses %j, naming the variable and the accepted forms, never the value', (url) => {
-    const error = configError({ DATABASE_URL: url });
+    const error = storageError({ DATABASE_URL: url });
     expect(error.problems).toEqual([URL_FORMS]);
     expect(error.message).not.toContain('secret');
   });
 
   it.each(['file:', 'file:   ', 'file://secret', 'file://./secret'])('refuses %j: no directory, or a host where a directory belongs', (url) => {
-    const error = configError({ DATABASE_URL: url });
+    const error = storageError({ DATABASE_URL: url });
     expect(error.problems).toEqual([NO_DIRECTORY]);
     expect(error.message).not.toContain('secret');
   });
@@ -88,18 +77,18 @@ describe('DATABASE_SCHEMA', () => {
   it.each(['Bad-Name', 'Auth', 'auth-server', '1auth', 'auth.users', 'a b', `a${'b'.repeat(63)}`, 'auth;drop'])(
     'refuses %j as not a plain lower-case SQL identifier',
     (schema) => {
-      const error = configError({ DATABASE_URL: 'postgres://db.internal/app', DATABASE_SCHEMA: schema });
+      const error = storageError({ DATABASE_URL: 'postgres://db.internal/app', DATABASE_SCHEMA: schema });
       expect(error.problems).toEqual([NOT_AN_IDENTIFIER]);
     },
   );
 
   it('refuses a name PostgreSQL reserves (pg_…)', () => {
-    expect(configError({ DATABASE_SCHEMA: 'pg_auth' }).problems).toEqual(['DATABASE_SCHEMA: must not start with pg_ (PostgreSQL reserves those names)']);
+    expect(storageError({ DATABASE_SCHEMA: 'pg_auth' }).problems).toEqual(['DATABASE_SCHEMA: must not start with pg_ (PostgreSQL reserves those names)']);
   });
 });
 
 it('lists a bad DATABASE_URL and a bad DATABASE_SCHEMA in one message, with the other problems', () => {
-  const error = configError({ PORT: 'abc', DATABASE_URL: 'mysql://u:secret@h/db', DATABASE_SCHEMA: 'Bad-Name' });
+  const error = storageError({ PORT: 'abc', DATABASE_URL: 'mysql://u:secret@h/db', DATABASE_SCHEMA: 'Bad-Name' });
   expect(error.problems).toEqual([expect.stringMatching(/^PORT: /), URL_FORMS, NOT_AN_IDENTIFIER]);
   expect(error.message).toBe(`Invalid configuration:\n${error.problems.map((problem) => `  - ${problem}`).join('\n')}`);
   expect(error.message).not.toContain('secret');

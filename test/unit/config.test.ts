@@ -1,23 +1,9 @@
 // loadConfig: defaults, durations, value checks naming the variable, generated secrets and a frozen result.
 import { defaultHashConcurrency } from '../../src/auth/hash-gate';
-import { ConfigError, loadConfig, type Config } from '../../src/config';
+import { loadConfig, type Config } from '../../src/config';
+import { configError, STRONG_SECRETS as STRONG } from '../helpers/config-errors';
 
-/** Strong, distinct secrets, so that tests about other variables pass the secret rules. */
-const STRONG = {
-  JWT_SECRET: 'Kp3-vQ9_zR7wX2mN8bT4yL6hJ1cF5dG0sA-access',
-  JWT_REFRESH_SECRET: 'Wq8_nE2-rT6yU1iO4pA7sD9fG3hJ5kL0zX-refresh',
-};
 
-/** The ConfigError loadConfig throws for `env`; fails the test when it does not throw one. */
-function configError(env: Record<string, string | undefined>): ConfigError {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('loadConfig accepted the environment');
-}
 
 function load(env: Record<string, string | undefined>): Config {
   return loadConfig({ ...STRONG, ...env }).config;
