@@ -360,6 +360,18 @@ export function runStoreContract(name: string, factory: StoresFactory, hooks?: C
         listed!.role = 'admin';
         await expect(stores.users.findById(alice!.id)).resolves.toEqual(alice);
       });
+
+      it.each(['not-a-cursor', '.', '12.', 'x.abc', '-'])('refuses the cursor %j it never handed out as invalid_request', async (cursor) => {
+        await expect(stores.users.listPage({ limit: 1, cursor })).rejects.toMatchObject({
+          code: 'invalid_request',
+          status: 400,
+          description: 'The cursor is not valid.',
+        });
+      });
+
+      it.each([0, -1, 1001, 1.5, Number.NaN])('refuses a page limit of %p: the contract allows 1 to 1,000', async (limit) => {
+        await expect(stores.users.listPage({ limit })).rejects.toThrow(RangeError);
+      });
     });
 
     describe('sessions', () => {

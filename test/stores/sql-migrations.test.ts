@@ -112,6 +112,15 @@ describe('migrations on PGlite', () => {
     expect(second.stdout()).toBe(`Up to date (${directory}, schema auth).\n`);
   }, 120_000);
 
+  it('npm run migrate with a DATABASE_URL of another kind lists the problem, never the value', async () => {
+    const child = spawnNode('dist/cli/migrate.js', { isolateConfig: true, env: { DATABASE_URL: 'mysql://auth:s3cr3t@db/app' } });
+    await expect(child.waitForExit(20_000)).resolves.toEqual({ code: 1, signal: null });
+    expect(child.stderr()).toBe(
+      'Invalid configuration:\n  - DATABASE_URL: must be a postgres:// or postgresql:// URL with a host, such as postgres://user:password@host:5432/db, or file: and a directory for an embedded database, such as file:./data/auth\n',
+    );
+    expect(child.stdout()).toBe('');
+  });
+
   it('npm run migrate without DATABASE_URL says there is nothing to migrate', async () => {
     const child = spawnNode('dist/cli/migrate.js', { isolateConfig: true });
     await expect(child.waitForExit(20_000)).resolves.toEqual({ code: 1, signal: null });
