@@ -44,7 +44,7 @@ async function live(count: number) {
   // A session that has refreshed once holds two token ids (current and previous), as most do.
   for (const id of ids) {
     const session = (await store.get(id))!;
-    await store.rotate(id, session.refreshJti, { jti: randomId(), iat: Math.floor(clock.now() / 1000) }, 10_000);
+    await store.rotate(id, session.refreshJti, { jti: randomId(), iat: Math.floor(clock.now() / 1000) }, { graceMs: 10_000 });
   }
   const after = heapUsed();
   if (store.size !== count) throw new Error(`expected ${count} sessions, the store holds ${store.size}`);

@@ -40,6 +40,7 @@ const SERVER_ENV = {
   LOG_LEVEL: 'warn',
   // The bench hammers one address and logs one user in many times at once: lift the limits out of the way.
   RATE_LIMIT_MAX: '1000000',
+  REFRESH_RATE_LIMIT_MAX: '1000000',
   LOGIN_RATE_LIMIT_MAX: '1000000',
   // sessionsFor() opens 50 sessions at once: more logins than the default hashing queue (32) admits.
   PASSWORD_HASH_QUEUE: '1000',
@@ -204,7 +205,7 @@ async function checkCost() {
     const sessionId = randomId();
     await stores.sessions.create({
       id: sessionId, userId: randomId(), createdAt: now, lastUsedAt: now, expiresAt: now + 3_600_000, userAgent: 'bench',
-      ip: '127.0.0.1', refreshJti: randomId(), refreshIat: Math.floor(now / 1000), previousJti: null, rotatedAt: now,
+      ip: '127.0.0.1', refreshJti: randomId(), refreshIat: Math.floor(now / 1000), previousJti: null, rotatedAt: now, refreshWindowStart: now, refreshCount: 0,
     });
     const perCall = async (check: () => Promise<boolean>, calls: number) => {
       for (let i = 0; i < 1000; i += 1) await check(); // warm-up

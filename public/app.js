@@ -3,8 +3,9 @@
 // The rules it follows, and why:
 // - The access token lives in a variable of this module, never in localStorage or sessionStorage,
 //   where any script injected into the page could read it. A reload loses it on purpose.
-// - The refresh token never reaches this script: the server sets it as an HttpOnly cookie when a
-//   request carries `X-Token-Mode: cookie`, and reads it back only when that header is present.
+// - The refresh token never reaches this script: the server sets it as the HttpOnly cookie
+//   `__Host-refresh_token` when a request carries `X-Token-Mode: cookie`, and reads it back only
+//   when that header is present. The `__Host-` prefix keeps sibling subdomains from planting one.
 // - Every call to a protected route sends `Authorization: Bearer <access token>`. Cookies are
 //   never what authorises those calls, so a cross-site request cannot borrow them.
 // - The page refreshes shortly before the access token expires, and again (once) when a call

@@ -53,6 +53,7 @@ export function createApp(config: Config, stores: Stores, { logger, clock = syst
     clock,
     logger,
     jwt: config.jwt,
+    limits: config.sessions,
   });
   const verifyToken = createVerifyToken({ tokens, sessions: stores.revocations ?? stores.sessions });
   const limiters = createRateLimiters(config, stores.rateLimits, clock);
@@ -66,7 +67,7 @@ export function createApp(config: Config, stores: Stores, { logger, clock = syst
   const edge = [requestLogger(logger), securityHeaders(), corsPolicy(config.corsOrigins), noStore];
   const body = jsonBody();
   const profile = profileHandlers({ accounts, verifyToken });
-  const refresh = refreshHandlers({ sessions, limiters, clock });
+  const refresh = refreshHandlers({ sessions, clock });
   const errorHandler = createErrorHandler(logger);
 
   app.use(series(...edge));

@@ -1,11 +1,11 @@
 // The process: environment → config → stores → app → listen, and a graceful close on SIGTERM.
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
 import dotenv from 'dotenv';
 import { createApp } from './app';
 import { parseUsersFile, provisionUsers } from './auth/provision-users';
 import { ConfigError, loadConfig } from './config';
 import { systemClock } from './lib/clock';
+import { drainOnClose, type Drain } from './lib/drain';
 import { createLogger, type Logger } from './lib/logger';
 import { openStores } from './stores/open-stores';
 import type { Stores } from './stores/types';
@@ -50,32 +50,31 @@ async function main(): Promise<void> {
   // Bodies are at most 10 kB: a client still sending after 10 s is holding a socket, not uploading.
   server.requestTimeout = REQUEST_TIMEOUT_MS;
   server.headersTimeout = REQUEST_TIMEOUT_MS;
+  const connections = drainOnClose(server);
   server.on('error', (error) => {
     logger.fatal({ err: error }, 'cannot listen');
     process.exit(1);
   });
 
-  const shutdown = (signal: string) => void closeGracefully(server, stores, logger, signal, sweeper);
+  const shutdown = (signal: string) => void closeGracefully(connections, stores, logger, signal, sweeper);
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
 }
 
-/** Stops accepting connections, lets in-flight requests finish, then closes the stores. */
-async function closeGracefully(server: Server, stores: Stores, logger: Logger, signal: string, sweeper: NodeJS.Timeout) {
+/**
+ * Stops accepting connections, answers every request already read and closes each keep-alive
+ * connection between two requests (see lib/drain.ts), then closes the stores.
+ */
+async function closeGracefully(connections: Drain, stores: Stores, logger: Logger, signal: string, sweeper: NodeJS.Timeout) {
   logger.info({ signal }, 'shutting down');
   clearInterval(sweeper);
   const force = setTimeout(() => {
     logger.warn('in-flight requests did not finish in time; closing their connections');
-    server.closeAllConnections();
+    connections.closeAll();
   }, SHUTDOWN_GRACE_MS);
   force.unref();
-  // Keep-alive connections hold close() open: drop each one as soon as its last response is sent.
-  const closeIdle = setInterval(() => server.closeIdleConnections(), 50);
-  await new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeIdleConnections();
-  });
-  clearInterval(closeIdle);
+  await connections.close();
+  clearTimeout(force);
   await stores.close();
   logger.info('closed');
   logger.flush();

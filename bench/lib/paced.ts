@@ -13,8 +13,10 @@ export interface PacedOptions {
   /** Requests per second, one every 1/rate seconds. */
   rate: number;
   durationSec: number;
-  /** Keep-alive connections to spread them over. */
+  /** Keep-alive connections to spread them over (per source address). */
   sockets: number;
+  /** Source addresses (127.x.y.z reach a loopback server on Linux) the requests take in turn; unset: the system's choice. */
+  localAddresses?: string[];
 }
 
 /**
@@ -51,11 +53,23 @@ export function runPaced(options: PacedOptions): Promise<LoadResult> {
       });
     };
 
+    let fired = 0;
     const fire = () => {
       inFlight += 1;
       const sent = performance.now();
+      const sources = options.localAddresses;
+      const localAddress = sources && sources.length > 0 ? sources[fired % sources.length] : undefined;
+      fired += 1;
       const req = http.request(
-        { host: '127.0.0.1', port: options.port, path: options.path, method: options.method ?? 'GET', headers: options.headers, agent },
+        {
+          host: '127.0.0.1',
+          port: options.port,
+          path: options.path,
+          method: options.method ?? 'GET',
+          headers: options.headers,
+          agent,
+          ...(localAddress ? { localAddress } : {}),
+        },
         (res) => {
           res.resume();
           res.on('end', () => {

@@ -47,6 +47,8 @@ export interface StartOptions {
   env: Record<string, string>;
   /** A path answered once the server is up (any status will do). */
   readyPath: string;
+  /** How long it may take to answer at all (default 20 s). */
+  startTimeoutMs?: number;
 }
 
 /** Starts the server on a free port with only PATH, HOME and `env` in its environment. */
@@ -61,7 +63,8 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
   proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => (errors = (errors + chunk).slice(-4000)));
   const server: ServerProcess = { name: options.name, port, pid: proc.pid!, proc, stderr: () => errors };
 
-  const deadline = Date.now() + 20_000;
+  const startMs = options.startTimeoutMs ?? 20_000;
+  const deadline = Date.now() + startMs;
   for (;;) {
     if (proc.exitCode !== null || proc.signalCode !== null) {
       throw new Error(`${options.name} exited before answering:\n${errors}`);
@@ -73,7 +76,7 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
     if (answered) return server;
     if (Date.now() > deadline) {
       proc.kill('SIGKILL');
-      throw new Error(`${options.name} did not answer within 20 s:\n${errors}`);
+      throw new Error(`${options.name} did not answer within ${startMs / 1000} s:\n${errors}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

@@ -37,6 +37,8 @@ export function sessionRecord(n: number, userIds: readonly string[], now: number
     refreshIat: Math.floor(now / 1000),
     previousJti: null,
     rotatedAt: now,
+    refreshWindowStart: now,
+    refreshCount: 0,
   };
 }
 

@@ -14,9 +14,12 @@ export interface Settings {
     profileConnections: number;
     /** The steady rate of the target. */
     steadyRate: number;
-    /** Faster than the cores can hash at cost 10, from many clients at once. */
+    /** Faster than the cores can hash at cost 10, from many clients at once, all of one address. */
     floodRate: number;
     floodConnections: number;
+    /** Correct logins per second from other addresses (taken in turn) while the flood goes on. */
+    othersRate: number;
+    otherAddresses: number;
   };
   memory: { live: number[]; churn: number };
   sql: {
@@ -41,6 +44,8 @@ export const FULL: Settings = {
     steadyRate: 10,
     floodRate: 300,
     floodConnections: 100,
+    othersRate: 5,
+    otherAddresses: 5,
   },
   memory: { live: [100_000, 1_000_000], churn: 100_000 },
   sql: { sessionRows: 10_000, revocationRounds: 200 },
@@ -58,6 +63,8 @@ export const SMOKE: Settings = {
     steadyRate: 10,
     floodRate: 300,
     floodConnections: 50,
+    othersRate: 5,
+    otherAddresses: 5,
   },
   memory: { live: [5_000, 10_000], churn: 5_000 },
   sql: { sessionRows: 500, revocationRounds: 5 },

@@ -1,5 +1,5 @@
 // The Markdown report: machine, targets, and one table per scenario; the README shows its summary part.
-import type { LoginLoad } from '../scenarios/logins';
+import { FLOOD_ADDRESS, type LoginLoad } from '../scenarios/logins';
 import { VARIANTS } from '../variants';
 import { SQL_STORE_KEYS, type SqlStoreKey } from '../scenarios/sql';
 import { formatBytes, sqlTargets, targets, type Figure, type Results, type Target } from './summary';
@@ -80,7 +80,7 @@ function refreshTable(results: Results): string {
 const LOGIN_LABELS: Record<LoginLoad, string> = {
   none: 'no logins',
   steady: 'steady logins',
-  flood: 'logins faster than the cores can hash',
+  flood: 'logins faster than the cores can hash, from one address',
 };
 
 function loginsTable(results: Results): string {
@@ -94,10 +94,16 @@ function loginsTable(results: Results): string {
       `${ms(entry.profile.p50)} | ${ms(entry.profile.p99)} | ${ratio(entry.profile.p99 / quiet)} |`
     );
   });
+  const fair = results.logins.flood.otherAddresses;
+  const others = fair
+    ? `Meanwhile, correct logins from ${results.settings.logins.otherAddresses} other addresses: ${int(fair.ok)} of ${int(fair.sent)} answered 200` +
+      `${Object.keys(fair.kinds).length > 0 ? ` (the others: ${Object.entries(fair.kinds).map(([kind, count]) => `${kind} × ${count}`).join(', ')})` : ''}.`
+    : '';
   return [
     '| while | logins offered/s | logins answered 200/s | answered 503/s | login p99 ms | /profile p50 ms | /profile p99 ms | p99 × without logins |',
     '|---|--:|--:|--:|--:|--:|--:|--:|',
     ...rows,
+    ...(others ? ['', others] : []),
   ].join('\n');
 }
 
@@ -248,7 +254,8 @@ export function reportMarkdown(results: Results): string {
     '## GET /profile latency while logins arrive',
     '',
     `Memory store, bcrypt cost 10. GET /profile at a fixed ${s.logins.profileRate} req/s over ${s.logins.profileConnections} connections for ${s.logins.durationSec} s, ` +
-      `alone, with ${s.logins.steadyRate} logins/s from 2 clients, and with ${s.logins.floodRate} logins/s offered from ${s.logins.floodConnections} clients.`,
+      `alone, with ${s.logins.steadyRate} logins/s from 4 connections, and with ${s.logins.floodRate} logins/s offered from ${s.logins.floodConnections} connections ` +
+      `of one address (${FLOOD_ADDRESS}) while ${s.logins.othersRate} correct logins/s come from ${s.logins.otherAddresses} other addresses (127.0.0.2 and on, in turn).`,
     '',
     loginsTable(results),
     '',

@@ -98,7 +98,9 @@ export async function startSqlPart({ settings, postgres, log }: SqlScenarioOptio
       everySettled(
         wanted.map(async ({ key, env }) => {
           const name = key === 'second' ? 'this server, a second PostgreSQL instance' : `this server, ${key} store`;
-          const server = await startServer({ name, command: [process.execPath, 'dist/server.js'], env: thisServerEnv(env), readyPath: '/ready' });
+          // PGlite's first start (unpacking and initialising its database) takes seconds, more while
+          // the other servers start beside it.
+          const server = await startServer({ name, command: [process.execPath, 'dist/server.js'], env: thisServerEnv(env), readyPath: '/ready', startTimeoutMs: 90_000 });
           servers.push(server);
           return { key, server };
         }),
@@ -217,7 +219,7 @@ async function sessionRowBytes(postgres: BenchPostgres, count: number): Promise<
       const iat = Math.floor(now / 1000);
       await inParallel(count, async (n) => {
         const { id, refreshJti } = records[n]!;
-        const outcome = await stores.sessions.rotate(id, refreshJti, { jti: randomId(), iat }, 10_000);
+        const outcome = await stores.sessions.rotate(id, refreshJti, { jti: randomId(), iat }, { graceMs: 10_000 });
         if (outcome.kind !== 'rotated') throw new Error(`refreshing a fresh session gave ${outcome.kind}`);
       });
       const refreshed = await size();

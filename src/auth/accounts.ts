@@ -16,13 +16,16 @@ export class AccountService {
     private readonly clock: Clock,
   ) {}
 
-  /** Registers a user; the email must already be normalised and the password checked. */
-  async register(email: string, password: string, role: Role = 'user'): Promise<UserRecord> {
+  /**
+   * Registers a user; the email must already be normalised and the password checked. `clientIp`,
+   * the address asking, takes its turn in the hashing queue ('' for none: provisioning, tests).
+   */
+  async register(email: string, password: string, role: Role = 'user', clientIp = ''): Promise<UserRecord> {
     const user: UserRecord = {
       id: randomId(),
       email,
       role,
-      passwordHash: await this.hasher.hash(password),
+      passwordHash: await this.hasher.hash(password, clientIp),
       createdAt: this.clock.now(),
       emailVerified: false,
       disabled: false,

@@ -1,7 +1,10 @@
 // bcrypt on worker threads of its own, each at a lower CPU priority where the system lets one thread have its own (Linux).
 import { Worker } from 'node:worker_threads';
 
-type HashJob = { kind: 'hash'; password: string; cost: number } | { kind: 'compare'; password: string; hash: string };
+/** What bcrypt reads: a password as it is, or the bytes of its pre-hash (see bcryptInput). */
+export type BcryptInput = string | Buffer;
+
+type HashJob = { kind: 'hash'; password: BcryptInput; cost: number } | { kind: 'compare'; password: BcryptInput; hash: string };
 
 /** What a thread reports once it is up: its id in the system, and the nice value it runs at (null: unknown). */
 export interface ThreadInfo {
@@ -48,7 +51,9 @@ if (tid !== null) {
 parentPort.postMessage({ ready: { tid, nice } });
 parentPort.on('message', (job) => {
   try {
-    const value = job.kind === 'hash' ? bcrypt.hashSync(job.password, job.cost) : bcrypt.compareSync(job.password, job.hash);
+    // A Buffer arrives as a plain Uint8Array, which bcrypt refuses: a Buffer again.
+    const password = typeof job.password === 'string' ? job.password : Buffer.from(job.password);
+    const value = job.kind === 'hash' ? bcrypt.hashSync(password, job.cost) : bcrypt.compareSync(password, job.hash);
     parentPort.postMessage({ value });
   } catch (error) {
     parentPort.postMessage({ failed: error instanceof Error ? error.message : String(error) });
@@ -85,12 +90,12 @@ export class HashingThreads {
   constructor(readonly nice: number) {}
 
   /** bcrypt's hash of `password` at `cost`. */
-  async hash(password: string, cost: number): Promise<string> {
+  async hash(password: BcryptInput, cost: number): Promise<string> {
     return String(await this.run({ kind: 'hash', password, cost }));
   }
 
   /** Whether `password` matches `hash`. */
-  async compare(password: string, hash: string): Promise<boolean> {
+  async compare(password: BcryptInput, hash: string): Promise<boolean> {
     return (await this.run({ kind: 'compare', password, hash })) === true;
   }
 

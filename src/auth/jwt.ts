@@ -1,6 +1,6 @@
-// Signs and checks the JWTs of this server: a key per `kid`, bound to its algorithm; explicit type, strict time claims.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+// Signs and checks the JWTs of this server through jsonwebtoken: a key per `kid`, bound to its algorithm; explicit type, strict time claims, low-S ES256.
 import jwt from 'jsonwebtoken';
+import { isLowS, toLowS } from './ecdsa-low-s';
 import type { KeyLookup, SigningKey, VerificationKey } from './keys';
 
 export type JwtClaims = Record<string, unknown>;
@@ -34,19 +34,17 @@ export const MAX_IAT_SKEW_SEC = 60;
  */
 const FOREIGN_KEY_HEADERS = ['jku', 'jwk', 'x5u', 'x5c', 'crit'];
 
+/**
+ * Signs through jsonwebtoken with the key made once at start-up (a KeyObject: a string secret is
+ * re-parsed as a PEM on every call). An ES256 signature is turned to its low-S form, the only one
+ * verifyJwt accepts: ECDSA picks s at random, and half of them are high.
+ */
 export function signJwt(claims: JwtClaims, typ: string, signing: SigningKey): string {
   const header = { alg: signing.alg, typ, kid: signing.kid };
-  if (signing.alg === 'HS256') {
-    // What jsonwebtoken writes for these claims (they carry iat and exp), at half its cost: every
-    // login and refresh signs two tokens.
-    const input = `${base64urlJson(header)}.${base64urlJson(claims)}`;
-    return `${input}.${createHmac('sha256', signing.key).update(input).digest('base64url')}`;
-  }
-  return jwt.sign(claims, signing.key, { algorithm: signing.alg, header });
-}
-
-function base64urlJson(value: unknown): string {
-  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+  const token = jwt.sign(claims, signing.key, { algorithm: signing.alg, header });
+  if (signing.alg !== 'ES256') return token;
+  const lastDot = token.lastIndexOf('.');
+  return `${token.slice(0, lastDot + 1)}${toLowS(token.slice(lastDot + 1))}`;
 }
 
 /**
@@ -97,47 +95,21 @@ function readHeader(token: string): Record<string, unknown> | null {
 type Verified = { payload: unknown } | { rejected: JwtRejection };
 
 /**
- * HS256, checked here rather than by jsonwebtoken: one HMAC and one JSON.parse, where jsonwebtoken
- * decodes the token twice more and costs about three times as much on every protected request
- * (measured in bench/). The registered claims are checked as jsonwebtoken checks them with the
- * options verifyWithLibrary() passes, in the same order (so an expired token of another audience
- * is still "expired"); the signature first, so no claim is read from a token that fails it.
+ * jsonwebtoken checks the signature with the key's own algorithm (pinned: it would otherwise take
+ * HS384/HS512 under an HMAC key), then nbf, exp, aud and iss in that order, so an expired token
+ * of another audience is "expired"; verifyJwt adds what it lets through (TOOLCHAIN pitfall 7).
  */
-function verifyHs256(token: string, key: VerificationKey, check: JwtCheck): Verified {
-  if (key.key.type !== 'secret') return { rejected: 'invalid' };
-  const lastDot = token.lastIndexOf('.');
-  const expected = createHmac('sha256', key.key).update(token.slice(0, lastDot)).digest();
-  const given = Buffer.from(token.slice(lastDot + 1), 'base64url');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { rejected: 'invalid' };
-  const payload = decodeSegment(token.slice(token.indexOf('.') + 1, lastDot));
-  if (!isObject(payload)) return { rejected: 'invalid' };
-  const tolerance = check.clockToleranceSec ?? 0;
-  if (payload.nbf !== undefined && (typeof payload.nbf !== 'number' || payload.nbf > check.nowSec + tolerance)) {
-    return { rejected: 'invalid' };
-  }
-  if (payload.exp !== undefined && check.allowExpired !== true) {
-    if (typeof payload.exp !== 'number') return { rejected: 'invalid' };
-    if (check.nowSec >= payload.exp + tolerance) return { rejected: 'expired' };
-  }
-  const audiences = Array.isArray(payload.aud) ? (payload.aud as unknown[]) : [payload.aud];
-  if (!audiences.includes(check.audience)) return { rejected: 'invalid' };
-  if (payload.iss !== check.issuer) return { rejected: 'invalid' };
-  return { payload };
-}
-
-/** Every other algorithm (ES256): jsonwebtoken checks the signature and the registered claims. */
 function verifyWithLibrary(token: string, key: VerificationKey, check: JwtCheck): Verified {
   try {
-    const decoded = jwt.verify(token, key.key, {
+    const payload = jwt.verify(token, key.key, {
       algorithms: [key.alg],
       issuer: check.issuer,
       audience: check.audience,
       clockTimestamp: check.nowSec,
       clockTolerance: check.clockToleranceSec ?? 0,
       ignoreExpiration: check.allowExpired === true,
-      complete: true,
     });
-    return { payload: decoded.payload };
+    return { payload };
   } catch (error) {
     // jsonwebtoken reports expiry only after the signature has been checked.
     return { rejected: error instanceof jwt.TokenExpiredError ? 'expired' : 'invalid' };
@@ -161,9 +133,12 @@ export function verifyJwt(
   if (!key) return { rejected: 'unknown_key' };
   if (header.alg !== key.alg) return { rejected: 'invalid' };
 
+  // One valid signature per token: the (r, n − s) twin of a genuine ES256 signature verifies too, so it is refused here.
+  if (key.alg === 'ES256' && !isLowS(token.slice(token.lastIndexOf('.') + 1))) return { rejected: 'invalid' };
+
   const tolerance = check.clockToleranceSec ?? 0;
   let expired = false;
-  const verified = key.alg === 'HS256' ? verifyHs256(token, key, check) : verifyWithLibrary(token, key, check);
+  const verified = verifyWithLibrary(token, key, check);
   if ('rejected' in verified) return verified;
   const { payload } = verified;
   // jsonwebtoken accepts a string payload, a missing exp and a future iat: check them here.

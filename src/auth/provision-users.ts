@@ -1,11 +1,16 @@
 // Reads the USERS_FILE format and adds its users, so operators can ship accounts without /register.
 import { z } from 'zod';
+import { normalizeEmail } from '../lib/email-address';
 import { BCRYPT_HASH } from './passwords';
 import type { AccountService } from './accounts';
 
 const entrySchema = z
   .object({
-    email: z.string().trim().toLowerCase().pipe(z.email()),
+    // The normal form /register and /login use, so that a provisioned user logs in however the address is written.
+    email: z
+      .string()
+      .refine((value) => normalizeEmail(value) !== null)
+      .overwrite((value) => normalizeEmail(value) ?? value),
     password_hash: z.string().regex(BCRYPT_HASH),
     role: z.enum(['user', 'admin']).default('user'),
   })

@@ -4,7 +4,8 @@ import { AppError } from '../errors';
 import { epochSeconds, type Clock } from '../lib/clock';
 import type { Logger } from '../lib/logger';
 import { randomId } from '../lib/random-id';
-import type { SessionRecord, SessionStore, UserRecord, UserStore } from '../stores/types';
+import { rateLimitHeaders, type RateLimitState } from '../lib/rate-limit-headers';
+import type { RotationPolicy, SessionRecord, SessionStore, UserRecord, UserStore } from '../stores/types';
 import type { PasswordHasher } from './passwords';
 import type { AccessClaims, TokenService } from './tokens';
 
@@ -17,6 +18,11 @@ export interface TokenGrant {
   /** Absolute end of the session, seconds. */
   refreshExpiresAt: number;
   user: UserRecord;
+}
+
+/** A refresh's grant, with what the session has left of its refresh limit. */
+export interface RefreshGrant extends TokenGrant {
+  refreshAllowance: RateLimitState;
 }
 
 export type LogoutScope = 'local' | 'others' | 'global';
@@ -37,14 +43,26 @@ export class SessionService {
       clock: Clock;
       logger: Logger;
       jwt: Config['jwt'];
+      limits: Config['sessions'];
     },
-  ) {}
+  ) {
+    const { jwt, limits } = deps;
+    this.policy = {
+      graceMs: jwt.reuseGraceMs,
+      refreshLimit: limits.refreshLimit,
+      ...(limits.idleTimeoutMs === null ? {} : { idleTimeoutMs: limits.idleTimeoutMs }),
+    };
+  }
+
+  /** What every rotation is held to: the grace window, the per-session limit, the idle timeout. */
+  private readonly policy: RotationPolicy;
 
   /** Checks the password and opens a session. Unknown email and wrong password fail alike. */
   async login(email: string, password: string, client: ClientInfo): Promise<TokenGrant> {
     const { users, hasher, sessions, clock, jwt } = this.deps;
     const user = await users.findByEmail(email);
-    const matches = await hasher.verify(password, user?.passwordHash ?? null);
+    // The client's address takes its turn in the hashing queue: a flood from one address waits behind its own.
+    const matches = await hasher.verify(password, user?.passwordHash ?? null, client.ip);
     if (!user || !matches) {
       this.deps.logger.info({ userId: user?.id ?? null }, 'login failed');
       throw new AppError('invalid_credentials');
@@ -63,32 +81,48 @@ export class SessionService {
       refreshIat: epochSeconds(clock),
       previousJti: null,
       rotatedAt: now,
+      refreshWindowStart: now,
+      refreshCount: 0,
     };
     await sessions.create(session);
     this.deps.logger.info({ userId: user.id, sessionId: session.id }, 'login');
     return this.grant(user, session);
   }
 
-  /** Exchanges a refresh token for a new pair; a replayed token ends its session. */
-  async refresh(refreshToken: string): Promise<TokenGrant> {
-    const { sessions, users, clock, logger, jwt } = this.deps;
+  /**
+   * Exchanges a refresh token for a new pair; a replayed token ends its session, and so does one
+   * presented after the session sat idle too long. Each session may refresh `limits.refreshLimit`
+   * times per window: the grant says how many are left.
+   */
+  async refresh(refreshToken: string): Promise<RefreshGrant> {
+    const { sessions, users, clock, logger } = this.deps;
     const claims = this.deps.tokens.verifyRefresh(refreshToken);
     const next = { jti: randomId(), iat: epochSeconds(clock) };
-    const outcome = await sessions.rotate(claims.sessionId, claims.tokenId, next, jwt.reuseGraceMs);
+    const outcome = await sessions.rotate(claims.sessionId, claims.tokenId, next, this.policy);
 
-    if (outcome.kind === 'no_session') {
-      throw new AppError('invalid_grant', { description: 'The session has ended; log in again.' });
-    }
-    if (outcome.kind === 'reused') {
-      logger.warn({ sessionId: outcome.session.id, userId: outcome.session.userId }, 'refresh token reuse detected; session ended');
-      throw new AppError('invalid_grant', { description: 'The refresh token was already used; the session has ended.' });
+    switch (outcome.kind) {
+      case 'no_session':
+        throw new AppError('invalid_grant', { description: 'The session has ended; log in again.' });
+      case 'reused':
+        logger.warn({ sessionId: outcome.session.id, userId: outcome.session.userId }, 'refresh token reuse detected; session ended');
+        throw new AppError('invalid_grant', { description: 'The refresh token was already used; the session has ended.' });
+      case 'idle':
+        logger.info({ sessionId: outcome.session.id, userId: outcome.session.userId }, 'session ended after inactivity');
+        throw new AppError('invalid_grant', { description: 'The session has ended after a period of inactivity; log in again.' });
+      case 'rate_limited': {
+        const retryAfterSec = Math.max(1, Math.ceil(outcome.retryAfterMs / 1000));
+        throw new AppError('rate_limited', {
+          description: 'This session has refreshed too often; try again later.',
+          headers: { ...rateLimitHeaders(this.refreshAllowance(outcome.session)), 'Retry-After': String(retryAfterSec) },
+        });
+      }
     }
     const user = await users.findById(outcome.session.userId);
     if (!user || user.id !== claims.userId) {
       await sessions.end(outcome.session.id);
       throw new AppError('invalid_grant', { description: 'The session has ended; log in again.' });
     }
-    return this.grant(user, outcome.session);
+    return { ...this.grant(user, outcome.session), refreshAllowance: this.refreshAllowance(outcome.session) };
   }
 
   /**
@@ -124,9 +158,13 @@ export class SessionService {
     else await sessions.endAllForUser(session.userId);
   }
 
-  /** The user's live sessions, oldest first. */
-  list(userId: string): Promise<SessionRecord[]> {
-    return this.deps.sessions.listByUser(userId);
+  /** The user's live sessions, oldest first; one idle past the timeout has ended, though its record waits for its next refresh. */
+  async list(userId: string): Promise<SessionRecord[]> {
+    const all = await this.deps.sessions.listByUser(userId);
+    const { idleTimeoutMs } = this.policy;
+    if (idleTimeoutMs === undefined) return all;
+    const now = this.deps.clock.now();
+    return all.filter((session) => now - session.lastUsedAt < idleTimeoutMs);
   }
 
   /** Ends one of the user's sessions; another user's session is reported as not found. */
@@ -141,6 +179,13 @@ export class SessionService {
     if (tokenId === session.refreshJti) return true;
     const inGrace = this.deps.clock.now() - session.rotatedAt < this.deps.jwt.reuseGraceMs;
     return tokenId === session.previousJti && inGrace;
+  }
+
+  /** What is left of the session's refresh limit in its current window. */
+  private refreshAllowance(session: SessionRecord): RateLimitState {
+    const { max, windowMs } = this.deps.limits.refreshLimit;
+    const resetMs = Math.max(0, session.refreshWindowStart + windowMs - this.deps.clock.now());
+    return { policy: 'session', max, windowMs, remaining: Math.max(0, max - session.refreshCount), resetMs };
   }
 
   private grant(user: UserRecord, session: SessionRecord): TokenGrant {

@@ -35,14 +35,20 @@ export interface AccessTokenVerifier {
 }
 
 /**
- * The keys of the access tokens: the signer first, then every key that only verifies (the HS256
- * secret when ES256 signs, keys of a rotation in progress). Throws on two keys with one `kid`.
+ * The keys of the access tokens: the signer first, then every key that only verifies (keys of a
+ * rotation in progress). Throws on two keys with one `kid`. With ES256, JWT_SECRET neither signs nor
+ * verifies: an HS256 token is accepted only under a key listed in JWT_VERIFY_SECRETS, which an
+ * operator drops after the switch, never under a shared secret that would go on minting tokens.
  */
 function accessKeys(jwtConfig: Config['jwt']): { signer: SigningKey; verifiers: VerificationKey[] } {
-  const secretKey = hmacKey(jwtConfig.accessSecret, jwtConfig.accessKeyId ?? undefined);
-  const signer = jwtConfig.algorithm === 'ES256' && jwtConfig.privateKey ? ecSigningKey(jwtConfig.privateKey) : secretKey;
+  let signer: SigningKey;
+  if (jwtConfig.algorithm === 'ES256') {
+    if (!jwtConfig.privateKey) throw new TypeError('ES256 needs a private key');
+    signer = ecSigningKey(jwtConfig.privateKey);
+  } else {
+    signer = hmacKey(jwtConfig.accessSecret, jwtConfig.accessKeyId ?? undefined);
+  }
   const verifiers = [signer.verification];
-  if (signer !== secretKey) verifiers.push(secretKey.verification);
   for (const { kid, secret } of jwtConfig.verifySecrets) verifiers.push(hmacKey(secret, kid).verification);
   for (const pem of jwtConfig.verifyPublicKeys) verifiers.push(ecVerificationKey(pem));
   return { signer, verifiers };

@@ -1,4 +1,4 @@
-// Access tokens that passed verification, remembered so that the same token presented again skips the HMAC and JSON work.
+// Access tokens that passed verification, remembered so that the same token presented again skips the signature check (jsonwebtoken).
 import type { AccessClaims } from './access-claims';
 
 /** How many tokens are remembered: about 600 bytes each, so at most about 6 MB. */

@@ -1,7 +1,7 @@
-// npm run hash-password: reads a password (prompt or stdin) and prints its bcrypt hash for USERS_FILE.
+// npm run hash-password: reads a password (prompt or stdin) and prints its bcrypt hash for USERS_FILE, by the server's own password rules.
 import bcrypt from 'bcrypt';
 import dotenv from 'dotenv';
-import { passwordProblem } from '../auth/passwords';
+import { bcryptInput, passwordProblem } from '../auth/passwords';
 import { loadConfig } from '../config';
 
 /** Reads one password without echoing it on a terminal; from a pipe, reads all of stdin. */
@@ -28,7 +28,8 @@ async function readPassword(): Promise<string> {
           return;
         }
         if (char === '\u0003') process.exit(130);
-        password = char === '\u007f' ? password.slice(0, -1) : password + char;
+        // Backspace takes off one character, an emoji's two UTF-16 units together.
+        password = char === '\u007f' ? Array.from(password).slice(0, -1).join('') : password + char;
       }
     };
     stdin.on('data', onData);
@@ -46,12 +47,14 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const password = await readPassword();
+  // The rules of registration (length, NUL, the common-password list), and its pre-hash beyond
+  // bcrypt's 72 bytes: the hash logs in exactly as a registered user's would.
   const problem = passwordProblem(password);
   if (problem) {
-    process.stderr.write(`The password ${problem}.\n`);
+    process.stderr.write(`The password ${problem.message}.\n`);
     process.exit(2);
   }
-  process.stdout.write(`${await bcrypt.hash(password, cost)}\n`);
+  process.stdout.write(`${await bcrypt.hash(bcryptInput(password), cost)}\n`);
 }
 
 void main();

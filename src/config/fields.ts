@@ -9,18 +9,22 @@ export function optionalText() {
   return z.string().optional();
 }
 
+function toMilliseconds(text: string, ctx: z.RefinementCtx): number {
+  const ms = parseDuration(text);
+  if (ms === null) {
+    ctx.addIssue({ code: 'custom', message: 'must be a duration such as 900, 15m or 7d' });
+    return z.NEVER;
+  }
+  return ms;
+}
+
 export function duration(fallback: string) {
-  return z
-    .string()
-    .default(fallback)
-    .transform((text, ctx) => {
-      const ms = parseDuration(text);
-      if (ms === null) {
-        ctx.addIssue({ code: 'custom', message: 'must be a duration such as 900, 15m or 7d' });
-        return z.NEVER;
-      }
-      return ms;
-    });
+  return z.string().default(fallback).transform(toMilliseconds);
+}
+
+/** A duration with no default: undefined when the variable is not set. */
+export function optionalDuration() {
+  return z.string().transform(toMilliseconds).optional();
 }
 
 export function integer(fallback: number, min: number, max: number) {

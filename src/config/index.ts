@@ -4,6 +4,7 @@ import { accountSettings, accountVariables, type AccountConfig } from './account
 import { limitSettings, limitVariables, type LimitConfig } from './limits';
 import { passwordSettings, passwordVariables, type PasswordConfig } from './passwords';
 import { edgeVariables, processVariables, serverChecks, serverSettings, type ServerConfig } from './server';
+import { sessionChecks, sessionSettings, sessionVariables, type SessionConfig } from './sessions';
 import { storageSettings, storageVariables, type StorageConfig } from './storage';
 import { keyChecks, tokenChecks, tokenSettings, tokenVariables, type TokenConfig } from './tokens';
 
@@ -13,7 +14,7 @@ export type { TrustProxy } from './server';
 export { SECRET_PLACEHOLDERS, secretWeakness } from './secrets';
 
 /** Everything the server needs to know, parsed and checked once at start-up. */
-export interface Config extends ServerConfig, TokenConfig, PasswordConfig, AccountConfig, LimitConfig, StorageConfig {}
+export interface Config extends ServerConfig, TokenConfig, PasswordConfig, AccountConfig, LimitConfig, SessionConfig, StorageConfig {}
 
 /** Raised when the environment is unusable; the message names each variable, never a value. */
 export class ConfigError extends Error {
@@ -30,6 +31,7 @@ const environmentSchema = z.object({
   ...passwordVariables,
   ...accountVariables,
   ...limitVariables,
+  ...sessionVariables,
   ...storageVariables,
   ...edgeVariables,
 });
@@ -65,6 +67,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): LoadedCo
   const production = checked.NODE_ENV === 'production';
   tokenChecks(checked, production, problems);
   serverChecks(checked, production, problems);
+  sessionChecks(checked, problems);
   const keyWarnings = keyChecks(checked, production, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -76,6 +79,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): LoadedCo
     ...passwordSettings(e),
     ...accountSettings(e),
     ...limitSettings(e),
+    ...sessionSettings(e),
     ...storageSettings(e),
   };
   warnings.push(...keyWarnings);

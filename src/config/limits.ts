@@ -1,4 +1,4 @@
-// The rate-limit section: failed logins per (account, client address), and requests per client address.
+// The rate-limit section: failed logins per (account, client address), and requests per client address on the sign-in routes.
 import { duration, integer, type Parsed } from './fields';
 
 export interface RateLimitConfig {
@@ -10,7 +10,7 @@ export interface LimitConfig {
   readonly rateLimits: {
     /** Failed logins per (account, client address). */
     readonly login: RateLimitConfig;
-    /** Requests per client address on /login, /register and /refresh together. */
+    /** Requests per client address on the sign-in routes together (/refresh is limited per session, see sessions.ts). */
     readonly perAddress: RateLimitConfig;
   };
 }

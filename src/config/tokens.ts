@@ -16,9 +16,9 @@ export interface TokenConfig {
     readonly reuseGraceMs: number;
     /** `kid` of accessSecret (JWT_SECRET_ID); null: derived from the secret. */
     readonly accessKeyId: string | null;
-    /** HS256 keys that verify access tokens but never sign them (a rotation in progress). */
+    /** HS256 keys that verify access tokens but never sign them (a rotation in progress; with ES256, the only HS256 keys). */
     readonly verifySecrets: readonly { readonly kid: string; readonly secret: string }[];
-    /** What signs access tokens; ES256 uses privateKey, and accessSecret then only verifies. */
+    /** What signs access tokens; ES256 uses privateKey, and accessSecret is then unused. */
     readonly algorithm: 'HS256' | 'ES256';
     /** P-256 private key (PKCS#8 PEM) when algorithm is ES256. */
     readonly privateKey: string | null;
@@ -135,7 +135,7 @@ export function tokenChecks(env: Partial<TokenEnvironment>, production: boolean,
   for (const name of ['JWT_SECRET', 'JWT_REFRESH_SECRET'] as const) {
     const secret = env[name];
     if (secret === undefined) {
-      // With ES256 the access-token secret only verifies tokens signed before the switch.
+      // With ES256 the access-token secret is not used (JWT_VERIFY_SECRETS carries the keys of the switch).
       const needed = name === 'JWT_REFRESH_SECRET' || env.JWT_ALGORITHM !== 'ES256';
       if (production && needed) problems.push(`${name}: is required in production`);
       continue;
@@ -158,7 +158,7 @@ export function tokenChecks(env: Partial<TokenEnvironment>, production: boolean,
 
 /**
  * The rules of the extra keys: each secret as strong as JWT_SECRET must be, no secret or `kid`
- * used twice, ES256 with its private key. Returns the warnings for what only production refuses.
+ * used twice, ES256 with its private key. Returns the warnings: what only production refuses, an unused JWT_SECRET.
  */
 export function keyChecks(env: Partial<TokenEnvironment>, production: boolean, problems: string[]): string[] {
   const warnings: string[] = [];
@@ -167,8 +167,16 @@ export function keyChecks(env: Partial<TokenEnvironment>, production: boolean, p
     if (weakness && production) problems.push(`${label} ${weakness}`);
     else if (weakness) warnings.push(`${label} ${weakness}: it would be refused in production`);
   };
-  const secrets = new Set([env.JWT_SECRET, env.JWT_REFRESH_SECRET].filter((value) => value !== undefined));
-  const accessKid = env.JWT_SECRET_ID ?? (env.JWT_SECRET === undefined ? undefined : derivedKeyId(env.JWT_SECRET));
+  // With ES256, JWT_SECRET is no key at all: moving it into JWT_VERIFY_SECRETS for the switch is no repeat.
+  const es256 = env.JWT_ALGORITHM === 'ES256';
+  const accessSecret = es256 ? undefined : env.JWT_SECRET;
+  if (es256 && env.JWT_SECRET !== undefined) {
+    warnings.push(
+      'JWT_SECRET is not used with JWT_ALGORITHM=ES256: to accept the HS256 tokens issued before the switch, list its key in JWT_VERIFY_SECRETS (kid:secret) for one ACCESS_TOKEN_TTL',
+    );
+  }
+  const secrets = new Set([accessSecret, env.JWT_REFRESH_SECRET].filter((value) => value !== undefined));
+  const accessKid = accessSecret === undefined ? undefined : (env.JWT_SECRET_ID ?? derivedKeyId(accessSecret));
   const kids = new Set(accessKid === undefined ? [] : [accessKid]);
   for (const { name: kid, secret } of env.JWT_VERIFY_SECRETS ?? []) {
     const label = `JWT_VERIFY_SECRETS: the key "${kid}"`;
@@ -192,6 +200,8 @@ export function keyChecks(env: Partial<TokenEnvironment>, production: boolean, p
     publicKids.add(kid);
   }
 
+  // A client secret may be no token secret, used or not.
+  if (env.JWT_SECRET !== undefined) secrets.add(env.JWT_SECRET);
   const clientIds = new Set<string>();
   for (const { name: id, secret } of env.INTROSPECTION_CLIENTS ?? []) {
     const label = `INTROSPECTION_CLIENTS: the client "${id}"`;

@@ -1,4 +1,4 @@
-// The rate limiters: failed logins per (account, address), and a per-address ceiling on the auth routes.
+// The rate limiters: failed logins per (account, address), and a per-address ceiling on the sign-in routes (/refresh is limited per session, in the rotation).
 import type { Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
 import type { Config, RateLimitConfig } from '../config';
@@ -64,7 +64,7 @@ function limiter(
 }
 
 export interface RateLimiters {
-  /** Every request to /login, /register and /refresh from one address counts here. */
+  /** Every request to the sign-in routes (/login, /register) from one address counts here. */
   perAddress: RequestHandler;
   /** Failed logins for one (email, address) pair; goes after body validation on /login. */
   failedLogins: RequestHandler;

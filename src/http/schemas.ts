@@ -1,41 +1,60 @@
 // The request bodies of the contract as zod schemas: unknown fields are refused, emails normalised.
 // The OpenAPI document is generated from these same schemas (see openapi/), so the two cannot drift.
 import { z } from 'zod';
-import { MAX_PASSWORD_BYTES, MIN_PASSWORD_BYTES, passwordProblem } from '../auth/passwords';
+import { givenPasswordProblem, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, passwordProblem } from '../auth/passwords';
+import { normalizeEmail } from '../lib/email-address';
 
 /** A string field whose absence reads "is required" and wrong type "must be a string". */
 function requiredString() {
   return z.string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') });
 }
 
-const email = requiredString()
-  .trim()
-  .toLowerCase()
+/**
+ * An email address in its normal form (see normalizeEmail): every email field of every route, so
+ * that one address is one account however it is written. Internationalised addresses are taken.
+ */
+export const emailField = requiredString()
   .max(254, { error: 'must be at most 254 characters' })
-  .pipe(z.email({ error: 'must be a valid email address' }))
-  .meta({ description: 'Trimmed and lower-cased before use.', format: 'email', example: 'ann@example.com' });
+  .refine((value) => normalizeEmail(value) !== null, { error: 'must be a valid email address' })
+  .overwrite((value) => normalizeEmail(value) ?? value)
+  .meta({
+    description:
+      'Trimmed, NFC-normalised and lower-cased before use; internationalised addresses (RFC 6531) are taken, ' +
+      'the domain compared in its ASCII form and answered in its Unicode form.',
+    format: 'email',
+    example: 'ann@example.com',
+  });
 
-/** A new password: 8–72 bytes of UTF-8, since bcrypt reads no further. */
-const newPassword = requiredString()
+/**
+ * A new password: 8 to 128 characters (Unicode code points), none NUL, not one of the most common
+ * passwords. Beyond bcrypt's 72 bytes it is pre-hashed, never cut (see bcryptInput).
+ */
+export const newPasswordField = requiredString()
   .superRefine((value, ctx) => {
     const problem = passwordProblem(value);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    if (!problem) return;
+    // A guessable password gets an error_description of its own: the one problem a client cannot see coming.
+    const params = problem.guessable ? { description: 'The password is too easy to guess; choose another.' } : undefined;
+    ctx.addIssue({ code: 'custom', message: problem.message, params });
   })
   .meta({
-    description: `${MIN_PASSWORD_BYTES} to ${MAX_PASSWORD_BYTES} bytes in UTF-8 (bcrypt reads no further; nothing is truncated), no NUL.`,
-    maxLength: MAX_PASSWORD_BYTES,
+    description:
+      `${MIN_PASSWORD_CHARS} to ${MAX_PASSWORD_CHARS} characters (Unicode code points), any Unicode but NUL; ` +
+      'not one of the most common passwords (a list shipped with the server, the 10,000 most common and more), in any letter case.',
+    minLength: MIN_PASSWORD_CHARS,
+    maxLength: MAX_PASSWORD_CHARS,
     example: 'correct horse battery staple',
   });
 
-/** A password to check: any that registration could have accepted. */
+/** A password to check: any that registration could have accepted, and any it once did. */
 const givenPassword = z
   .string({ error: 'must be a string' })
   .min(1, { error: 'is required' })
-  .refine((value) => Buffer.byteLength(value, 'utf8') <= MAX_PASSWORD_BYTES, {
-    error: `must be at most ${MAX_PASSWORD_BYTES} bytes in UTF-8`,
+  .superRefine((value, ctx) => {
+    const problem = givenPasswordProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem.message });
   })
-  .refine((value) => !value.includes('\u0000'), { error: 'must not contain a NUL character' })
-  .meta({ maxLength: MAX_PASSWORD_BYTES, example: 'correct horse battery staple' });
+  .meta({ maxLength: MAX_PASSWORD_CHARS, example: 'correct horse battery staple' });
 
 const refreshToken = z
   .string({ error: 'must be a string' })
@@ -43,9 +62,9 @@ const refreshToken = z
   .max(4096, { error: 'is too long' })
   .meta({ description: 'The refresh token of a TokenResponse.' });
 
-export const registerBody = z.strictObject({ email, password: newPassword }).meta({ id: 'RegisterRequest' });
+export const registerBody = z.strictObject({ email: emailField, password: newPasswordField }).meta({ id: 'RegisterRequest' });
 
-export const loginBody = z.strictObject({ email, password: givenPassword }).meta({ id: 'LoginRequest' });
+export const loginBody = z.strictObject({ email: emailField, password: givenPassword }).meta({ id: 'LoginRequest' });
 
 export const refreshBody = z.strictObject({ refresh_token: refreshToken.optional() }).meta({
   id: 'RefreshRequest',

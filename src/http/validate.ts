@@ -15,12 +15,16 @@ export function parseBody<Schema extends z.ZodType>(schema: Schema, body: unknow
   if (result.success) return result.data;
 
   const details: FieldProblem[] = [];
+  let named: string | undefined;
   for (const issue of result.error.issues) {
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) details.push({ path: key, message: 'is not an allowed field' });
     } else {
       details.push({ path: issue.path.join('.'), message: issue.message });
+      // A schema may name a problem for humans (a too common password): its own description, when it is the only one.
+      if (issue.code === 'custom' && typeof issue.params?.description === 'string') named = issue.params.description;
     }
   }
-  throw new AppError('invalid_request', { description: 'The request body is invalid.', details });
+  const description = details.length === 1 && named ? named : 'The request body is invalid.';
+  throw new AppError('invalid_request', { description, details });
 }

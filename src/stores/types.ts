@@ -84,6 +84,24 @@ export interface SessionRecord {
   /** The token rotated out last, honoured only within the grace window after `rotatedAt`. */
   previousJti: string | null;
   rotatedAt: number;
+  /** Start of the session's current refresh-limit window (ms); see RotationPolicy.refreshLimit. */
+  refreshWindowStart: number;
+  /** Refreshes answered (rotations and grace answers) since `refreshWindowStart`. */
+  refreshCount: number;
+}
+
+/** How rotate() treats a presented refresh token beyond matching its `jti`. */
+export interface RotationPolicy {
+  /** How long after a rotation the token just rotated out still returns its successor. */
+  graceMs: number;
+  /**
+   * At most `max` refreshes of one session in each fixed window of `windowMs`: the first window
+   * opens at login, each later one at the first refresh after the one before has passed; absent,
+   * no limit.
+   */
+  refreshLimit?: { max: number; windowMs: number };
+  /** A session whose `lastUsedAt` is this long ago ends when a token of it is presented; absent, never. */
+  idleTimeoutMs?: number;
 }
 
 /** What presenting a refresh token did to its session. */
@@ -94,6 +112,10 @@ export type RotationOutcome =
   | { kind: 'grace'; session: SessionRecord }
   /** The token was rotated out before: replay. The session has been ended. */
   | { kind: 'reused'; session: SessionRecord }
+  /** The session has used up its refreshes for this window; nothing changed. */
+  | { kind: 'rate_limited'; session: SessionRecord; retryAfterMs: number }
+  /** The session was idle longer than the policy allows: it has been ended, whatever the token. */
+  | { kind: 'idle'; session: SessionRecord }
   /** No live session: ended, expired or never existed. */
   | { kind: 'no_session' };
 
@@ -109,15 +131,17 @@ export interface SessionStore {
   /**
    * Consumes the refresh token `presentedJti` of the session and installs `next` in one atomic
    * step: of N concurrent calls with the same token exactly one sees 'rotated'; the others see
-   * 'grace' within `graceMs` of that rotation, or 'reused' after it (which ends the session).
-   * Any other `jti` of a live session is 'reused' too: only this server can sign one, so it is
-   * an older token of the chain.
+   * 'grace' within `policy.graceMs` of that rotation, or 'reused' after it (which ends the
+   * session). Any other `jti` of a live session is 'reused' too: only this server can sign one,
+   * so it is an older token of the chain. The same step ends an idle session ('idle') and
+   * refuses a refresh beyond the session's limit ('rate_limited'); decideRotation() in
+   * rotation.ts is the rule every store follows.
    */
   rotate(
     sessionId: string,
     presentedJti: string,
     next: { jti: string; iat: number },
-    graceMs: number,
+    policy: RotationPolicy,
   ): Promise<RotationOutcome>;
   /** Live sessions of a user, oldest first. */
   listByUser(userId: string): Promise<SessionRecord[]>;

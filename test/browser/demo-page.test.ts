@@ -114,7 +114,7 @@ describeInBrowser('the demo page in Chromium', () => {
     // The browser holds the refresh token as the contract says, where no script can read it.
     const cookies = await context.cookies();
     expect(cookies).toEqual([
-      expect.objectContaining({ name: 'refresh_token', domain: '127.0.0.1', path: '/', httpOnly: true, secure: true, sameSite: 'Strict' }),
+      expect.objectContaining({ name: '__Host-refresh_token', domain: '127.0.0.1', path: '/', httpOnly: true, secure: true, sameSite: 'Strict' }),
     ]);
     const refreshToken = cookies[0]!.value;
     expect(refreshToken.split('.')).toHaveLength(3);
@@ -138,7 +138,7 @@ describeInBrowser('the demo page in Chromium', () => {
     await page.locator('#profile-email', { hasText: email }).waitFor();
     expect(await page.textContent('#token-refreshes')).toBe('1 (last: page load)');
     const [refresh] = after(served.seen, mark, 'POST', '/refresh');
-    expect(refresh).toMatchObject({ status: 200, tokenMode: 'cookie', cookie: expect.stringMatching(/^refresh_token=/) });
+    expect(refresh).toMatchObject({ status: 200, tokenMode: 'cookie', cookie: expect.stringMatching(/^__Host-refresh_token=/) });
     const [profile] = after(served.seen, mark, 'GET', '/profile');
     expect(profile!.status).toBe(200);
     expect(profile!.authorization).toMatch(/^Bearer /);
@@ -173,7 +173,7 @@ describeInBrowser('the demo page in Chromium', () => {
     const { access_token: fresh } = (await answer.json()) as { access_token: string };
     await page.locator('#token-refreshes', { hasText: '1 (last: before expiry)' }).waitFor();
     expect(after(served.seen, mark, 'POST', '/refresh')).toEqual([
-      expect.objectContaining({ status: 200, tokenMode: 'cookie', cookie: expect.stringMatching(/^refresh_token=/) }),
+      expect.objectContaining({ status: 200, tokenMode: 'cookie', cookie: expect.stringMatching(/^__Host-refresh_token=/) }),
     ]);
 
     // The next call carries the new token, and the page shows its full lifetime again.
@@ -271,7 +271,7 @@ describeInBrowser('the demo page in Chromium', () => {
     expect(await first.locator('#signed-out').isVisible()).toBe(true);
     expect(await context.cookies()).toEqual([]);
     const [logout] = after(served.seen, 0, 'POST', '/logout');
-    expect(logout).toMatchObject({ status: 204, tokenMode: 'cookie', cookie: expect.stringMatching(/^refresh_token=/) });
+    expect(logout).toMatchObject({ status: 204, tokenMode: 'cookie', cookie: expect.stringMatching(/^__Host-refresh_token=/) });
 
     // The other tab still shows the profile; its next call learns the session is over.
     expect(await isSignedIn(second)).toBe(true);
@@ -335,6 +335,49 @@ describeInBrowser('the demo page in Chromium', () => {
     expect(await page.locator('#signed-out').isVisible()).toBe(true);
   });
 
+  it('keeps a sibling subdomain from planting a refresh cookie that switches the page into another session (cookie tossing)', async () => {
+    // *.localhost is loopback and a secure context for Chromium, so two sibling hosts of one site
+    // can run on this machine: the app, and a page that may set cookies for the parent domain.
+    const { served, app } = await startServer();
+    const context = await newProfile();
+    const demo = await context.newPage();
+    problems.push(watchForProblems(demo));
+    const appOrigin = `http://app.site.localhost:${served.port}`;
+    await demo.goto(`${appOrigin}/`);
+    await demo.locator('#signed-out:visible').waitFor();
+    const email = await signUp(demo);
+
+    // The attacker's own session, whose refresh token the sibling tries to slip under the victim.
+    const attacker = await request(app).post('/register').send({ email: uniqueEmail('mallory'), password: PASSWORD });
+    const attackerLogin = await request(app).post('/login').set('X-Token-Mode', 'cookie').send({ email: attacker.body.user.email, password: PASSWORD });
+    const planted = (attackerLogin.headers['set-cookie'] as unknown as string[])[0]!.split(';')[0]!.split('=')[1]!;
+    const sibling = await context.newPage();
+    problems.push(watchForProblems(sibling));
+    await sibling.goto(`http://evil.site.localhost:${foreign.port}/`);
+    // The prefixed name with a Domain: the browser refuses it. The old name (a longer path is sent
+    // first): the browser keeps it, and a server reading the first refresh cookie would use it.
+    for (const cookie of [
+      `__Host-refresh_token=${planted}; Domain=site.localhost; Path=/; Secure`,
+      `refresh_token=${planted}; Domain=site.localhost; Path=/refresh; Secure`,
+    ]) {
+      await sibling.evaluate(`document.cookie = ${JSON.stringify(cookie)}`);
+    }
+    expect((await context.cookies()).map(({ name, domain }) => ({ name, domain })).sort((a, b) => a.name.localeCompare(b.name))).toEqual([
+      { name: '__Host-refresh_token', domain: 'app.site.localhost' },
+      { name: 'refresh_token', domain: '.site.localhost' },
+    ]);
+
+    const mark = served.seen.length;
+    const answer = demo.waitForResponse((res) => res.url() === `${appOrigin}/refresh`);
+    await refreshNow(demo);
+    const refreshed = (await (await answer).json()) as { user: { email: string } };
+    expect(refreshed.user.email).toBe(email);
+    const [refresh] = after(served.seen, mark, 'POST', '/refresh');
+    // The planted cookie went along, first, and changed nothing.
+    expect(refresh).toMatchObject({ status: 200, cookie: expect.stringMatching(new RegExp(`^refresh_token=${planted}; __Host-refresh_token=`)) });
+    expect(await demo.textContent('#profile-email')).toBe(email);
+  });
+
   it('gives a page on another origin no way to refresh with the cookie', async () => {
     const { served } = await startServer({ CORS_ORIGINS: `http://localhost:${foreign.port}` });
     const context = await newProfile();
@@ -366,7 +409,7 @@ describeInBrowser('the demo page in Chromium', () => {
       error_description: 'A refresh token is required.',
     });
     expect(served.seen.slice(mark)).toEqual([
-      expect.objectContaining({ method: 'POST', path: '/refresh', status: 401, tokenMode: undefined, cookie: expect.stringMatching(/^refresh_token=/) }),
+      expect.objectContaining({ method: 'POST', path: '/refresh', status: 401, tokenMode: undefined, cookie: expect.stringMatching(/^__Host-refresh_token=/) }),
     ]);
 
     // 3. An origin CORS_ORIGINS does allow, but on another site (localhost is not 127.0.0.1):

@@ -32,6 +32,7 @@ const TARGETS = [
   '10 logins/s: /profile p99 ≤ 2 × without logins',
   'logins/s offered (more than the cores can hash): /profile p99 ≤ 3 × without logins',
   'logins beyond the bounded queue get 503 with Retry-After, nothing else fails',
+  'correct logins from other addresses answered 200 during a one-address flood',
   '≤ 700 bytes of heap per live session',
   'ended and expired sessions reclaimed',
 ];
@@ -105,6 +106,12 @@ describe('npm run bench:smoke', () => {
     for (const row of [none!, steady!, flood!]) expect(row.slice(5, 7).every((cell) => FIGURE.test(cell))).toBe(true);
     expect(steady![1]).toBe('10');
     expect(Number(flood![3]!.replace(/,/g, ''))).toBeGreaterThan(0);
+  });
+
+  it('counts the correct logins from other addresses answered 200 during the one-address flood', () => {
+    const [, ok, sent] = /Meanwhile, correct logins from 5 other addresses: (\d+) of (\d+) answered 200/.exec(report) ?? [];
+    expect(Number(sent)).toBeGreaterThan(0);
+    expect(Number(ok)).toBeLessThanOrEqual(Number(sent));
   });
 
   it('measures heap per live session at two sizes, and the heap after churn', () => {

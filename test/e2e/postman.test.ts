@@ -1,9 +1,8 @@
 // The Postman collection in postman/, run with newman's Node API against the built server (node dist/server.js), as a user would import it.
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { run, type RunSummary } from 'newman';
 import { freePort, killStartedChildren, ROOT, spawnNode } from '../helpers/child-process';
+import { ensureFreshBuild } from '../helpers/server-process';
 
 const COLLECTION = path.join(ROOT, 'postman/auth-server.postman_collection.json');
 const ENVIRONMENT = path.join(ROOT, 'postman/local.postman_environment.json');
@@ -11,28 +10,6 @@ const SERVER = path.join(ROOT, 'dist/server.js');
 
 /** Small enough for the rate-limit folder to reach 429 quickly. */
 const LOGIN_RATE_LIMIT_MAX = 3;
-
-/** The newest modification time of any file under `dir`. */
-function newestChange(dir: string): number {
-  return Math.max(
-    ...readdirSync(dir, { withFileTypes: true }).map((entry) => {
-      const full = path.join(dir, entry.name);
-      return entry.isDirectory() ? newestChange(full) : statSync(full).mtimeMs;
-    }),
-  );
-}
-
-/**
- * `npm test` builds first (its pretest script); a bare `npx jest` may find dist/ older than src/,
- * and would then test yesterday's code. Build in that case rather than run it.
- */
-function ensureFreshBuild(): void {
-  if (existsSync(SERVER) && statSync(SERVER).mtimeMs >= newestChange(path.join(ROOT, 'src'))) return;
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  });
-}
 
 function runCollection(baseUrl: string): Promise<RunSummary> {
   return new Promise((resolve, reject) => {

@@ -16,6 +16,7 @@ const EXPORTS = ['AppError', 'KeyVerifier', 'authErrorHandler', 'createAccessChe
 const VERIFIER_MODULES = [
   'auth/access-claims',
   'auth/access-verifier',
+  'auth/ecdsa-low-s',
   'auth/jwks-client',
   'auth/jwt',
   'auth/keys',

@@ -352,7 +352,8 @@ function header(headers: OutgoingHttpHeaders | IncomingHttpHeaders, name: string
 }
 
 function problemsOf(res: RecordedResponse, secrets: [string, string][], corsOrigins: readonly string[]): string[] {
-  const path = res.url.split('?')[0]!;
+  // As Express routes it: /openapi.json/ is /openapi.json and // is /, so their rules follow.
+  const path = res.url.split('?')[0]!.replace(/(.)\/+$/, '$1');
   const problems: string[] = [];
   const has = (name: string) => header(res.headers, name);
 
@@ -381,7 +382,7 @@ function problemsOf(res: RecordedResponse, secrets: [string, string][], corsOrig
   // Cookies: only the refresh cookie, always HttpOnly, Secure, SameSite=Strict, Path=/.
   const cookies = res.headers['set-cookie'];
   for (const cookie of Array.isArray(cookies) ? cookies : cookies === undefined ? [] : [String(cookies)]) {
-    if (!/^refresh_token=/.test(cookie) || !/; HttpOnly/.test(cookie) || !/; Secure/.test(cookie) || !/; SameSite=Strict/.test(cookie) || !/; Path=\//.test(cookie)) {
+    if (!/^__Host-refresh_token=/.test(cookie) || !/; HttpOnly/.test(cookie) || !/; Secure/.test(cookie) || !/; SameSite=Strict/.test(cookie) || !/; Path=\//.test(cookie)) {
       problems.push(`cookie ${cookie.split('=')[0]} without its attributes`);
     }
   }

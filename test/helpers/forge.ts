@@ -56,7 +56,7 @@ export function jwtSegment(value: unknown): string {
 /**
  * A compact JWT built by hand, byte by byte, with no library in the way: any header (even one
  * jsonwebtoken would refuse to write), any payload text, any signature. A string header or payload
- * is used as the segment's JSON text exactly.
+ * is used as the segment's JSON text exactly. An ES256 signature comes in low-S form, as the server's.
  */
 export function forgeJwt(header: unknown, payload: unknown, signer: Signer): string {
   const input = `${jwtSegment(header)}.${jwtSegment(payload)}`;
@@ -68,5 +68,27 @@ export function forgeJwt(header: unknown, payload: unknown, signer: Signer): str
     ...(signer.alg.startsWith('ES') ? { dsaEncoding: 'ieee-p1363' as const } : {}),
     ...(signer.alg === 'PS256' ? { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 } : {}),
   });
-  return `${input}.${signature.toString('base64url')}`;
+  const token = `${input}.${signature.toString('base64url')}`;
+  // As the server signs: of an ES256 signature and its twin, the low-S one (the other is refused).
+  return signer.alg === 'ES256' && isHighS(token) ? es256Twin(token) : token;
+}
+
+/** The order n of the P-256 group, written out here rather than taken from the code under test. */
+const P256_N = BigInt('0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551');
+
+function signatureS(token: string): bigint {
+  return BigInt(`0x${Buffer.from(token.split('.')[2]!, 'base64url').subarray(32).toString('hex')}`);
+}
+
+/** Whether the ES256 signature of `token` has s > n / 2. */
+export function isHighS(token: string): boolean {
+  return signatureS(token) > P256_N / 2n;
+}
+
+/** The ECDSA twin of an ES256 token: the same header and claims, signature (r, n − s), which verifies as well. */
+export function es256Twin(token: string): string {
+  const [head, payload, signature] = token.split('.') as [string, string, string];
+  const r = Buffer.from(signature, 'base64url').subarray(0, 32);
+  const twinS = Buffer.from((P256_N - signatureS(token)).toString(16).padStart(64, '0'), 'hex');
+  return `${head}.${payload}.${Buffer.concat([r, twinS]).toString('base64url')}`;
 }

@@ -36,6 +36,8 @@ export function sessionRecord(now: number, overrides: Partial<SessionRecord> = {
     refreshIat: Math.floor(now / 1000),
     previousJti: null,
     rotatedAt: now,
+    refreshWindowStart: now,
+    refreshCount: 0,
     ...overrides,
   };
 }

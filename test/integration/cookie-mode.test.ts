@@ -1,8 +1,11 @@
-// Cookie mode (X-Token-Mode: cookie): the refresh token in an HttpOnly cookie, used only with the header, cleared on logout.
+// Cookie mode (X-Token-Mode: cookie): the refresh token in a __Host- HttpOnly cookie, used only with the header, never one of two, cleared on logout.
 import request from 'supertest';
 import type { AuthApp } from '../../src/app';
 import { buildTestApp } from '../helpers/build-app';
 import { bearer, decodeJwt, expectError, login, PASSWORD, register } from '../helpers/fixtures';
+import { rawRequest } from '../helpers/raw-http';
+
+const COOKIE = '__Host-refresh_token';
 
 interface SetCookie {
   name: string;
@@ -26,10 +29,10 @@ function setCookies(res: request.Response): SetCookie[] {
   });
 }
 
-/** The one refresh_token cookie of a response, with exactly the contract's attributes. */
+/** The one __Host-refresh_token cookie of a response, with exactly the contract's attributes (no Domain). */
 function expectRefreshCookie(res: request.Response, maxAge: number): string {
   const cookies = setCookies(res);
-  expect(cookies.map((cookie) => cookie.name)).toEqual(['refresh_token']);
+  expect(cookies.map((cookie) => cookie.name)).toEqual([COOKIE]);
   const [cookie] = cookies;
   expect(cookie!.attributes).toEqual({
     'Max-Age': String(maxAge),
@@ -48,7 +51,7 @@ function cookieLogin(app: AuthApp, email: string) {
 }
 
 function cookieRefresh(app: AuthApp, token: string) {
-  return request(app).post('/refresh').set('X-Token-Mode', 'cookie').set('Cookie', `refresh_token=${token}`);
+  return request(app).post('/refresh').set('X-Token-Mode', 'cookie').set('Cookie', `${COOKIE}=${token}`);
 }
 
 async function setup() {
@@ -60,7 +63,7 @@ async function setup() {
 }
 
 describe('logging in with X-Token-Mode: cookie', () => {
-  it('sets the refresh_token cookie HttpOnly; Secure; SameSite=Strict; Path=/ with Max-Age = refresh_expires_in', async () => {
+  it('sets the __Host-refresh_token cookie HttpOnly; Secure; SameSite=Strict; Path=/, without Domain, with Max-Age = refresh_expires_in', async () => {
     const { res, cookie } = await setup();
     expect(res.body.refresh_expires_in).toBe(7 * 24 * 3600);
     expect(setCookies(res)[0]!.attributes['Max-Age']).toBe('604800');
@@ -129,7 +132,7 @@ describe('refreshing with the cookie', () => {
   it('ignores the cookie without the header: 401 invalid_grant, and the cookie is not used up', async () => {
     const { app, cookie } = await setup();
     for (const mode of [undefined, 'body', 'cookies']) {
-      const req = request(app).post('/refresh').set('Cookie', `refresh_token=${cookie}`);
+      const req = request(app).post('/refresh').set('Cookie', `${COOKIE}=${cookie}`);
       const res = await (mode ? req.set('X-Token-Mode', mode) : req);
       expect(expectError(res, 401, 'invalid_grant').error_description).toBe('A refresh token is required.');
       expect(res.headers['set-cookie']).toBeUndefined();
@@ -147,13 +150,13 @@ describe('refreshing with the cookie', () => {
 describe('logging out in cookie mode', () => {
   it('clears the cookie with Max-Age=0, and the old cookie no longer refreshes', async () => {
     const { app, res: loginRes, cookie } = await setup();
-    const res = await request(app).post('/logout').set('X-Token-Mode', 'cookie').set('Cookie', `refresh_token=${cookie}`);
+    const res = await request(app).post('/logout').set('X-Token-Mode', 'cookie').set('Cookie', `${COOKIE}=${cookie}`);
     expect(res.status).toBe(204);
     expect(res.text).toBe('');
     const cleared = setCookies(res);
     expect(cleared).toHaveLength(1);
     expect(cleared[0]).toEqual({
-      name: 'refresh_token',
+      name: COOKIE,
       value: '',
       attributes: {
         'Max-Age': '0',
@@ -174,10 +177,88 @@ describe('logging out in cookie mode', () => {
 
   it('ignores the cookie on /logout without the header: 401 unauthorized, the session stays live', async () => {
     const { app, res: loginRes, cookie } = await setup();
-    const res = await request(app).post('/logout').set('Cookie', `refresh_token=${cookie}`);
+    const res = await request(app).post('/logout').set('Cookie', `${COOKIE}=${cookie}`);
     expectError(res, 401, 'unauthorized');
     expect(res.headers['www-authenticate']).toBe('Bearer realm="auth"');
     expect(res.headers['set-cookie']).toBeUndefined();
     expect((await request(app).get('/profile').set(...bearer(loginRes.body.access_token))).status).toBe(200);
+  });
+});
+
+describe('cookie tossing: only the one __Host-refresh_token cookie is read', () => {
+  const refused = { error: 'invalid_grant', error_description: 'The request carries more than one refresh cookie.' };
+
+  /** A second user's refresh cookie: what a sibling subdomain would plant beside the victim's own. */
+  async function plantedCookie(app: AuthApp): Promise<string> {
+    const other = await register(app);
+    const res = await cookieLogin(app, other.email);
+    return expectRefreshCookie(res, res.body.refresh_expires_in);
+  }
+
+  it.each([
+    ['/refresh', 'planted first'],
+    ['/refresh', 'planted last'],
+    ['/logout', 'planted first'],
+    ['/logout', 'planted last'],
+  ])('refuses %s with two refresh cookies (%s): 401 invalid_grant, no cookie set, neither session touched', async (route, order) => {
+    const { app, res: loginRes, cookie } = await setup();
+    const planted = await plantedCookie(app);
+    const pair = order === 'planted first' ? [planted, cookie] : [cookie, planted];
+    const res = await request(app).post(route).set('X-Token-Mode', 'cookie').set('Cookie', pair.map((value) => `${COOKIE}=${value}`).join('; '));
+    expect(expectError(res, 401, 'invalid_grant')).toEqual(refused);
+    expect(res.headers['www-authenticate']).toBe('Bearer realm="auth"');
+    expect(res.headers['set-cookie']).toBeUndefined();
+    // The refusal used up nothing and ended nothing: each cookie alone still refreshes.
+    expect((await request(app).get('/profile').set(...bearer(loginRes.body.access_token))).status).toBe(200);
+    expect((await cookieRefresh(app, cookie)).status).toBe(200);
+    expect((await cookieRefresh(app, planted)).status).toBe(200);
+  });
+
+  it('refuses two refresh cookies sent in two Cookie headers', async () => {
+    const { app, cookie } = await setup();
+    const planted = await plantedCookie(app);
+    const res = await rawRequest(app, {
+      method: 'POST',
+      path: '/refresh',
+      headers: [['X-Token-Mode', 'cookie'], ['Cookie', `${COOKIE}=${cookie}`], ['Cookie', `theme=dark; ${COOKIE}=${planted}`]],
+    });
+    expect({ status: res.status, body: res.body, cookie: res.headers['set-cookie'] }).toEqual({ status: 401, body: refused, cookie: undefined });
+  });
+
+  it('refuses two refresh cookies even beside a refresh token in the body', async () => {
+    const { app, email, cookie } = await setup();
+    const tokens = await login(app, email);
+    const res = await request(app)
+      .post('/refresh')
+      .set('X-Token-Mode', 'cookie')
+      .set('Cookie', `${COOKIE}=${cookie}; ${COOKIE}=${cookie}`)
+      .send({ refresh_token: tokens.refresh_token });
+    expect(expectError(res, 401, 'invalid_grant')).toEqual(refused);
+  });
+
+  it('reads the one refresh cookie among others, and ignores cookies that only look like it', async () => {
+    const { app, cookie } = await setup();
+    const lookalikes = [`refresh_token=${cookie}`, `__host-refresh_token=${cookie}`, `__Secure-refresh_token=${cookie}`, `__Host-refresh_token_=${cookie}`];
+    const res = await request(app)
+      .post('/refresh')
+      .set('X-Token-Mode', 'cookie')
+      .set('Cookie', `theme=dark; ${COOKIE}=${cookie}; ${lookalikes.join('; ')}`);
+    expect(res.status).toBe(200);
+    expectRefreshCookie(res, res.body.refresh_expires_in);
+  });
+
+  it.each([
+    ['the old name, refresh_token', (token: string) => `refresh_token=${token}`],
+    ['another case, __host-refresh_token', (token: string) => `__host-refresh_token=${token}`],
+    // String#trim() would make this name ours; a browser never treated it as a __Host- cookie.
+    ['a name behind a no-break space', (token: string) => `\u00a0${COOKIE}=${token}`],
+  ])('does not take the refresh token from %s', async (_what, cookieFor) => {
+    const { app, cookie } = await setup();
+    const res = await rawRequest(app, { method: 'POST', path: '/refresh', headers: [['X-Token-Mode', 'cookie'], ['Cookie', cookieFor(cookie)]] });
+    expect({ status: res.status, body: res.body }).toEqual({
+      status: 401,
+      body: { error: 'invalid_grant', error_description: 'A refresh token is required.' },
+    });
+    expect((await cookieRefresh(app, cookie)).status).toBe(200);
   });
 });

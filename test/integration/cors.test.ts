@@ -72,7 +72,7 @@ describe('answers to a configured origin', () => {
     expect(res.status).toBe(200);
     expect(res.headers['access-control-allow-origin']).toBe(SPA);
     expect(res.headers['access-control-allow-credentials']).toBe('true');
-    expect(res.headers['set-cookie']).toEqual([expect.stringMatching(/^refresh_token=.+; HttpOnly; Secure; SameSite=Strict$/)]);
+    expect(res.headers['set-cookie']).toEqual([expect.stringMatching(/^__Host-refresh_token=.+; HttpOnly; Secure; SameSite=Strict$/)]);
     expect(res.body.refresh_token).toBeUndefined();
   });
 });

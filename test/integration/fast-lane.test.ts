@@ -198,7 +198,7 @@ async function refreshAnswer(send: SendRefresh, path: string) {
   }
   if (headers.ratelimit) headers.ratelimit = headers.ratelimit.replace(/r=\d+/, 'r=<remaining>');
   const cookies = headers['set-cookie'] as unknown as string[] | undefined;
-  if (cookies) headers['set-cookie'] = cookies.map((cookie) => cookie.replace(/^refresh_token=[^;]+/, 'refresh_token=<fresh token>')) as never;
+  if (cookies) headers['set-cookie'] = cookies.map((cookie) => cookie.replace(/^__Host-refresh_token=[^;]+/, '__Host-refresh_token=<fresh token>')) as never;
   return { status: res.status, headers, body };
 }
 
@@ -221,7 +221,7 @@ const refreshCases: [string, (t: TestApp) => Promise<SendRefresh>, number][] = [
     'a valid refresh token in the cookie (cookie mode)',
     async ({ app }) => {
       const tokens = await twoRefreshTokens(app);
-      return async (path) => request(app).post(path).set('X-Token-Mode', 'cookie').set('Cookie', `refresh_token=${tokens.pop()}`).send({});
+      return async (path) => request(app).post(path).set('X-Token-Mode', 'cookie').set('Cookie', `__Host-refresh_token=${tokens.pop()}`).send({});
     },
     200,
   ],
@@ -272,22 +272,27 @@ describe('the fast lane of POST /refresh', () => {
     const test = buildTestApp({ env: { CORS_ORIGINS: SPA } });
     const send = await prepare(test);
     const fast = await bothWays(test.app, (path) => refreshAnswer(send, path), ['/refresh', '/REFRESH'], status);
-    // The per-address limiter ran: a body the parser refuses never reaches it, on either path.
-    if (status === 200) expect(fast.headers.ratelimit).toMatch(/^"address"; r=<remaining>; t=\d+$/);
+    // The session's refresh limit was counted: each path refreshed a session of its own.
+    if (status === 200) expect(fast.headers.ratelimit).toMatch(/^"session"; r=<remaining>; t=\d+$/);
   });
 
-  it('counts its requests in the same per-address limit as the router, and refuses past it with 429', async () => {
-    const { app } = buildTestApp({ env: { RATE_LIMIT_MAX: '2' } });
+  it('counts refreshes in the session\'s limit as the router does, and refuses past it with 429', async () => {
+    const { app } = buildTestApp({ env: { REFRESH_RATE_LIMIT_MAX: '2' } });
+    let [token] = await twoRefreshTokens(app);
     const router = watchRouter(app);
-    expect((await request(app).post('/refresh').send({})).status).toBe(401);
-    expect((await request(app).post('/REFRESH').send({})).status).toBe(401);
+    for (const path of ['/refresh', '/REFRESH']) {
+      const res = await request(app).post(path).send({ refresh_token: token });
+      expect(res.status).toBe(200);
+      token = res.body.refresh_token as string;
+    }
 
-    const fast = await request(app).post('/refresh').send({});
-    const routed = await request(app).post('/REFRESH').send({});
+    const fast = await request(app).post('/refresh').send({ refresh_token: token });
+    const routed = await request(app).post('/REFRESH').send({ refresh_token: token });
     expect(router).toHaveBeenCalledTimes(2);
     for (const res of [fast, routed]) {
       expectError(res, 429, 'rate_limited');
       expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+      expect(res.headers.ratelimit).toMatch(/^"session"; r=0; t=\d+$/);
     }
   });
 

@@ -4,7 +4,7 @@ import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { buildTestApp } from '../helpers/build-app';
 import { bearer, decodeJwt, expectError, registerAndLogin } from '../helpers/fixtures';
-import { forgeAccessToken } from '../helpers/forge';
+import { forgeAccessToken, forgeJwt } from '../helpers/forge';
 import { TEST_ENV } from '../helpers/test-config';
 
 function p256(): { privatePem: string; publicPem: string; publicKey: KeyObject; privateKey: KeyObject } {
@@ -93,30 +93,39 @@ describe('ES256 access tokens (JWT_ALGORITHM=ES256 with JWT_PRIVATE_KEY)', () =>
     const { tokens } = await registerAndLogin(app);
     const jwks = await request(app).get('/.well-known/jwks.json');
     const { payload } = decodeJwt(tokens.access_token);
-    const byNextKey = jwt.sign(payload, next.privateKey, {
-      algorithm: 'ES256',
-      header: { alg: 'ES256', typ: 'at+jwt', kid: jwks.body.keys[1].kid },
-    });
+    const byNextKey = forgeJwt({ alg: 'ES256', typ: 'at+jwt', kid: jwks.body.keys[1].kid }, payload, { alg: 'ES256', privateKey: next.privateKey });
 
     const res = await request(app).get('/profile').set(...bearer(byNextKey));
     expect(res.status).toBe(200);
   });
 
-  it('still accepts an HS256 token signed with JWT_SECRET before the switch', async () => {
+  it('refuses an HS256 token signed with JWT_SECRET under the kid it had before the switch: JWT_SECRET alone verifies nothing with ES256', async () => {
     const { tokens } = await registerAndLogin(app);
     const hs256 = buildTestApp();
     const { header: hsHeader } = decodeJwt((await registerAndLogin(hs256.app)).tokens.access_token);
     const { payload } = decodeJwt(tokens.access_token);
     const before = forgeAccessToken(payload, String(hsHeader.kid), { secret: TEST_ENV.JWT_SECRET });
 
-    expect((await request(app).get('/profile').set(...bearer(before))).status).toBe(200);
+    const res = await request(app).get('/profile').set(...bearer(before));
+    expect(expectError(res, 401, 'invalid_token').error_description).toBe('token invalid');
+  });
+
+  it('accepts an HS256 token of the switch when its key is listed in JWT_VERIFY_SECRETS', async () => {
+    const withSwitchKey = buildTestApp({
+      env: { JWT_ALGORITHM: 'ES256', JWT_PRIVATE_KEY: signing.privatePem, JWT_VERIFY_SECRETS: `hs-old:${TEST_ENV.JWT_SECRET}` },
+    }).app;
+    const { tokens } = await registerAndLogin(withSwitchKey);
+    const before = forgeAccessToken(decodeJwt(tokens.access_token).payload, 'hs-old', { secret: TEST_ENV.JWT_SECRET });
+
+    const res = await request(withSwitchKey).get('/profile').set(...bearer(before));
+    expect({ status: res.status, user: res.body.user }).toEqual({ status: 200, user: tokens.user });
   });
 
   it.each([
     ['HS256 with the public key as the secret (algorithm confusion)', (kid: string, payload: Record<string, unknown>) =>
       forgeAccessToken(payload, kid, { algorithm: 'HS256', secret: signing.publicPem })],
     ['ES256 by another private key under the published kid', (kid: string, payload: Record<string, unknown>) =>
-      jwt.sign(payload, p256().privateKey, { algorithm: 'ES256', header: { alg: 'ES256', typ: 'at+jwt', kid } })],
+      forgeJwt({ alg: 'ES256', typ: 'at+jwt', kid }, payload, { alg: 'ES256', privateKey: p256().privateKey })],
     ['ES384 under the published kid', (kid: string, payload: Record<string, unknown>) => {
       const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
       return jwt.sign(payload, privateKey, { algorithm: 'ES384', header: { alg: 'ES384', typ: 'at+jwt', kid } });

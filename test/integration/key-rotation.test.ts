@@ -1,4 +1,5 @@
-// Rotating the access-token key without downtime: add the new key as a verifier, make it the signer, drop the old one.
+// Rotating the access-token key without downtime (add as verifier, sign, drop), and the switch from HS256 to ES256.
+import { generateKeyPairSync } from 'node:crypto';
 import request from 'supertest';
 import type { AuthApp } from '../../src/app';
 import { KeyVerifier } from '../../src/verify';
@@ -103,5 +104,50 @@ describe('rotating the access-token key while tokens of the old key are in use',
     const fresh = await login(oldKeyDropped, email);
     expect(decodeJwt(fresh.access_token).header.kid).toBe(NEW.kid);
     expect((await profileStatus(oldKeyDropped, fresh.access_token)).status).toBe(200);
+  });
+});
+
+describe('switching from HS256 to ES256 while HS256 tokens are in use', () => {
+  const clock = new FakeClock();
+  const stores = createMemoryStores(clock);
+  const instance = (env: Record<string, string>) => buildTestApp({ env, clock, stores }).app;
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const es256 = { JWT_ALGORITHM: 'ES256', JWT_PRIVATE_KEY: String(privateKey.export({ type: 'pkcs8', format: 'pem' })) };
+
+  const before = instance(STEP.before);
+  // The README's step: the old key moves to JWT_VERIFY_SECRETS under its kid.
+  const switched = instance({ ...es256, JWT_SECRET: '', JWT_VERIFY_SECRETS: `${OLD.kid}:${OLD.secret}` });
+  // The mistake the step avoids: JWT_SECRET left as it was, nothing listed.
+  const secretLeftAlone = instance({ ...STEP.before, ...es256 });
+  let email: string;
+  let hsTokens: TokenResponseBody;
+
+  beforeAll(async () => {
+    ({ email } = await register(before));
+    hsTokens = await login(before, email);
+  });
+
+  it('accepts the HS256 tokens issued before the switch when their key is listed in JWT_VERIFY_SECRETS, and signs ES256 from then on', async () => {
+    const res = await profileStatus(switched, hsTokens.access_token);
+    expect({ status: res.status, user: res.body.user }).toEqual({ status: 200, user: hsTokens.user });
+    const fresh = await login(switched, email);
+    expect(decodeJwt(fresh.access_token).header).toEqual({ alg: 'ES256', typ: 'at+jwt', kid: expect.any(String) });
+    expect((await profileStatus(switched, fresh.access_token)).status).toBe(200);
+  });
+
+  it('refuses them as "token invalid" under JWT_SECRET alone: with ES256 it verifies nothing', async () => {
+    const res = await profileStatus(secretLeftAlone, hsTokens.access_token);
+    expect(expectError(res, 401, 'invalid_token').error_description).toBe('token invalid');
+    expect(res.headers['www-authenticate']).toBe('Bearer realm="auth", error="invalid_token", error_description="token invalid"');
+    expect((await profileStatus(before, hsTokens.access_token)).status).toBe(200);
+  });
+
+  it('has them expired one ACCESS_TOKEN_TTL after the switch, so JWT_VERIFY_SECRETS can then be dropped', async () => {
+    clock.advanceSeconds(15 * 60);
+    const res = await profileStatus(switched, hsTokens.access_token);
+    expect(expectError(res, 401, 'invalid_token').error_description).toBe('token expired');
+    const dropped = instance(es256);
+    const fresh = await login(dropped, email);
+    expect((await profileStatus(dropped, fresh.access_token)).status).toBe(200);
   });
 });

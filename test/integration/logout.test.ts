@@ -170,7 +170,7 @@ describe('POST /logout', () => {
     async function cookieLogin(app: AuthApp, email: string) {
       const res = await request(app).post('/login').set('X-Token-Mode', 'cookie').send({ email, password: PASSWORD });
       const cookies = ([] as string[]).concat(res.headers['set-cookie'] ?? []);
-      const cookie = cookies.find((line) => line.startsWith('refresh_token='))!;
+      const cookie = cookies.find((line) => line.startsWith('__Host-refresh_token='))!;
       return { tokens: res.body as TokenResponseBody, cookie: cookie.split(';')[0]! };
     }
 
@@ -182,7 +182,7 @@ describe('POST /logout', () => {
 
       expectNoContent(res);
       const cleared = ([] as string[]).concat(res.headers['set-cookie'] ?? []);
-      expect(cleared).toEqual([expect.stringMatching(/^refresh_token=;.*Max-Age=0/)]);
+      expect(cleared).toEqual([expect.stringMatching(/^__Host-refresh_token=;.*Max-Age=0/)]);
       expect(await isLive(app, tokens)).toBe(false);
     });
 

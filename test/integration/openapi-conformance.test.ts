@@ -129,9 +129,8 @@ describe('POST /refresh', () => {
     expect(rotated.body.refresh_token).not.toBe(tokens.refresh_token);
   });
 
-  it('documents 429 past the per-address limit', async () => {
-    // register and login count too: the third request to these routes is the last allowed.
-    const { app, tokens } = await withUser({ RATE_LIMIT_MAX: '3' });
+  it('documents 429 past the per-session limit', async () => {
+    const { app, tokens } = await withUser({ REFRESH_RATE_LIMIT_MAX: '1' });
     const next = await conforms(request(app).post('/refresh').send({ refresh_token: tokens.refresh_token }), 200);
     await conforms(request(app).post('/refresh').send({ refresh_token: next.body.refresh_token }), 429);
   });
@@ -152,7 +151,7 @@ describe('POST /logout', () => {
     const cookieLogin = await request(app).post('/login').set('X-Token-Mode', 'cookie').send({ email, password: PASSWORD });
     const cookie = (cookieLogin.headers['set-cookie'] as unknown as string[])[0]!.split(';')[0]!;
     const cleared = await conforms(request(app).post('/logout').set('X-Token-Mode', 'cookie').set('Cookie', cookie), 204);
-    expect((cleared.headers['set-cookie'] as unknown as string[])[0]).toMatch(/^refresh_token=; Max-Age=0;/);
+    expect((cleared.headers['set-cookie'] as unknown as string[])[0]).toMatch(/^__Host-refresh_token=; Max-Age=0;/);
   });
 });
 

@@ -177,12 +177,12 @@ describe('security', () => {
     });
   });
 
-  it('documents cookie mode: X-Token-Mode on login, refresh and logout; the refresh_token cookie where it is read', async () => {
+  it('documents cookie mode: X-Token-Mode on login, refresh and logout; the __Host-refresh_token cookie where it is read', async () => {
     const { document } = await served();
     const parameters = (path: string) => document.paths[path]!.post!.parameters!.map((p) => `${p.in}:${p.name}`);
     expect(parameters('/login')).toEqual(['header:X-Token-Mode']);
-    expect(parameters('/refresh')).toEqual(['header:X-Token-Mode', 'cookie:refresh_token']);
-    expect(parameters('/logout')).toEqual(['header:X-Token-Mode', 'cookie:refresh_token']);
+    expect(parameters('/refresh')).toEqual(['header:X-Token-Mode', 'cookie:__Host-refresh_token']);
+    expect(parameters('/logout')).toEqual(['header:X-Token-Mode', 'cookie:__Host-refresh_token']);
     for (const path of ['/login', '/refresh', '/logout']) {
       const success = Object.entries(document.paths[path]!.post!.responses).find(([status]) => status < '300')![1];
       expect(success.headers!['Set-Cookie']).toMatchObject({ required: false });
@@ -290,7 +290,7 @@ describe('the schemas', () => {
     expect(body('/refresh')).toEqual({ $ref: '#/components/schemas/RefreshRequest' });
     expect(body('/logout')).toEqual({ $ref: '#/components/schemas/LogoutRequest' });
     expect(document.components.schemas.RegisterRequest).toMatchObject({
-      properties: { email: { type: 'string', format: 'email', maxLength: 254 }, password: { type: 'string', maxLength: 72 } },
+      properties: { email: { type: 'string', format: 'email', maxLength: 254 }, password: { type: 'string', minLength: 8, maxLength: 128 } },
     });
     // RFC 7662's form body, or the same as JSON; unknown parameters are ignored, so not refused.
     const introspect = document.paths['/introspect']!.post!.requestBody!.content;

@@ -1,7 +1,11 @@
-// Bounded password hashing: logins and registrations beyond PASSWORD_HASH_QUEUE get 503 with Retry-After, and nothing else changes.
+// Bounded, fair password hashing: sign-ins beyond PASSWORD_HASH_QUEUE (or an address's share of it) get 503 with Retry-After, and a flood from one address never turns another's into a 503.
+import http from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import type { AuthApp } from '../../src/app';
 import { buildTestApp } from '../helpers/build-app';
+import { eventually } from '../helpers/eventually';
 import { expectError, PASSWORD, register, uniqueEmail } from '../helpers/fixtures';
 import { createConformance } from '../helpers/openapi-conformance';
 
@@ -163,5 +167,139 @@ describe('password hashing at capacity', () => {
     const { app } = busyServer(0);
     const { email } = await register(app);
     for (let i = 0; i < 3; i += 1) expect((await login(app, email)).status).toBe(200);
+  });
+});
+
+/** An answer as a client sees it. */
+interface Answer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Record<string, unknown>;
+}
+
+/** POSTs JSON over a connection of its own from `localAddress` (any 127.x.y.z reaches the server on Linux). */
+function postFrom(port: number, localAddress: string, path: string, body: object): Promise<Answer> {
+  const text = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        localAddress,
+        agent: false,
+        headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(text);
+  });
+}
+
+/**
+ * Wrong logins (each of an unknown email, as credential stuffing sends them, so that no per-account
+ * limit steps in) from `localAddress`, `parallel` at a time, each answered one replaced by the
+ * next, until `stop()`; at most `max` in all. Resolves with every answer.
+ */
+function flood(port: number, localAddress: string, parallel: number, max = 5000) {
+  let stopped = false;
+  let sent = 0;
+  const answers: Answer[] = [];
+  const lane = async () => {
+    while (!stopped && sent < max) {
+      sent += 1;
+      answers.push(await postFrom(port, localAddress, '/login', { email: uniqueEmail('stuffing'), password: 'a wrong password here' }));
+    }
+  };
+  const done = Promise.all(Array.from({ length: parallel }, lane)).then(() => answers);
+  return { stop: () => ((stopped = true), done), answers };
+}
+
+/** Every flood answer is a 401 (its password was checked) or the contract's 503 with Retry-After. */
+function expectOnlyRefusals(answers: Answer[]) {
+  const statuses = new Set(answers.map((answer) => answer.status));
+  expect([...statuses].sort()).toEqual([401, 503]);
+  for (const answer of answers.filter((each) => each.status === 503)) {
+    expect(answer.body).toEqual({ error: 'unavailable', error_description: 'Too many sign-ins at once; try again in a moment.' });
+    expect(answer.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+  }
+}
+
+describe('fair sign-ins between client addresses (a real server, real sockets from several loopback addresses)', () => {
+  let server: http.Server | undefined;
+  afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
+
+  async function listen(app: AuthApp): Promise<number> {
+    server = http.createServer(app).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return (server.address() as AddressInfo).port;
+  }
+
+  it('answers a correct login from 127.0.0.2 with 200, and a registration from 127.0.0.3 with 201, while 45 parallel wrong logins from 127.0.0.30 go on', async () => {
+    // The defaults of PASSWORD_HASH_QUEUE (32) and PASSWORD_HASH_QUEUE_PER_ADDRESS (4), one hashing slot.
+    const { app } = buildTestApp({ env: { PASSWORD_HASH_CONCURRENCY: '1' } });
+    const { email } = await register(app);
+    const port = await listen(app);
+
+    const attack = flood(port, '127.0.0.30', 45);
+    // The flood holds all the queue it may: its share, not the queue.
+    await eventually(() => app.services.hashGate.queuedFor('127.0.0.30') === 4);
+    expect(app.services.hashGate.queued).toBe(4);
+
+    const [loggedIn, registered] = await Promise.all([
+      postFrom(port, '127.0.0.2', '/login', { email, password: PASSWORD }),
+      postFrom(port, '127.0.0.3', '/register', { email: uniqueEmail('newcomer'), password: PASSWORD }),
+    ]);
+    // Still under way when both were answered: they waited beside it, not after it.
+    expect(app.services.hashGate.queuedFor('127.0.0.30')).toBeGreaterThan(0);
+    const answers = await attack.stop();
+
+    expect(loggedIn.status).toBe(200);
+    expect(loggedIn.body).toMatchObject({ token_type: 'Bearer', user: { email } });
+    expect(registered.status).toBe(201);
+    expectOnlyRefusals(answers);
+  });
+
+  it('still answers 200 when several addresses flood at once and fill the whole queue: the longest line gives up a place', async () => {
+    const { app } = buildTestApp({ env: { PASSWORD_HASH_CONCURRENCY: '1', PASSWORD_HASH_QUEUE: '4', PASSWORD_HASH_QUEUE_PER_ADDRESS: '2' } });
+    const { email } = await register(app);
+    const port = await listen(app);
+
+    const attacks = ['127.0.0.30', '127.0.0.31'].map((address) => flood(port, address, 10));
+    await eventually(() => app.services.hashGate.queued === 4);
+    const logins = await Promise.all(['127.0.0.2', '127.0.0.4'].map((address) => postFrom(port, address, '/login', { email, password: PASSWORD })));
+    const answers = (await Promise.all(attacks.map((attack) => attack.stop()))).flat();
+
+    expect(logins.map((login) => login.status)).toEqual([200, 200]);
+    expectOnlyRefusals(answers);
+  });
+
+  it('answers one address over its share 503 with Retry-After before reading its body, while the queue has room for others', async () => {
+    const { app } = buildTestApp({ env: { PASSWORD_HASH_CONCURRENCY: '1', PASSWORD_HASH_QUEUE: '8', PASSWORD_HASH_QUEUE_PER_ADDRESS: '1' } });
+    const { email } = await register(app);
+    const port = await listen(app);
+    const slot = holdTheSlot(app);
+
+    const waiting = postFrom(port, '127.0.0.30', '/login', { email, password: PASSWORD });
+    await eventually(() => app.services.hashGate.queuedFor('127.0.0.30') === 1);
+    const over = await postFrom(port, '127.0.0.30', '/login', { email, password: PASSWORD });
+    expect(over.status).toBe(503);
+    expect(over.body).toEqual({ error: 'unavailable', error_description: 'Too many sign-ins at once; try again in a moment.' });
+    expect(over.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+    // The per-address limiter never saw it: no RateLimit header.
+    expect(over.headers.ratelimit).toBeUndefined();
+
+    const other = postFrom(port, '127.0.0.2', '/login', { email, password: PASSWORD });
+    await eventually(() => app.services.hashGate.queuedFor('127.0.0.2') === 1);
+    await slot.release();
+    expect((await waiting).status).toBe(200);
+    expect((await other).status).toBe(200);
   });
 });

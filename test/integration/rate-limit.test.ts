@@ -1,4 +1,4 @@
-// Rate limits: failed logins per (email, client address), and the per-address ceiling on /login, /register, /refresh.
+// Rate limits: failed logins per (email, client address), the per-address ceiling on /login and /register, and refreshes per session.
 import request from 'supertest';
 import type { AuthApp } from '../../src/app';
 import { buildTestApp } from '../helpers/build-app';
@@ -20,9 +20,15 @@ async function fail(app: AuthApp, email: string, count: number, forwardedFor?: s
 }
 
 /** The contract's 429: JSON body, a Retry-After in whole seconds, and the draft-8 headers of `policy`. */
-function expectRateLimited(res: request.Response, policy: string, quota: number, windowSec: number) {
+function expectRateLimited(
+  res: request.Response,
+  policy: string,
+  quota: number,
+  windowSec: number,
+  description = 'Too many attempts; try again later.',
+) {
   const body = expectError(res, 429, 'rate_limited');
-  expect(body.error_description).toBe('Too many attempts; try again later.');
+  expect(body.error_description).toBe(description);
   expect(res.headers['cache-control']).toBe('no-store');
   const retryAfter = res.headers['retry-after']!;
   expect(retryAfter).toMatch(/^[1-9]\d*$/);
@@ -125,38 +131,37 @@ describe('failed logins per (email, address)', () => {
   });
 });
 
-describe('the per-address ceiling on /login, /register and /refresh', () => {
+describe('the per-address ceiling on /login and /register', () => {
+  /** Uses up RATE_LIMIT_MAX=3 from one address: a registration, a login and another registration. */
   async function exhaust(app: AuthApp, forwardedFor?: string) {
     const email = uniqueEmail('ceiling');
-    await app.services.accounts.register(email, PASSWORD);
     const via = (req: request.Test) => (forwardedFor ? req.set('X-Forwarded-For', forwardedFor) : req);
+    expect((await via(request(app).post('/register')).send({ email, password: PASSWORD })).status).toBe(201);
     const login = await via(request(app).post('/login')).send({ email, password: PASSWORD });
     expect(login.status).toBe(200);
-    const refresh = await via(request(app).post('/refresh')).send({ refresh_token: login.body.refresh_token });
-    expect(refresh.status).toBe(200);
     const registered = await via(request(app).post('/register')).send({ email: uniqueEmail(), password: PASSWORD });
     expect(registered.status).toBe(201);
-    return { email, tokens: refresh.body as { refresh_token: string; access_token: string } };
+    return { email, tokens: login.body as { refresh_token: string; access_token: string } };
   }
 
-  it('answers the 4th request to any of them from one address by 429 with RATE_LIMIT_MAX=3', async () => {
+  it('answers the 4th request to either of them from one address by 429 with RATE_LIMIT_MAX=3', async () => {
     const { app } = buildTestApp({ env: { RATE_LIMIT_MAX: '3' } });
-    const { email, tokens } = await exhaust(app);
+    const { email } = await exhaust(app);
 
     expectRateLimited(await attempt(app, email, PASSWORD), 'address', 3, 900);
     const registerRes = await request(app).post('/register').send({ email: uniqueEmail(), password: PASSWORD });
     expectRateLimited(registerRes, 'address', 3, 900);
-    const refreshRes = await request(app).post('/refresh').send({ refresh_token: tokens.refresh_token });
-    expectRateLimited(refreshRes, 'address', 3, 900);
   });
 
-  it('counts refused and invalid requests too, but leaves /logout and other routes alone', async () => {
+  it('counts refused and invalid requests too, but leaves /refresh, /logout and other routes alone', async () => {
     const { app } = buildTestApp({ env: { RATE_LIMIT_MAX: '3' } });
     const { tokens } = await exhaust(app);
 
     expectRateLimited(await request(app).post('/login').send({}), 'address', 3, 900);
     expect((await request(app).get('/profile').set('Authorization', `Bearer ${tokens.access_token}`)).status).toBe(200);
-    expect((await request(app).post('/logout').send({ refresh_token: tokens.refresh_token })).status).toBe(204);
+    const refreshed = await request(app).post('/refresh').send({ refresh_token: tokens.refresh_token });
+    expect(refreshed.status).toBe(200);
+    expect((await request(app).post('/logout').send({ refresh_token: refreshed.body.refresh_token })).status).toBe(204);
   });
 
   it('keeps other addresses and the next window open', async () => {
@@ -167,5 +172,69 @@ describe('the per-address ceiling on /login, /register and /refresh', () => {
     expect((await attempt(app, email, PASSWORD, '198.51.100.8')).status).toBe(200);
     clock.advanceSeconds(901);
     expect((await attempt(app, email, PASSWORD, '198.51.100.7')).status).toBe(200);
+  });
+});
+
+describe('the per-session refresh limit', () => {
+  const SESSION_LIMITED = 'This session has refreshed too often; try again later.';
+
+  async function loggedIn(app: AuthApp) {
+    const email = uniqueEmail('refresher');
+    await app.services.accounts.register(email, PASSWORD);
+    const login = await attempt(app, email, PASSWORD);
+    expect(login.status).toBe(200);
+    return { email, refreshToken: login.body.refresh_token as string };
+  }
+
+  /** Refreshes the chain `times` times, each answered 200; returns the current refresh token. */
+  async function refreshTimes(app: AuthApp, refreshToken: string, times: number): Promise<string> {
+    let token = refreshToken;
+    for (let i = 0; i < times; i += 1) {
+      const res = await request(app).post('/refresh').send({ refresh_token: token });
+      expect(res.status).toBe(200);
+      token = res.body.refresh_token as string;
+    }
+    return token;
+  }
+
+  it('tells each refresh what is left of the session\'s allowance in the draft-8 headers', async () => {
+    const { app } = buildTestApp({ env: { REFRESH_RATE_LIMIT_MAX: '5', REFRESH_RATE_LIMIT_WINDOW: '10m' } });
+    const { refreshToken } = await loggedIn(app);
+    const first = await request(app).post('/refresh').send({ refresh_token: refreshToken });
+    expect(first.status).toBe(200);
+    expect(first.headers['ratelimit']).toBe('"session"; r=4; t=600');
+    expect(first.headers['ratelimit-policy']).toBe('"session"; q=5; w=600');
+  });
+
+  it('answers the refresh past REFRESH_RATE_LIMIT_MAX by 429 with Retry-After, and the same token refreshes once the window has passed', async () => {
+    const { app, clock } = buildTestApp({ env: { REFRESH_RATE_LIMIT_MAX: '3', REFRESH_RATE_LIMIT_WINDOW: '10m' } });
+    const { refreshToken } = await loggedIn(app);
+    const current = await refreshTimes(app, refreshToken, 3);
+    clock.advanceSeconds(60);
+
+    const limited = await request(app).post('/refresh').send({ refresh_token: current });
+    expect(expectRateLimited(limited, 'session', 3, 600, SESSION_LIMITED)).toBe(540);
+    clock.advanceSeconds(540);
+    expect((await request(app).post('/refresh').send({ refresh_token: current })).status).toBe(200);
+  });
+
+  it('limits one session only: another session from the same address still refreshes', async () => {
+    const { app } = buildTestApp({ env: { REFRESH_RATE_LIMIT_MAX: '2' } });
+    const first = await loggedIn(app);
+    const second = await loggedIn(app);
+    const current = await refreshTimes(app, first.refreshToken, 2);
+    expectRateLimited(await request(app).post('/refresh').send({ refresh_token: current }), 'session', 2, 900, SESSION_LIMITED);
+
+    await refreshTimes(app, second.refreshToken, 2);
+  });
+
+  it('never spends the sign-in budget: 101 refreshes from one address leave the next user\'s login open', async () => {
+    const { app } = buildTestApp({ env: { RATE_LIMIT_MAX: '100', REFRESH_RATE_LIMIT_MAX: '1000' } });
+    const { refreshToken } = await loggedIn(app);
+    await refreshTimes(app, refreshToken, 101);
+
+    const email = uniqueEmail('next-user');
+    await app.services.accounts.register(email, PASSWORD);
+    expect((await attempt(app, email, PASSWORD)).status).toBe(200);
   });
 });

@@ -183,3 +183,44 @@ describe('POST /refresh', () => {
     expectError(await refresh(app, `${head}.${payload}.${'A'.repeat(43)}`), 401, 'invalid_grant');
   });
 });
+
+describe('SESSION_IDLE_TIMEOUT', () => {
+  const IDLE_SEC = 3600;
+
+  it('ends a session not refreshed for the timeout: its refresh is 401 invalid_grant, and it leaves the session list', async () => {
+    const { app, clock } = buildTestApp({ env: { SESSION_IDLE_TIMEOUT: '1h' } });
+    const { email, tokens } = await registerAndLogin(app);
+    clock.advanceSeconds(IDLE_SEC);
+    const other = await login(app, email);
+
+    const listed = await request(app).get('/sessions').set(...bearer(other.access_token));
+    expect(listed.status).toBe(200);
+    expect(listed.body.sessions).toHaveLength(1);
+    const res = await refresh(app, tokens.refresh_token);
+    const body = expectError(res, 401, 'invalid_grant');
+    expect(body.error_description).toBe('The session has ended after a period of inactivity; log in again.');
+    // Ended, not merely refused: the same token stays refused, now as a session that has ended.
+    expect(expectError(await refresh(app, tokens.refresh_token), 401, 'invalid_grant').error_description).toBe(
+      'The session has ended; log in again.',
+    );
+  });
+
+  it('keeps a session refreshed within the timeout, each refresh starting its idle time again', async () => {
+    const { app, clock } = buildTestApp({ env: { SESSION_IDLE_TIMEOUT: '1h' } });
+    const { tokens } = await registerAndLogin(app);
+    let current = tokens;
+    for (let i = 0; i < 3; i += 1) {
+      clock.advanceSeconds(IDLE_SEC - 1);
+      current = await refreshed(app, current.refresh_token);
+    }
+    expect((await profile(app, current.access_token)).status).toBe(200);
+  });
+
+  it('is off by default: a session idle for six days still refreshes', async () => {
+    const { app, clock } = buildTestApp();
+    const { tokens } = await registerAndLogin(app);
+    clock.advanceSeconds(6 * 86_400);
+    await refreshed(app, tokens.refresh_token);
+  });
+});
+

@@ -9,6 +9,7 @@ import { KeyVerifier, authErrorHandler, createVerifyToken } from '../../src/veri
 import { buildTestApp } from '../helpers/build-app';
 import { FakeClock } from '../helpers/fake-clock';
 import { bearer, decodeJwt, registerAndLogin } from '../helpers/fixtures';
+import { es256Twin, forgeJwt } from '../helpers/forge';
 
 interface Served {
   status: number;
@@ -60,10 +61,9 @@ function es256Auth(clock: FakeClock) {
   };
 }
 
-/** A token with the claims of `token`, signed by `privateKey` with the given header fields. */
+/** A token with the claims of `token`, signed by `privateKey` (low-S, as the server signs) with the given header fields. */
 function resigned(token: string, privateKey: KeyObject, header: Record<string, unknown>): string {
-  const { payload } = decodeJwt(token);
-  return jwt.sign(payload, privateKey, { algorithm: 'ES256', header: { alg: 'ES256', typ: 'at+jwt', ...header } as jwt.JwtHeader });
+  return forgeJwt({ alg: 'ES256', typ: 'at+jwt', ...header }, decodeJwt(token).payload, { alg: 'ES256', privateKey });
 }
 
 describe('a verifier with a JWKS URL', () => {
@@ -200,6 +200,27 @@ describe('a verifier with a JWKS URL', () => {
     const { x, y } = p256().privateKey.export({ format: 'jwk' });
     const token = resigned(await authA.token(), authA.privateKey, { kid: authA.kid, jwk: { kty: 'EC', crv: 'P-256', x, y } });
     await expect(verifier().verifyAccess(token)).rejects.toMatchObject({ description: 'token invalid' });
+  });
+
+  it('refuses the high-S twin (r, n − s) of a genuine token, at the verifier and behind createVerifyToken', async () => {
+    const token = await authA.token();
+    const twin = es256Twin(token);
+    await expect(verifier().verifyAccess(token)).resolves.toMatchObject({ role: 'user' });
+    await expect(verifier().verifyAccess(twin)).rejects.toMatchObject({ code: 'invalid_token', description: 'token invalid' });
+
+    const service = express();
+    service.get('/me', createVerifyToken({ jwks: url, issuer: 'auth-server', audience: 'api', clock }), (req, res) => {
+      res.json({ sub: req.auth!.userId });
+    });
+    service.use(authErrorHandler());
+    const accepted = await request(service).get('/me').set(...bearer(token));
+    expect({ status: accepted.status, body: accepted.body }).toEqual({ status: 200, body: { sub: decodeJwt(token).payload.sub } });
+    const refused = await request(service).get('/me').set(...bearer(twin));
+    expect({ status: refused.status, body: refused.body, challenge: refused.headers['www-authenticate'] }).toEqual({
+      status: 401,
+      body: { error: 'invalid_token', error_description: 'token invalid' },
+      challenge: 'Bearer realm="auth", error="invalid_token", error_description="token invalid"',
+    });
   });
 
   it('does not follow a redirect from the JWKS URL', async () => {

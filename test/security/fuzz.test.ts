@@ -1,8 +1,10 @@
-// Property-based fuzzing (fast-check): random and mutated requests at every route never draw a 5xx, always the contract's shapes, and the server keeps serving.
+// Property-based fuzzing (fast-check) on every backend: random and mutated requests at every route, then random session lifecycles against a model; no 5xx, the contract's shapes, and no bad token ever served.
+import { randomInt } from 'node:crypto';
 import fc from 'fast-check';
 import request from 'supertest';
 import type { z } from 'zod';
 import { ERROR_TABLE, type ErrorCode } from '../../src/errors';
+import { REFRESH_COOKIE } from '../../src/http/cookie-mode';
 import {
   errorSchema,
   healthSchema,
@@ -15,18 +17,34 @@ import {
   userResponseSchema,
 } from '../../src/http/response-schemas';
 import { auditResponses, CLIENT, ResponseRecorder, target, type Target } from '../helpers/attack';
-import { PASSWORD, uniqueEmail } from '../helpers/fixtures';
+import { FakeClock } from '../helpers/fake-clock';
+import { decodeJwt, PASSWORD, registerAndLogin, uniqueEmail } from '../helpers/fixtures';
+import { describeEachBackend } from '../helpers/store-backends';
+import { runSessionFuzz } from './fuzz-sessions';
+import { FOREIGN_SIGNERS, MUTATIONS, mutate, resign } from './fuzz-tokens';
 
-/** Fixed, so a failure replays; FUZZ_SEED and FUZZ_RUNS explore further (`FUZZ_SEED=7 FUZZ_RUNS=5000 npx jest test/security/fuzz`). */
-const SEED = Number(process.env.FUZZ_SEED ?? 20_261_123);
-const RUNS = Number(process.env.FUZZ_RUNS ?? 1000);
+/** A number the environment gives, or the default; anything but a whole number stops the file. */
+function wholeNumber(name: string, fallback: number): number {
+  const given = process.env[name];
+  if (given === undefined || given === '') return fallback;
+  if (!/^\d+$/.test(given)) throw new Error(`${name} must be a whole number, not ${JSON.stringify(given)}`);
+  return Number(given);
+}
 
-const recorder = new ResponseRecorder();
-let t: Target;
+/**
+ * A new seed every run, so that runs explore instead of repeating one path; printed, and named in
+ * every test title and failure, so that `FUZZ_SEED=<seed>` replays a run exactly.
+ */
+const SEED = wholeNumber('FUZZ_SEED', randomInt(2 ** 31 - 1));
+/** Random requests per backend. */
+const RUNS = wholeNumber('FUZZ_RUNS', 300);
+/** Session-fuzz steps per backend, in sequences of at most STEPS_PER_RUN, each with fresh users. */
+const STEPS = wholeNumber('FUZZ_STEPS', 120);
+const STEPS_PER_RUN = 60;
+process.stdout.write(`fuzz.test.ts: seed ${SEED}, ${RUNS} requests and ${STEPS} session steps per backend (FUZZ_SEED=${SEED} replays this run)\n`);
 
-beforeAll(async () => {
-  t = await target(recorder);
-});
+/** The fuzz refreshes one session far more often than a client would: the per-session limit stays out of its way. */
+const FUZZ_ENV = { REFRESH_RATE_LIMIT_MAX: '1000000' };
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 type Method = (typeof METHODS)[number];
@@ -52,6 +70,9 @@ const PATHS = [
   '/demo/app.js',
 ];
 
+/** The routes that need a live access token (as routed: lower case, no trailing slash). */
+const PROTECTED = ['/profile', '/sessions', '/sessions/SID', '/admin/users'];
+
 /** The documented success of each route: its body's schema (null: no body; 'page': HTML, CSS or JS). */
 function successSchema(method: Method, path: string): z.ZodType | null | 'page' | 'document' {
   const route = `${method === 'HEAD' ? 'GET' : method} ${path.startsWith('/sessions/') ? '/sessions/:id' : path}`;
@@ -74,113 +95,128 @@ function successSchema(method: Method, path: string): z.ZodType | null | 'page' 
   return path === '/' || path.startsWith('/docs') || path.startsWith('/demo/') ? 'page' : null;
 }
 
+/** The logged-in user the random requests carry tokens of; replaced when its session ends. */
+interface Victim {
+  email: string;
+  access: string;
+  refresh: string;
+  sid: string;
+}
+
 const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)), maxLength: 60 });
 const urlSafe = fc.string({ unit: fc.constantFrom(...'abcXYZ019-._~%/?=&+'.split('')), maxLength: 30 });
 
-/** Small changes to a real token: a character flipped, cut, doubled, or a segment swapped. */
-function mutatedToken(token: () => string) {
-  return fc.tuple(fc.nat(), fc.constantFrom('flip', 'cut', 'append', 'swap', 'none-alg')).map(([at, how]) => {
-    const real = token();
-    const i = at % real.length;
-    if (how === 'flip') return `${real.slice(0, i)}${real[i] === 'A' ? 'B' : 'A'}${real.slice(i + 1)}`;
-    if (how === 'cut') return real.slice(0, i);
-    if (how === 'append') return `${real}${real.slice(i)}`;
-    if (how === 'swap') return real.split('.').reverse().join('.');
-    return `${Buffer.from('{"alg":"none","typ":"at+jwt"}').toString('base64url')}.${real.split('.')[1]}.`;
-  });
-}
+/**
+ * The random requests. Tokens are read when a request is sent (each value is a thunk), so that
+ * they are the victim's current ones: a refresh or a re-login between two requests changes them.
+ */
+function requestArbitrary(victim: () => Victim, nowSec: () => number) {
+  const access = () => victim().access;
+  const refreshToken = () => victim().refresh;
 
-const access = () => t.victim.tokens.access_token;
-const refreshToken = () => t.victim.tokens.refresh_token;
-const sid = () => String(t.claims.sid);
+  /** Small changes to a real token (see fuzz-tokens.ts). */
+  const mutated = (token: () => string) => fc.tuple(fc.constantFrom(...MUTATIONS), fc.nat()).map(([how, at]) => () => mutate(token(), how, at));
+  /** The victim's claims, fresh, signed by a key that is not the server's access key. */
+  const foreign = fc
+    .tuple(fc.constantFrom(...FOREIGN_SIGNERS), fc.nat())
+    .map(([signer, at]) => () => resign(access(), signer, { iat: nowSec(), exp: nowSec() + 900 }, at));
 
-const authorization = fc.oneof(
-  fc.constant(() => `Bearer ${access()}`),
-  mutatedToken(access).map((token) => () => `Bearer ${token}`),
-  mutatedToken(refreshToken).map((token) => () => `Bearer ${token}`),
-  fc.constant(() => `Basic ${Buffer.from(`${CLIENT.id}:${CLIENT.secret}`).toString('base64')}`),
-  printable.map((text) => () => text),
-  printable.map((text) => () => `Bearer ${text}`),
-  printable.map((text) => () => `Basic ${Buffer.from(text).toString('base64')}`),
-);
+  const authorization = fc.oneof(
+    fc.constant(() => `Bearer ${access()}`),
+    mutated(access).map((token) => () => `Bearer ${token()}`),
+    mutated(refreshToken).map((token) => () => `Bearer ${token()}`),
+    foreign.map((token) => () => `Bearer ${token()}`),
+    fc.constant(() => `Bearer ${refreshToken()}`),
+    fc.constant(() => `Basic ${Buffer.from(`${CLIENT.id}:${CLIENT.secret}`).toString('base64')}`),
+    printable.map((text) => () => text),
+    printable.map((text) => () => `Bearer ${text}`),
+    printable.map((text) => () => `Basic ${Buffer.from(text).toString('base64')}`),
+  );
 
-const contentType = fc.oneof(
-  fc.constantFrom(
-    'application/json',
-    'application/json; charset=utf-8',
-    'application/json; charset=utf-16',
-    'application/x-www-form-urlencoded',
-    'text/plain',
-    'multipart/form-data; boundary=x',
-    'application/octet-stream',
-  ),
-  printable,
-);
+  const contentType = fc.oneof(
+    fc.constantFrom(
+      'application/json',
+      'application/json; charset=utf-8',
+      'application/json; charset=utf-16',
+      'application/x-www-form-urlencoded',
+      'text/plain',
+      'multipart/form-data; boundary=x',
+      'application/octet-stream',
+    ),
+    printable,
+  );
 
-const headers = fc.record(
-  {
-    Authorization: authorization,
-    'Content-Type': contentType.map((value) => () => value),
-    'X-Token-Mode': fc.oneof(fc.constantFrom('cookie', 'COOKIE', ' cookie '), printable).map((value) => () => value),
-    Cookie: fc
-      .oneof(
-        fc.constant(() => `refresh_token=${refreshToken()}`),
-        mutatedToken(refreshToken).map((token) => () => `refresh_token=${token}`),
+  const headers = fc.record(
+    {
+      Authorization: authorization,
+      'Content-Type': contentType.map((value) => () => value),
+      'X-Token-Mode': fc.oneof(fc.constantFrom('cookie', 'COOKIE', ' cookie '), printable).map((value) => () => value),
+      Cookie: fc.oneof(
+        fc.constant(() => `${REFRESH_COOKIE}=${refreshToken()}`),
+        mutated(refreshToken).map((token) => () => `${REFRESH_COOKIE}=${token()}`),
+        // Two refresh cookies, as a planted one beside the user's own (cookie tossing): 401 invalid_grant.
+        fc.constant(() => `${REFRESH_COOKIE}=${refreshToken()}; ${REFRESH_COOKIE}=${refreshToken()}`),
         printable.map((text) => () => text),
       ),
-    'X-Forwarded-For': printable.map((value) => () => value),
-    'X-Request-Id': printable.map((value) => () => value),
-  },
-  { requiredKeys: [] },
-);
+      'X-Forwarded-For': printable.map((value) => () => value),
+      'X-Request-Id': printable.map((value) => () => value),
+    },
+    { requiredKeys: [] },
+  );
 
-/** A body a route accepts, to mutate. */
-const validBodies = (): Record<string, unknown>[] => [
-  { email: t.victim.email, password: PASSWORD },
-  { email: uniqueEmail('fuzz'), password: PASSWORD },
-  { refresh_token: refreshToken() },
-  { refresh_token: refreshToken(), scope: 'others' },
-  { token: access() },
-];
+  /** A body a route accepts, to mutate. */
+  const validBodies = (): Record<string, unknown>[] => [
+    { email: victim().email, password: PASSWORD },
+    { email: uniqueEmail('fuzz'), password: PASSWORD },
+    { refresh_token: refreshToken() },
+    { refresh_token: refreshToken(), scope: 'others' },
+    { token: access() },
+  ];
 
-const mutatedBody = fc
-  .tuple(fc.nat(), fc.constantFrom('replace', 'drop', 'add'), fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 3 }))
-  .map(([pick, how, key, value]) => () => {
-    const bodies = validBodies();
-    const body: Record<string, unknown> = { ...bodies[pick % bodies.length]! };
-    const keys = Object.keys(body);
-    const field = keys[pick % keys.length]!;
-    if (how === 'replace') body[field] = value;
-    else if (how === 'drop') delete body[field];
-    else body[key] = value;
-    return JSON.stringify(body);
-  });
+  const mutatedBody = fc
+    .tuple(fc.nat(), fc.constantFrom('replace', 'drop', 'add'), fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 3 }))
+    .map(([pick, how, key, value]) => () => {
+      const bodies = validBodies();
+      const body: Record<string, unknown> = { ...bodies[pick % bodies.length]! };
+      const keys = Object.keys(body);
+      const field = keys[pick % keys.length]!;
+      if (how === 'replace') body[field] = value;
+      else if (how === 'drop') delete body[field];
+      else body[key] = value;
+      return JSON.stringify(body);
+    });
 
-const body = fc.oneof(
-  fc.constant(undefined),
-  fc.json({ maxDepth: 4 }).map((text) => () => text),
-  mutatedBody,
-  fc.constant(() => JSON.stringify(validBodies()[0])),
-  fc.uint8Array({ maxLength: 300 }).map((bytes) => () => Buffer.from(bytes)),
-  fc.constant(() => `{"pad":"${'x'.repeat(11 * 1024)}"}`),
-);
+  const body = fc.oneof(
+    fc.constant(undefined),
+    fc.json({ maxDepth: 4 }).map((text) => () => text),
+    mutatedBody,
+    fc.constant(() => JSON.stringify(validBodies()[0])),
+    fc.constantFrom(2, 3, 4).map((index) => () => JSON.stringify(validBodies()[index])),
+    fc.uint8Array({ maxLength: 300 }).map((bytes) => () => Buffer.from(bytes)),
+    fc.constant(() => `{"pad":"${'x'.repeat(11 * 1024)}"}`),
+  );
 
-const path = fc.oneof(
-  { weight: 4, arbitrary: fc.constantFrom(...PATHS) },
-  { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...PATHS), urlSafe).map(([base, suffix]) => `${base}${suffix.startsWith('?') ? '' : '/'}${suffix}`) },
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...PATHS), fc.constantFrom('access_token', 'refresh_token', '__proto__[role]')).map(([base, name]) => `${base}?${name}=x`) },
-  { weight: 1, arbitrary: urlSafe.map((text) => `/${text}`) },
-);
+  const path = fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...PATHS) },
+    { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...PATHS), urlSafe).map(([base, suffix]) => `${base}${suffix.startsWith('?') ? '' : '/'}${suffix}`) },
+    { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...PATHS), fc.constantFrom('access_token', 'refresh_token', '__proto__[role]')).map(([base, name]) => `${base}?${name}=x`) },
+    { weight: 1, arbitrary: urlSafe.map((text) => `/${text}`) },
+  );
 
-const requests = fc.record({ method: fc.constantFrom(...METHODS), path, headers, body });
+  return fc.record({ method: fc.constantFrom(...METHODS), path, headers, body });
+}
 
-/** What must hold of every answer; returns the problems found (empty when it conforms). */
+/** The path as Express routes it: without the query, lower case, without trailing slashes, a session id as SID. */
+function routed(requestPath: string): string {
+  return (requestPath.split('?')[0]!.replace(/\/sessions\/.+$/, '/sessions/SID').replace(/\/+$/, '') || '/').toLowerCase();
+}
+
+/** What must hold of every answer's shape; returns the problems found (empty when it conforms). */
 function problems(method: Method, requestPath: string, res: request.Response): string[] {
   const found: string[] = [];
   const type = res.headers['content-type'];
   if (res.status >= 500) found.push(`status ${res.status}`);
-  // Express routes without regard to case or a trailing slash.
-  const bare = (requestPath.split('?')[0]!.replace(/\/sessions\/.+$/, '/sessions/SID').replace(/\/+$/, '') || '/').toLowerCase();
+  const bare = routed(requestPath);
   if (res.status >= 400) {
     if (method === 'HEAD') return found;
     if (type !== 'application/json; charset=utf-8') found.push(`error Content-Type ${type}`);
@@ -209,21 +245,151 @@ function problems(method: Method, requestPath: string, res: request.Response): s
   return found;
 }
 
-describe('random and mutated requests at every route', () => {
-  it(`never draw a 5xx and always answer in the contract's shapes (${RUNS} requests, seed ${SEED})`, async () => {
+/** What a random request carried, as sent: the credentials a server might have honoured. */
+interface Sent {
+  bearer: string | undefined;
+  bodyRefresh: string | undefined;
+  bodyToken: string | undefined;
+  cookieRefresh: string | undefined;
+}
+
+function sentCredentials(headers: Record<string, string>, payload: string | Buffer | undefined): Sent {
+  let json: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = typeof payload === 'string' ? JSON.parse(payload) : null;
+    if (parsed !== null && typeof parsed === 'object') json = parsed as Record<string, unknown>;
+  } catch {
+    // Not JSON: no token in it.
+  }
+  const cookie = (headers.Cookie ?? '').split(';').find((part) => part.trim().startsWith(`${REFRESH_COOKIE}=`));
+  return {
+    bearer: /^bearer +(\S+)$/i.exec(headers.Authorization ?? '')?.[1],
+    bodyRefresh: typeof json.refresh_token === 'string' ? json.refresh_token : undefined,
+    bodyToken: typeof json.token === 'string' ? json.token : undefined,
+    cookieRefresh: cookie?.trim().slice(REFRESH_COOKIE.length + 1),
+  };
+}
+
+/** The refresh token a cookie-mode answer set, or undefined. */
+function cookieToken(res: request.Response): string | undefined {
+  const cookies = ([] as string[]).concat(res.headers['set-cookie'] ?? []);
+  return cookies.find((cookie) => cookie.startsWith(`${REFRESH_COOKIE}=`))?.slice(REFRESH_COOKIE.length + 1).split(';')[0] || undefined;
+}
+
+/** Every token the server issued in this file: anything else (mutated, forged, foreign) must never be honoured. */
+class Issued {
+  readonly access = new Set<string>();
+  readonly refresh = new Set<string>();
+
+  note(res: request.Response): void {
+    if (res.status !== 200 || typeof res.body !== 'object' || res.body === null) return;
+    if (typeof res.body.access_token === 'string') this.access.add(res.body.access_token);
+    if (typeof res.body.refresh_token === 'string') this.refresh.add(res.body.refresh_token);
+    const fromCookie = cookieToken(res);
+    if (fromCookie) this.refresh.add(fromCookie);
+  }
+
+  /**
+   * The security properties of one answer: a protected route answers 2xx only to an access token
+   * the server issued, /refresh only to a refresh token it issued, /logout only when every
+   * credential it carries was issued, and /introspect calls active only an issued access token.
+   */
+  breaches(method: Method, bare: string, sent: Sent, res: request.Response): string[] {
+    if (res.status < 200 || res.status >= 300 || method === 'OPTIONS') return [];
+    const short = (token: string | undefined) => (token === undefined ? 'none' : `${token.slice(0, 24)}…(${token.length} chars)`);
+    const found: string[] = [];
+    const refreshIssued = [sent.bodyRefresh, sent.cookieRefresh].some((token) => token !== undefined && this.refresh.has(token));
+    if (PROTECTED.includes(bare) && !(sent.bearer !== undefined && this.access.has(sent.bearer))) {
+      found.push(`a ${res.status} on a protected route for a Bearer token the server never issued: ${short(sent.bearer)}`);
+    }
+    if (bare === '/refresh' && method === 'POST' && !refreshIssued) {
+      found.push(`a ${res.status} at /refresh for a refresh token the server never issued: ${short(sent.bodyRefresh ?? sent.cookieRefresh)}`);
+    }
+    if (bare === '/logout' && method === 'POST') {
+      if (sent.bearer !== undefined ? !this.access.has(sent.bearer) : !refreshIssued) {
+        found.push(`a ${res.status} at /logout for credentials the server never issued: ${short(sent.bearer ?? sent.bodyRefresh ?? sent.cookieRefresh)}`);
+      }
+    }
+    if (bare === '/introspect' && res.body?.active === true && !(sent.bodyToken !== undefined && this.access.has(sent.bodyToken))) {
+      found.push(`introspection called a token the server never issued active: ${short(sent.bodyToken)}`);
+    }
+    return found;
+  }
+}
+
+describeEachBackend('fuzz', (backend) => {
+  const recorder = new ResponseRecorder();
+  let t: Target;
+  const issued = new Issued();
+  let victim: Victim;
+
+  function victimOf(email: string, tokens: { access_token: string; refresh_token: string }): Victim {
+    issued.access.add(tokens.access_token);
+    issued.refresh.add(tokens.refresh_token);
+    return { email, access: tokens.access_token, refresh: tokens.refresh_token, sid: String(decodeJwt(tokens.access_token).payload.sid) };
+  }
+
+  beforeAll(async () => {
+    const clock = new FakeClock();
+    const stores = await backend.open(clock);
+    t = await target(recorder, FUZZ_ENV, { stores, clock });
+    victim = victimOf(t.victim.email, t.victim.tokens);
+  }, 60_000);
+
+  it(`random and mutated requests at every route never draw a 5xx, always answer in the contract's shapes, and never honour a token the server did not issue (${RUNS} requests, seed ${SEED})`, async () => {
+    const requests = requestArbitrary(
+      () => victim,
+      () => t.nowSec(),
+    );
     await fc.assert(
       fc.asyncProperty(requests, async ({ method, path: requestPath, headers: given, body: makeBody }) => {
-        const concrete = requestPath.replace('/sessions/SID', `/sessions/${sid()}`);
+        const concrete = requestPath.replace('/sessions/SID', `/sessions/${victim.sid}`);
+        const headers = Object.fromEntries(Object.entries(given).map(([name, value]) => [name, (value as () => string)()]));
+        const payload = makeBody === undefined ? undefined : (makeBody() as string | Buffer);
         let req = request(t.http)[method.toLowerCase() as 'get'](concrete);
-        for (const [name, value] of Object.entries(given)) req = req.set(name, (value as () => string)());
-        const res = makeBody === undefined ? await req : await req.send(makeBody() as string);
-        const found = problems(method, requestPath, res);
-        if (found.length > 0) throw new Error(`${method} ${concrete} → ${res.status}: ${found.join('; ')}`);
+        for (const [name, value] of Object.entries(headers)) req = req.set(name, value);
+        const res = payload === undefined ? await req : await req.send(payload as string);
+
+        const bare = routed(requestPath);
+        const sent = sentCredentials(headers, payload);
+        const found = [...problems(method, requestPath, res), ...issued.breaches(method, bare, sent, res)];
+        issued.note(res);
+        if (found.length > 0) throw new Error(`${backend.name}: ${method} ${concrete} → ${res.status}: ${found.join('; ')} (FUZZ_SEED=${SEED})`);
+
+        // Keep the victim's tokens current: a rotation of its refresh token replaces both.
+        const presented = sent.bodyRefresh ?? sent.cookieRefresh;
+        if (bare === '/refresh' && res.status === 200 && presented === victim.refresh) {
+          victim = { ...victim, access: res.body.access_token, refresh: res.body.refresh_token ?? cookieToken(res) };
+        }
+        // A request that may have ended the victim's session: if it did, a new victim logs in, so
+        // that the requests after it do not all meet a dead session.
+        const mayHaveEnded =
+          (res.status === 204 && (bare === '/logout' || bare === '/sessions/SID')) ||
+          (bare === '/refresh' && res.status === 401 && presented !== undefined && issued.refresh.has(presented));
+        if (mayHaveEnded && (await request(t.http).get('/profile').set('Authorization', `Bearer ${victim.access}`)).status !== 200) {
+          const next = await registerAndLogin(t.http);
+          victim = victimOf(next.email, next.tokens);
+        }
       }),
       { seed: SEED, numRuns: RUNS, endOnFailure: true },
     );
-    // About 5 s alone; the bound leaves room for a busy CI machine and larger FUZZ_RUNS.
+    // About 10 ms a request on a busy two-core machine; the bound leaves room for larger FUZZ_RUNS.
   }, 60_000 + RUNS * 60);
+
+  it(`random logins, refreshes, replays, logouts, ended sessions, forged tokens and clock moves answer as the session model says (${STEPS} steps, seed ${SEED})`, async () => {
+    const { jwt } = t.config;
+    const runs = Math.max(1, Math.ceil(STEPS / STEPS_PER_RUN));
+    const result = await runSessionFuzz(t, {
+      seed: SEED,
+      runs,
+      steps: Math.ceil(STEPS / runs),
+      lifetimes: { accessTtlSec: jwt.accessTtlSec, refreshTtlSec: jwt.refreshTtlSec, graceMs: jwt.reuseGraceMs },
+      backend: backend.name,
+    });
+    const seen = [...result.seen].sort(([a], [b]) => (a < b ? -1 : 1)).map(([outcome, times]) => `${outcome} ×${times}`);
+    process.stdout.write(`fuzz (${backend.name}), seed ${SEED}: ${result.requests} requests; ${seen.join(', ')}\n`);
+    expect(result.steps).toBeGreaterThanOrEqual(STEPS);
+  }, 60_000 + STEPS * 200);
 
   it('left the server serving: /health, a new registration, a login and a protected route', async () => {
     expect((await request(t.http).get('/health')).body).toEqual({ status: 'ok' });
@@ -234,6 +400,7 @@ describe('random and mutated requests at every route', () => {
     const profile = await request(t.http).get('/profile').set('Authorization', `Bearer ${login.body.access_token}`);
     expect(profile.body.user.email).toBe(email);
   });
-});
 
-auditResponses(recorder, { atLeast: RUNS });
+  auditResponses(recorder, { atLeast: RUNS });
+  // PGlite is the SQL store again, behind seconds of start-up: where PostgreSQL answers, only with FUZZ_PGLITE=1.
+}, { pglite: process.env.FUZZ_PGLITE === '1' ? 'always' : 'without-postgres' });

@@ -204,7 +204,7 @@ describe('oversized headers against the real process', () => {
 
   const oversized: [string, () => string][] = [
     ['a 20 kB Authorization header', () => `GET /profile HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${'a'.repeat(20_000)}\r\n\r\n`],
-    ['a 100 kB cookie', () => `POST /refresh HTTP/1.1\r\nHost: x\r\nX-Token-Mode: cookie\r\nCookie: refresh_token=${'a'.repeat(100_000)}\r\n\r\n`],
+    ['a 100 kB cookie', () => `POST /refresh HTTP/1.1\r\nHost: x\r\nX-Token-Mode: cookie\r\nCookie: __Host-refresh_token=${'a'.repeat(100_000)}\r\n\r\n`],
     ['2000 small headers', () => `GET /health HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 2000 }, (_, i) => `X-H${i}: value\r\n`).join('')}\r\n`],
     ['a 20 kB URL', () => `GET /health?${'q'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`],
     ['1 MB of one header', () => `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(1_000_000)}\r\n\r\n`],

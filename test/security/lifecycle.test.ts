@@ -284,14 +284,29 @@ describe('the refresh cookie', () => {
     expect(real.status).toBe(200);
   });
 
-  it('reads only the first refresh_token cookie (why cookie tossing from a sibling subdomain is a documented limit)', async () => {
+  it("refuses a request carrying a planted cookie beside the victim's own, in either order (cookie tossing): no switch into the attacker's session", async () => {
     const own = await target(recorder);
     const attacker = await registerAndLogin(own.http);
     const mine = await request(own.http).post('/login').set('X-Token-Mode', 'cookie').send({ email: attacker.email, password: attacker.password });
     const tossed = (mine.headers['set-cookie'] as unknown as string[])[0]!.split(';')[0]!;
-    const { cookie } = await cookieSession(own);
-    const res = await request(own.http).post('/refresh').set('X-Token-Mode', 'cookie').set('Cookie', `${tossed}; ${cookie}`);
-    expect({ status: res.status, user: res.body.user?.email }).toEqual({ status: 200, user: attacker.email });
+    expect(tossed).toMatch(/^__Host-refresh_token=/);
+    const { tokens, cookie } = await cookieSession(own);
+    for (const pair of [`${tossed}; ${cookie}`, `${cookie}; ${tossed}`]) {
+      for (const route of ['/refresh', '/logout']) {
+        const res = await request(own.http).post(route).set('X-Token-Mode', 'cookie').set('Cookie', pair);
+        expect({ status: res.status, body: res.body, cookie: res.headers['set-cookie'] }).toEqual({
+          status: 401,
+          body: { error: 'invalid_grant', error_description: 'The request carries more than one refresh cookie.' },
+          cookie: undefined,
+        });
+      }
+    }
+    // Neither session was used up or ended: each cookie alone still works for its own user.
+    expect((await request(own.http).get('/profile').set('Authorization', `Bearer ${tokens.access_token}`)).status).toBe(200);
+    const victim = await request(own.http).post('/refresh').set('X-Token-Mode', 'cookie').set('Cookie', cookie);
+    expect({ status: victim.status, user: victim.body.user?.email }).toEqual({ status: 200, user: own.victim.email });
+    const planted = await request(own.http).post('/refresh').set('X-Token-Mode', 'cookie').set('Cookie', tossed);
+    expect({ status: planted.status, user: planted.body.user?.email }).toEqual({ status: 200, user: attacker.email });
   });
 });
 

@@ -73,7 +73,7 @@ describe('the request log', () => {
     );
     remember('cookie-mode access token', cookieRes.body.access_token);
     const cookie = (cookieRes.headers['set-cookie'] as unknown as string[])[0]!.split(';')[0]!;
-    remember('refresh cookie', cookie.slice('refresh_token='.length));
+    remember('refresh cookie', cookie.slice('__Host-refresh_token='.length));
     secrets['Cookie header'] = cookie;
     await send(
       'POST',

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import express from 'express';
+import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { derivedKeyId } from '../../src/auth/keys';
 import { authErrorHandler, createVerifyToken } from '../../src/verify';
@@ -13,7 +14,6 @@ import {
   auditResponses,
   claimsOf,
   expectAccessTokenRefused,
-  expectAccessTokenRevoked,
   expectMalformedBearerRefused,
   expectVictimUntouched,
   introspect,
@@ -23,7 +23,7 @@ import {
   WEAK_SECRETS,
   type Target,
 } from '../helpers/attack';
-import { forgeJwt, jwtSegment } from '../helpers/forge';
+import { es256Twin, forgeJwt, isHighS, jwtSegment } from '../helpers/forge';
 import { TEST_ENV } from '../helpers/test-config';
 
 const recorder = new ResponseRecorder();
@@ -38,6 +38,9 @@ const attackerEc = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const attackerEc384 = generateKeyPairSync('ec', { namedCurve: 'P-384' });
 const attackerRsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 recorder.secret('the ES256 private key', String(esKey.privateKey.export({ format: 'jwk' }).d));
+/** The HS256 key of the switch to ES256, listed on the ES256 server for one access-token lifetime. */
+const SWITCH = { kid: 'hs-before-switch', secret: 'switch-Lq7wE3rT9yU2iO5pA8sD1fG4hJ6kZ0xC' };
+recorder.secret('the HS256 key of the switch', SWITCH.secret);
 
 beforeAll(async () => {
   trapUrl = await trap.start();
@@ -45,6 +48,7 @@ beforeAll(async () => {
   es = await target(recorder, {
     JWT_ALGORITHM: 'ES256',
     JWT_PRIVATE_KEY: String(esKey.privateKey.export({ type: 'pkcs8', format: 'pem' })),
+    JWT_VERIFY_SECRETS: `${SWITCH.kid}:${SWITCH.secret}`,
   });
 });
 
@@ -98,14 +102,39 @@ describe('HMAC with the real secret under another algorithm', () => {
     await expectAccessTokenRefused(hs, forgeJwt(headerOf(hs, { alg }), claimsOf(hs), { alg, hmacKey: TEST_ENV.JWT_SECRET! }));
   });
 
-  it.each(['HS384', 'HS512'] as const)('refuses %s signed with JWT_SECRET under its kid on the ES256 server', async (alg) => {
-    const kid = derivedKeyId(TEST_ENV.JWT_SECRET!);
-    await expectAccessTokenRefused(es, forgeJwt(headerOf(es, { alg, kid }), claimsOf(es), { alg, hmacKey: TEST_ENV.JWT_SECRET! }));
+  it.each(['HS384', 'HS512'] as const)('refuses %s signed with the HS256 key of the switch (JWT_VERIFY_SECRETS) on the ES256 server', async (alg) => {
+    const token = forgeJwt(headerOf(es, { alg, kid: SWITCH.kid }), claimsOf(es), { alg, hmacKey: SWITCH.secret });
+    await expectAccessTokenRefused(es, token);
+  });
+});
+
+describe('HS256 on the ES256 server: only under a key listed for the switch, never under JWT_SECRET', () => {
+  const hs256 = (kid: string, hmacKey: string) => forgeJwt(headerOf(es, { alg: 'HS256', kid }), claimsOf(es), { alg: 'HS256', hmacKey });
+
+  it('accepts HS256 signed with a JWT_VERIFY_SECRETS key under its kid (the control)', async () => {
+    const token = hs256(SWITCH.kid, SWITCH.secret);
+    const res = await request(es.http).get('/profile').set('Authorization', `Bearer ${token}`);
+    expect({ status: res.status, user: res.body.user }).toEqual({ status: 200, user: es.victim.tokens.user });
+    expect((await introspect(es, token)).body).toMatchObject({ active: true, sub: es.victim.tokens.user.id });
   });
 
-  it('accepts HS256 with JWT_SECRET under its kid on the ES256 server (the verify-only key of a switch from HS256: the control)', async () => {
-    const token = genuineHs256(es, claimsOf(es), derivedKeyId(TEST_ENV.JWT_SECRET!));
-    expect((await request(es.http).get('/profile').set('Authorization', `Bearer ${token}`)).status).toBe(200);
+  it.each([
+    ['the kid derived from it', () => derivedKeyId(TEST_ENV.JWT_SECRET!)],
+    ['the kid of the switch key', () => SWITCH.kid],
+    ['the ES256 kid', () => es.kid],
+  ])('refuses HS256 signed with JWT_SECRET under %s', async (_name, kid) => {
+    await expectAccessTokenRefused(es, hs256(kid(), TEST_ENV.JWT_SECRET!));
+  });
+
+  it('refuses HS256 signed with JWT_SECRET under its JWT_SECRET_ID, the kid it signed with before the switch', async () => {
+    const named = await target(recorder, {
+      JWT_ALGORITHM: 'ES256',
+      JWT_PRIVATE_KEY: String(esKey.privateKey.export({ type: 'pkcs8', format: 'pem' })),
+      JWT_SECRET_ID: 'hs-2026',
+    });
+    const token = forgeJwt({ alg: 'HS256', typ: 'at+jwt', kid: 'hs-2026' }, claimsOf(named), { alg: 'HS256', hmacKey: TEST_ENV.JWT_SECRET! });
+    await expectAccessTokenRefused(named, token);
+    await expectVictimUntouched(named);
   });
 });
 
@@ -314,7 +343,7 @@ describe('malleable encodings', () => {
     for (const token of spellings) await expectAccessTokenRefused(es, token);
   });
 
-  it('makes the standalone verifier (auth-server/verify, keys from the JWKS) refuse those spellings too', async () => {
+  it('makes the standalone verifier (auth-server/verify, keys from the JWKS) refuse those spellings and the high-S twin too', async () => {
     const jwks = http.createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(es.app.services.tokens.publicJwks()));
     });
@@ -328,7 +357,7 @@ describe('malleable encodings', () => {
       service.use(authErrorHandler());
       const genuine = esGenuine(claimsOf(es));
       expect((await request(service).get('/notes').set('Authorization', `Bearer ${genuine}`)).body).toEqual({ owner: es.victim.tokens.user.id });
-      for (const token of sameBytesOtherSpellings(genuine)) {
+      for (const token of [...sameBytesOtherSpellings(genuine), es256Twin(genuine)]) {
         const res = await request(service).get('/notes').set('Authorization', `Bearer ${token}`);
         expect({ status: res.status, body: res.body }).toEqual({ status: 401, body: { error: 'invalid_token', error_description: 'token invalid' } });
       }
@@ -338,20 +367,33 @@ describe('malleable encodings', () => {
     }
   });
 
-  it('lets the ECDSA twin (r, n - s) of a genuine ES256 token through, as JOSE does, yet it grants nothing more: same claims, ended with its session', async () => {
-    const n = BigInt('0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551');
+  it('refuses the ECDSA twin (r, n − s) of a genuine ES256 token from a login, which any JOSE library verifies (regression: was accepted)', async () => {
     const login = await request(es.http).post('/login').send({ email: es.victim.email, password: es.victim.password });
     const genuine = login.body.access_token as string;
-    const [head, payload, signature] = genuine.split('.') as [string, string, string];
-    const bytes = Buffer.from(signature, 'base64url');
-    const s = BigInt(`0x${bytes.subarray(32).toString('hex')}`);
-    const twin = `${head}.${payload}.${Buffer.concat([bytes.subarray(0, 32), Buffer.from((n - s).toString(16).padStart(64, '0'), 'hex')]).toString('base64url')}`;
+    const twin = es256Twin(genuine);
+    // The twin is a valid ECDSA signature of the same bytes: only the low-S rule tells it apart.
+    expect(jwt.verify(twin, esKey.publicKey, { algorithms: ['ES256'] })).toMatchObject({ sub: es.victim.tokens.user.id });
+    expect([isHighS(genuine), isHighS(twin)]).toEqual([false, true]);
 
-    const before = await request(es.http).get('/profile').set('Authorization', `Bearer ${twin}`);
-    expect({ status: before.status, user: before.body.user }).toEqual({ status: 200, user: es.victim.tokens.user });
-    const logout = await request(es.http).post('/logout').send({ refresh_token: login.body.refresh_token });
-    expect(logout.status).toBe(204);
-    await expectAccessTokenRevoked(es, twin);
+    await expectAccessTokenRefused(es, twin);
+    const res = await request(es.http).get('/profile').set('Authorization', `Bearer ${genuine}`);
+    expect({ status: res.status, user: res.body.user }).toEqual({ status: 200, user: es.victim.tokens.user });
+    expect((await request(es.http).post('/logout').send({ refresh_token: login.body.refresh_token })).status).toBe(204);
+  });
+
+  it('signs every ES256 access token in low-S form (32 refreshes in a row: a random s is high half the time)', async () => {
+    const login = await request(es.http).post('/login').send({ email: es.victim.email, password: es.victim.password });
+    let refreshToken = login.body.refresh_token as string;
+    const accessTokens = [login.body.access_token as string];
+    for (let i = 0; i < 32; i += 1) {
+      const res = await request(es.http).post('/refresh').send({ refresh_token: refreshToken });
+      expect(res.status).toBe(200);
+      refreshToken = res.body.refresh_token;
+      accessTokens.push(res.body.access_token);
+    }
+    expect(accessTokens.filter(isHighS)).toEqual([]);
+    expect((await request(es.http).get('/profile').set('Authorization', `Bearer ${accessTokens.at(-1)}`)).status).toBe(200);
+    expect((await request(es.http).post('/logout').send({ refresh_token: refreshToken })).status).toBe(204);
   });
 
   it.each(targets())('refuses the signature in standard base64 ("+" and "/") on the %s server', async (_name, t) => {

@@ -38,6 +38,8 @@ describe('memory stores: sweeping', () => {
       refreshIat: Math.floor(now / 1000),
       previousJti: null,
       rotatedAt: now,
+      refreshWindowStart: now,
+      refreshCount: 0,
     };
   }
 

@@ -88,7 +88,10 @@ describeWithRedis('Redis stores', (url) => {
 
       const fields = await redis.hgetall(`${prefix}session:${s.id}`);
       expect(Object.keys(fields).sort()).toEqual(
-        ['createdAt', 'expiresAt', 'id', 'ip', 'lastUsedAt', 'previousJti', 'refreshIat', 'refreshJti', 'rotatedAt', 'userAgent', 'userId'],
+        [
+          'createdAt', 'expiresAt', 'id', 'ip', 'lastUsedAt', 'previousJti', 'refreshCount', 'refreshIat', 'refreshJti',
+          'refreshWindowStart', 'rotatedAt', 'userAgent', 'userId',
+        ],
       );
       expect(fields).toMatchObject({ refreshJti: s.refreshJti, previousJti: '', expiresAt: String(s.expiresAt) });
       const expected = 2 * HOUR + MARGIN;
@@ -98,6 +101,22 @@ describeWithRedis('Redis stores', (url) => {
       const indexTtl = await redis.pttl(`${prefix}user-sessions:${s.userId}`);
       expect(indexTtl).toBeLessThanOrEqual(expected);
       expect(indexTtl).toBeGreaterThan(expected - SLACK);
+    });
+
+    it('rotates a session stored before the refresh limit existed (a hash without the window fields)', async () => {
+      const clock = new FakeClock();
+      const stores = await instance(clock);
+      const s = session(clock);
+      await stores.sessions.create(s);
+      await redis.hdel(`${prefix}session:${s.id}`, 'refreshWindowStart', 'refreshCount');
+      clock.advanceSeconds(5);
+
+      const policy = { graceMs: 10_000, refreshLimit: { max: 1, windowMs: HOUR } };
+      await expect(stores.sessions.rotate(s.id, s.refreshJti, { jti: randomId(), iat: 0 }, policy)).resolves.toMatchObject({
+        kind: 'rotated',
+        session: { refreshWindowStart: clock.now(), refreshCount: 1 },
+      });
+      await expect(redis.hmget(`${prefix}session:${s.id}`, 'refreshWindowStart', 'refreshCount')).resolves.toEqual([String(clock.now()), '1']);
     });
 
     it("keeps a user's session index alive as long as the user's longest session", async () => {
@@ -454,7 +473,7 @@ describeWithRedis('Redis stores', (url) => {
 
       const successors = Array.from({ length: 20 }, () => ({ jti: randomId(), iat: Math.floor(clock.now() / 1000) }));
       const outcomes = await Promise.all(
-        successors.map((next, i) => (i % 2 === 0 ? a : b).sessions.rotate(s.id, s.refreshJti, next, 10_000)),
+        successors.map((next, i) => (i % 2 === 0 ? a : b).sessions.rotate(s.id, s.refreshJti, next, { graceMs: 10_000 })),
       );
       expect(outcomes.filter((o) => o.kind === 'rotated')).toHaveLength(1);
       expect(outcomes.filter((o) => o.kind === 'grace')).toHaveLength(19);
@@ -484,8 +503,8 @@ describeWithRedis('Redis stores', (url) => {
       for (const s of [...all, reused]) await a.sessions.create(s);
 
       await a.sessions.endAllForUser(userId);
-      await a.sessions.rotate(reused.id, reused.refreshJti, { jti: randomId(), iat: 0 }, 0);
-      await a.sessions.rotate(reused.id, reused.refreshJti, { jti: randomId(), iat: 0 }, 0);
+      await a.sessions.rotate(reused.id, reused.refreshJti, { jti: randomId(), iat: 0 }, { graceMs: 0 });
+      await a.sessions.rotate(reused.id, reused.refreshJti, { jti: randomId(), iat: 0 }, { graceMs: 0 });
       await eventually(() => [...all, reused].every((s) => b.revocations.has(s.id)));
       for (const s of [...all, reused]) await expect(b.revocations.isActive(s.id)).resolves.toBe(false);
     });
@@ -529,7 +548,7 @@ describeWithRedis('Redis stores', (url) => {
       const unavailable = expect.objectContaining({ code: 'unavailable', status: 503 });
       await expect(stores.ping()).rejects.toEqual(unavailable);
       await expect(stores.sessions.get(s.id)).rejects.toEqual(unavailable);
-      await expect(stores.sessions.rotate(s.id, s.refreshJti, { jti: randomId(), iat: 0 }, 0)).rejects.toEqual(unavailable);
+      await expect(stores.sessions.rotate(s.id, s.refreshJti, { jti: randomId(), iat: 0 }, { graceMs: 0 })).rejects.toEqual(unavailable);
       await expect(stores.users.findByEmail('a@example.com')).rejects.toEqual(unavailable);
       await expect(stores.rateLimits.increment(randomId(), 1000)).rejects.toBeInstanceOf(AppError);
       await expect(stores.sweep()).resolves.toBeUndefined();

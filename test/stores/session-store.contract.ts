@@ -493,7 +493,7 @@ export function runStoreContract(name: string, factory: StoresFactory, hooks?: C
         clock.advanceSeconds(60);
         const successor = next();
 
-        const outcome = await stores.sessions.rotate(s.id, s.refreshJti, successor, GRACE_MS);
+        const outcome = await stores.sessions.rotate(s.id, s.refreshJti, successor, { graceMs: GRACE_MS });
         expect(outcome).toEqual({
           kind: 'rotated',
           session: expect.objectContaining({
@@ -514,16 +514,16 @@ export function runStoreContract(name: string, factory: StoresFactory, hooks?: C
         const s = session();
         await stores.sessions.create(s);
         const successor = next();
-        await stores.sessions.rotate(s.id, s.refreshJti, successor, GRACE_MS);
+        await stores.sessions.rotate(s.id, s.refreshJti, successor, { graceMs: GRACE_MS });
         clock.advance(GRACE_MS - 1);
 
-        const outcome = await stores.sessions.rotate(s.id, s.refreshJti, next(), GRACE_MS);
+        const outcome = await stores.sessions.rotate(s.id, s.refreshJti, next(), { graceMs: GRACE_MS });
         expect(outcome).toEqual({
           kind: 'grace',
           session: expect.objectContaining({ id: s.id, refreshJti: successor.jti, refreshIat: successor.iat }),
         });
         await expect(stores.sessions.get(s.id)).resolves.toMatchObject({ refreshJti: successor.jti });
-        await expect(stores.sessions.rotate(s.id, successor.jti, next(), GRACE_MS)).resolves.toMatchObject({
+        await expect(stores.sessions.rotate(s.id, successor.jti, next(), { graceMs: GRACE_MS })).resolves.toMatchObject({
           kind: 'rotated',
         });
       });
@@ -532,13 +532,13 @@ export function runStoreContract(name: string, factory: StoresFactory, hooks?: C
         const s = session();
         await stores.sessions.create(s);
         const successor = next();
-        await stores.sessions.rotate(s.id, s.refreshJti, successor, GRACE_MS);
+        await stores.sessions.rotate(s.id, s.refreshJti, successor, { graceMs: GRACE_MS });
         clock.advance(GRACE_MS);
 
-        const outcome = await stores.sessions.rotate(s.id, s.refreshJti, next(), GRACE_MS);
+        const outcome = await stores.sessions.rotate(s.id, s.refreshJti, next(), { graceMs: GRACE_MS });
         expect(outcome).toEqual({ kind: 'reused', session: expect.objectContaining({ id: s.id, userId: s.userId }) });
         await expect(stores.sessions.isActive(s.id)).resolves.toBe(false);
-        await expect(stores.sessions.rotate(s.id, successor.jti, next(), GRACE_MS)).resolves.toEqual({
+        await expect(stores.sessions.rotate(s.id, successor.jti, next(), { graceMs: GRACE_MS })).resolves.toEqual({
           kind: 'no_session',
         });
       });
@@ -547,10 +547,10 @@ export function runStoreContract(name: string, factory: StoresFactory, hooks?: C
         const s = session();
         await stores.sessions.create(s);
         const second = next();
-        await stores.sessions.rotate(s.id, s.refreshJti, second, GRACE_MS);
-        await stores.sessions.rotate(s.id, second.jti, next(), GRACE_MS);
+        await stores.sessions.rotate(s.id, s.refreshJti, second, { graceMs: GRACE_MS });
+        await stores.sessions.rotate(s.id, second.jti, next(), { graceMs: GRACE_MS });
 
-        const outcome = await stores.sessions.rotate(s.id, s.refreshJti, next(), GRACE_MS);
+        const outcome = await stores.sessions.rotate(s.id, s.refreshJti, next(), { graceMs: GRACE_MS });
         expect(outcome.kind).toBe('reused');
         await expect(stores.sessions.isActive(s.id)).resolves.toBe(false);
       });
@@ -558,24 +558,24 @@ export function runStoreContract(name: string, factory: StoresFactory, hooks?: C
       it('answers reused, not grace, when the grace window is zero', async () => {
         const s = session();
         await stores.sessions.create(s);
-        await stores.sessions.rotate(s.id, s.refreshJti, next(), 0);
-        await expect(stores.sessions.rotate(s.id, s.refreshJti, next(), 0)).resolves.toMatchObject({ kind: 'reused' });
+        await stores.sessions.rotate(s.id, s.refreshJti, next(), { graceMs: 0 });
+        await expect(stores.sessions.rotate(s.id, s.refreshJti, next(), { graceMs: 0 })).resolves.toMatchObject({ kind: 'reused' });
       });
 
       it('answers no_session for an unknown, ended or expired session, changing nothing', async () => {
-        await expect(stores.sessions.rotate(randomId(), randomId(), next(), GRACE_MS)).resolves.toEqual({
+        await expect(stores.sessions.rotate(randomId(), randomId(), next(), { graceMs: GRACE_MS })).resolves.toEqual({
           kind: 'no_session',
         });
         const ended = session();
         await stores.sessions.create(ended);
         await stores.sessions.end(ended.id);
-        await expect(stores.sessions.rotate(ended.id, ended.refreshJti, next(), GRACE_MS)).resolves.toEqual({
+        await expect(stores.sessions.rotate(ended.id, ended.refreshJti, next(), { graceMs: GRACE_MS })).resolves.toEqual({
           kind: 'no_session',
         });
         const expiring = session({ expiresAt: clock.now() + HOUR });
         await stores.sessions.create(expiring);
         clock.advance(HOUR);
-        await expect(stores.sessions.rotate(expiring.id, expiring.refreshJti, next(), GRACE_MS)).resolves.toEqual({
+        await expect(stores.sessions.rotate(expiring.id, expiring.refreshJti, next(), { graceMs: GRACE_MS })).resolves.toEqual({
           kind: 'no_session',
         });
         await expect(stores.sessions.get(expiring.id)).resolves.toBeNull();
@@ -587,7 +587,7 @@ export function runStoreContract(name: string, factory: StoresFactory, hooks?: C
         const successors = Array.from({ length: 20 }, () => next());
 
         const outcomes = await Promise.all(
-          successors.map((successor) => stores.sessions.rotate(s.id, s.refreshJti, successor, GRACE_MS)),
+          successors.map((successor) => stores.sessions.rotate(s.id, s.refreshJti, successor, { graceMs: GRACE_MS })),
         );
         const rotated = outcomes.filter((o) => o.kind === 'rotated');
         const grace = outcomes.filter((o) => o.kind === 'grace');
@@ -604,17 +604,17 @@ export function runStoreContract(name: string, factory: StoresFactory, hooks?: C
         const s = session();
         await stores.sessions.create(s);
 
-        const outcome = await stores.sessions.rotate(s.id, randomId(), next(), GRACE_MS);
+        const outcome = await stores.sessions.rotate(s.id, randomId(), next(), { graceMs: GRACE_MS });
         expect(outcome).toEqual({ kind: 'reused', session: expect.objectContaining({ id: s.id, userId: s.userId }) });
         await expect(stores.sessions.isActive(s.id)).resolves.toBe(false);
-        await expect(stores.sessions.rotate(s.id, s.refreshJti, next(), GRACE_MS)).resolves.toEqual({ kind: 'no_session' });
+        await expect(stores.sessions.rotate(s.id, s.refreshJti, next(), { graceMs: GRACE_MS })).resolves.toEqual({ kind: 'no_session' });
       });
 
       it('with no grace window, lets one of 20 concurrent rotations of one token win and ends the session for the replay', async () => {
         const s = session();
         await stores.sessions.create(s);
 
-        const outcomes = await Promise.all(Array.from({ length: 20 }, () => stores.sessions.rotate(s.id, s.refreshJti, next(), 0)));
+        const outcomes = await Promise.all(Array.from({ length: 20 }, () => stores.sessions.rotate(s.id, s.refreshJti, next(), { graceMs: 0 })));
         const kinds = outcomes.map((o) => o.kind);
         expect(kinds.filter((kind) => kind === 'rotated')).toHaveLength(1);
         // The first loser is a replay and ends the session; the calls after it find no live
@@ -623,6 +623,131 @@ export function runStoreContract(name: string, factory: StoresFactory, hooks?: C
         expect(kinds.filter((kind) => kind !== 'rotated' && kind !== 'reused' && kind !== 'no_session')).toEqual([]);
         await expect(stores.sessions.isActive(s.id)).resolves.toBe(false);
         await expect(stores.sessions.get(s.id)).resolves.toBeNull();
+      });
+    });
+
+    describe('refresh limit and idle timeout', () => {
+      const WINDOW = 15 * 60_000;
+      const limited = (max: number) => ({ graceMs: GRACE_MS, refreshLimit: { max, windowMs: WINDOW } });
+
+      /** Rotates the session's chain `times` times under `policy`, one second apart; returns the current jti. */
+      async function rotateTimes(s: SessionRecord, times: number, policy: ReturnType<typeof limited>): Promise<string> {
+        let jti = s.refreshJti;
+        for (let i = 0; i < times; i += 1) {
+          clock.advanceSeconds(1);
+          const successor = next();
+          await expect(stores.sessions.rotate(s.id, jti, successor, policy)).resolves.toMatchObject({ kind: 'rotated' });
+          jti = successor.jti;
+        }
+        return jti;
+      }
+
+      it('counts each rotation in the window the session opened at login', async () => {
+        const s = session();
+        await stores.sessions.create(s);
+        clock.advanceSeconds(1);
+        const first = await stores.sessions.rotate(s.id, s.refreshJti, next(), limited(3));
+        expect(first).toMatchObject({ kind: 'rotated', session: { refreshWindowStart: s.createdAt, refreshCount: 1 } });
+        clock.advanceSeconds(1);
+        const second = await stores.sessions.rotate(s.id, (first as { session: SessionRecord }).session.refreshJti, next(), limited(3));
+        expect(second).toMatchObject({ kind: 'rotated', session: { refreshWindowStart: s.createdAt, refreshCount: 2 } });
+      });
+
+      it('refuses a refresh beyond the limit with the time until the window ends, changing nothing', async () => {
+        const s = session();
+        await stores.sessions.create(s);
+        const current = await rotateTimes(s, 3, limited(3));
+        clock.advanceSeconds(10);
+
+        const outcome = await stores.sessions.rotate(s.id, current, next(), limited(3));
+        expect(outcome).toEqual({
+          kind: 'rate_limited',
+          session: expect.objectContaining({ id: s.id, refreshJti: current, refreshCount: 3, refreshWindowStart: s.createdAt }),
+          retryAfterMs: s.createdAt + WINDOW - clock.now(),
+        });
+        await expect(stores.sessions.get(s.id)).resolves.toMatchObject({ refreshJti: current, refreshCount: 3 });
+        await expect(stores.sessions.isActive(s.id)).resolves.toBe(true);
+      });
+
+      it('opens a new window at the first refresh after the old one has passed: the refused token rotates then', async () => {
+        const s = session();
+        await stores.sessions.create(s);
+        const current = await rotateTimes(s, 2, limited(2));
+        clock.advance(s.createdAt + WINDOW - clock.now() - 1);
+        await expect(stores.sessions.rotate(s.id, current, next(), limited(2))).resolves.toMatchObject({ kind: 'rate_limited', retryAfterMs: 1 });
+        clock.advance(1);
+        await expect(stores.sessions.rotate(s.id, current, next(), limited(2))).resolves.toMatchObject({
+          kind: 'rotated',
+          session: { refreshWindowStart: clock.now(), refreshCount: 1 },
+        });
+      });
+
+      it('counts grace answers too, and refuses them beyond the limit', async () => {
+        const s = session();
+        await stores.sessions.create(s);
+        await stores.sessions.rotate(s.id, s.refreshJti, next(), limited(2));
+        await expect(stores.sessions.rotate(s.id, s.refreshJti, next(), limited(2))).resolves.toMatchObject({
+          kind: 'grace',
+          session: { refreshCount: 2 },
+        });
+        await expect(stores.sessions.rotate(s.id, s.refreshJti, next(), limited(2))).resolves.toMatchObject({ kind: 'rate_limited' });
+      });
+
+      it('still ends the session for a replay once the limit is used up', async () => {
+        const s = session();
+        await stores.sessions.create(s);
+        await rotateTimes(s, 2, limited(2));
+        await expect(stores.sessions.rotate(s.id, s.refreshJti, next(), limited(2))).resolves.toMatchObject({ kind: 'reused' });
+        await expect(stores.sessions.isActive(s.id)).resolves.toBe(false);
+      });
+
+      it('lets at most the limit of 10 concurrent rotations of one chain through: one rotates, the rest are grace or refused', async () => {
+        const s = session();
+        await stores.sessions.create(s);
+        const outcomes = await Promise.all(Array.from({ length: 10 }, () => stores.sessions.rotate(s.id, s.refreshJti, next(), limited(4))));
+        const kinds = outcomes.map((o) => o.kind).sort();
+        expect(kinds).toEqual(['grace', 'grace', 'grace', ...Array(6).fill('rate_limited'), 'rotated'].sort());
+        await expect(stores.sessions.get(s.id)).resolves.toMatchObject({ refreshCount: 4 });
+      });
+
+      it('rotates a session stored before the limit existed (no window yet) and opens its first window', async () => {
+        const s = session({ refreshWindowStart: 0, refreshCount: 0 });
+        await stores.sessions.create(s);
+        await expect(stores.sessions.rotate(s.id, s.refreshJti, next(), limited(1))).resolves.toMatchObject({
+          kind: 'rotated',
+          session: { refreshWindowStart: clock.now(), refreshCount: 1 },
+        });
+      });
+
+      it('ends a session idle for the timeout whatever token is presented, and answers idle', async () => {
+        const IDLE = 2 * HOUR;
+        const s = session();
+        await stores.sessions.create(s);
+        clock.advance(IDLE);
+
+        const outcome = await stores.sessions.rotate(s.id, s.refreshJti, next(), { graceMs: GRACE_MS, idleTimeoutMs: IDLE });
+        expect(outcome).toEqual({ kind: 'idle', session: expect.objectContaining({ id: s.id, userId: s.userId }) });
+        await expect(stores.sessions.isActive(s.id)).resolves.toBe(false);
+        await expect(stores.sessions.get(s.id)).resolves.toBeNull();
+        await expect(stores.sessions.rotate(s.id, s.refreshJti, next(), { graceMs: GRACE_MS })).resolves.toEqual({ kind: 'no_session' });
+      });
+
+      it('keeps a session used within the timeout: each refresh starts its idle time again', async () => {
+        const IDLE = 2 * HOUR;
+        const policy = { graceMs: GRACE_MS, idleTimeoutMs: IDLE };
+        const s = session();
+        await stores.sessions.create(s);
+        let jti = s.refreshJti;
+        for (let i = 0; i < 3; i += 1) {
+          clock.advance(IDLE - 1);
+          const successor = next();
+          await expect(stores.sessions.rotate(s.id, jti, successor, policy)).resolves.toMatchObject({
+            kind: 'rotated',
+            session: { lastUsedAt: clock.now() },
+          });
+          jti = successor.jti;
+        }
+        await expect(stores.sessions.isActive(s.id)).resolves.toBe(true);
       });
     });
 

@@ -2,11 +2,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Migrator } from 'kysely';
+import { createLogger } from '../../src/lib/logger';
+import { randomId } from '../../src/lib/random-id';
+import { sqlStoresOn } from '../../src/stores/sql';
 import { openDatabase, type SqlDatabase } from '../../src/stores/sql/database';
 import { migrateToLatest } from '../../src/stores/sql/migrate';
 import { MIGRATIONS } from '../../src/stores/sql/migrations';
 import { killStartedChildren, spawnNode } from '../helpers/child-process';
+import { FakeClock } from '../helpers/fake-clock';
 import { describeWithPostgres, dropSchema, inspector, uniqueSchema } from '../helpers/postgres';
+import { sessionRecord } from '../helpers/store-records';
 
 const ALL = Object.keys(MIGRATIONS);
 const TABLES = ['mfa_factors', 'one_time_tokens', 'rate_limits', 'revoked_sessions', 'sessions', 'users'];
@@ -65,6 +71,40 @@ describeWithPostgres('migrations on PostgreSQL', (url) => {
     } finally {
       await client.end();
     }
+  });
+
+  it('upgrades a schema of the first migration with live sessions in it: they refresh after the upgrade', async () => {
+    const schema = uniqueSchema();
+    schemas.push(schema);
+    const database = await open(schema);
+    const first = new Migrator({ db: database.db, provider: { getMigrations: async () => MIGRATIONS }, migrationTableSchema: schema });
+    await expect(first.migrateTo('0001-initial')).resolves.toEqual({
+      results: [{ direction: 'Up', migrationName: '0001-initial', status: 'Success' }],
+    });
+    const clock = new FakeClock();
+    const live = sessionRecord(clock.now());
+    // The row as the first migration's columns hold it: no refresh window yet.
+    const { refreshWindowStart: _start, refreshCount: _count, ...before } = live;
+    await database.db
+      .insertInto('sessions')
+      .values({
+        id: before.id, user_id: before.userId, created_at: before.createdAt, last_used_at: before.lastUsedAt,
+        expires_at: before.expiresAt, user_agent: before.userAgent, ip: before.ip, refresh_jti: before.refreshJti,
+        refresh_iat: before.refreshIat, previous_jti: null, rotated_at: before.rotatedAt,
+      } as never)
+      .execute();
+
+    const upgrade = await migrateToLatest(database);
+    expect(upgrade).toEqual({ applied: ALL.slice(1) });
+    // The stores do not close the database: the suite's afterAll does.
+    const stores = sqlStoresOn(database, upgrade, { clock, accessTtlMs: 15 * 60_000, logger: createLogger('silent') }, false);
+    clock.advanceSeconds(5);
+    const policy = { graceMs: 10_000, refreshLimit: { max: 1, windowMs: 3_600_000 } };
+    await expect(stores.sessions.rotate(live.id, live.refreshJti, { jti: randomId(), iat: 0 }, policy)).resolves.toMatchObject({
+      kind: 'rotated',
+      session: { id: live.id, refreshWindowStart: clock.now(), refreshCount: 1 },
+    });
+    await stores.close();
   });
 
   it('leaves other schemas alone: two schemas in one database each get their own tables', async () => {

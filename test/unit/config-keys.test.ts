@@ -125,7 +125,7 @@ describe('JWT_ALGORITHM, JWT_PRIVATE_KEY and JWT_VERIFY_PUBLIC_KEYS', () => {
     expect(config.jwt.verifyPublicKeys).toEqual([next.publicPem, other.publicPem]);
   });
 
-  it('does not require JWT_SECRET with ES256 in production (it would only verify old HS256 tokens), and does not warn about it', () => {
+  it('does not require JWT_SECRET with ES256 in production (it verifies nothing then), and does not warn about its absence', () => {
     const { privatePem } = p256Pems();
     const { config, warnings } = loadConfig({
       NODE_ENV: 'production',
@@ -138,6 +138,38 @@ describe('JWT_ALGORITHM, JWT_PRIVATE_KEY and JWT_VERIFY_PUBLIC_KEYS', () => {
     expect(configError({ NODE_ENV: 'production', JWT_ALGORITHM: 'ES256', JWT_PRIVATE_KEY: privatePem }).problems).toEqual([
       'JWT_REFRESH_SECRET: is required in production',
     ]);
+  });
+
+  it('warns that JWT_SECRET is not used with ES256, pointing at JWT_VERIFY_SECRETS, without showing it', () => {
+    const { warnings } = loadConfig({ ...STRONG, NODE_ENV: 'production', JWT_ALGORITHM: 'ES256', JWT_PRIVATE_KEY: p256Pems().privatePem });
+    expect(warnings).toEqual([
+      'JWT_SECRET is not used with JWT_ALGORITHM=ES256: to accept the HS256 tokens issued before the switch, list its key in JWT_VERIFY_SECRETS (kid:secret) for one ACCESS_TOKEN_TTL',
+    ]);
+    expect(warnings.join('\n')).not.toContain(STRONG.JWT_SECRET);
+  });
+
+  it('takes the key of the switch to ES256 in JWT_VERIFY_SECRETS under its old kid, even while JWT_SECRET still holds it', () => {
+    const env = {
+      ...STRONG,
+      NODE_ENV: 'production',
+      JWT_ALGORITHM: 'ES256',
+      JWT_PRIVATE_KEY: p256Pems().privatePem,
+      JWT_VERIFY_SECRETS: `key-2025:${STRONG.JWT_SECRET}`,
+    };
+    expect(loadConfig({ ...env, JWT_SECRET_ID: 'key-2025' }).config.jwt.verifySecrets).toEqual([{ kid: 'key-2025', secret: STRONG.JWT_SECRET }]);
+    const { config, warnings } = loadConfig({ ...env, JWT_SECRET: '' });
+    expect(config.jwt.verifySecrets).toEqual([{ kid: 'key-2025', secret: STRONG.JWT_SECRET }]);
+    expect(warnings).toEqual([]);
+  });
+
+  it('still refuses an introspection client secret equal to an unused JWT_SECRET with ES256', () => {
+    const error = configError({
+      ...STRONG,
+      JWT_ALGORITHM: 'ES256',
+      JWT_PRIVATE_KEY: p256Pems().privatePem,
+      INTROSPECTION_CLIENTS: `notes:${STRONG.JWT_SECRET}`,
+    });
+    expect(error.problems).toEqual(['INTROSPECTION_CLIENTS: the client "notes" reuses a token secret']);
   });
 
   it.each([

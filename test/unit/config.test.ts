@@ -31,13 +31,14 @@ describe('loadConfig defaults', () => {
         verifyPublicKeys: [],
       },
       bcryptCost: 12,
-      passwordHashing: { concurrency: defaultHashConcurrency(), queue: 32, nice: 10 },
+      passwordHashing: { concurrency: defaultHashConcurrency(), queue: 32, queuePerAddress: 4, nice: 10 },
       usersFile: null,
       allowRegistration: true,
       rateLimits: {
         login: { max: 5, windowMs: 900_000 },
         perAddress: { max: 100, windowMs: 900_000 },
       },
+      sessions: { refreshLimit: { max: 60, windowMs: 900_000 }, idleTimeoutMs: null },
       corsOrigins: [],
       trustProxy: false,
       logLevel: 'info',
@@ -143,6 +144,35 @@ describe('loadConfig durations', () => {
   });
 });
 
+describe('loadConfig session limits', () => {
+  it('limits each session to 60 refreshes per 15 minutes and keeps idle sessions by default', () => {
+    expect(load({}).sessions).toEqual({ refreshLimit: { max: 60, windowMs: 900_000 }, idleTimeoutMs: null });
+  });
+
+  it('reads REFRESH_RATE_LIMIT_MAX, REFRESH_RATE_LIMIT_WINDOW and SESSION_IDLE_TIMEOUT', () => {
+    const config = load({ REFRESH_RATE_LIMIT_MAX: '10', REFRESH_RATE_LIMIT_WINDOW: '5m', SESSION_IDLE_TIMEOUT: '8h' });
+    expect(config.sessions).toEqual({ refreshLimit: { max: 10, windowMs: 300_000 }, idleTimeoutMs: 8 * 3_600_000 });
+  });
+
+  it.each([
+    ['REFRESH_RATE_LIMIT_MAX', '0'],
+    ['REFRESH_RATE_LIMIT_MAX', 'many'],
+    ['REFRESH_RATE_LIMIT_WINDOW', 'soon'],
+    ['SESSION_IDLE_TIMEOUT', 'a while'],
+    ['SESSION_IDLE_TIMEOUT', '-1h'],
+  ])('refuses %s=%j, naming the variable', (name, value) => {
+    expect(configError({ ...STRONG, [name]: value }).message).toContain(`${name}:`);
+  });
+
+  it('refuses a SESSION_IDLE_TIMEOUT that does not exceed ACCESS_TOKEN_TTL: every session would end between refreshes', () => {
+    expect(configError({ ...STRONG, SESSION_IDLE_TIMEOUT: '15m' }).message).toContain(
+      'SESSION_IDLE_TIMEOUT: must be longer than ACCESS_TOKEN_TTL',
+    );
+    expect(configError({ ...STRONG, ACCESS_TOKEN_TTL: '1h', SESSION_IDLE_TIMEOUT: '30m' }).message).toContain('SESSION_IDLE_TIMEOUT:');
+    expect(load({ SESSION_IDLE_TIMEOUT: '16m' }).sessions.idleTimeoutMs).toBe(960_000);
+  });
+});
+
 describe('loadConfig value checks', () => {
   it.each([
     ['PORT', 'abc'],
@@ -156,6 +186,8 @@ describe('loadConfig value checks', () => {
     ['PASSWORD_HASH_CONCURRENCY', '65'],
     ['PASSWORD_HASH_QUEUE', '-1'],
     ['PASSWORD_HASH_QUEUE', 'lots'],
+    ['PASSWORD_HASH_QUEUE_PER_ADDRESS', '0'],
+    ['PASSWORD_HASH_QUEUE_PER_ADDRESS', 'half'],
     ['PASSWORD_HASH_NICE', '-1'],
     ['PASSWORD_HASH_NICE', '20'],
     ['PASSWORD_HASH_NICE', 'low'],
@@ -185,8 +217,14 @@ describe('loadConfig value checks', () => {
   });
 
   it.each([
-    [{ PASSWORD_HASH_CONCURRENCY: '1', PASSWORD_HASH_QUEUE: '0', PASSWORD_HASH_NICE: '0' }, { concurrency: 1, queue: 0, nice: 0 }],
-    [{ PASSWORD_HASH_CONCURRENCY: '64', PASSWORD_HASH_QUEUE: '100000', PASSWORD_HASH_NICE: '19' }, { concurrency: 64, queue: 100_000, nice: 19 }],
+    [
+      { PASSWORD_HASH_CONCURRENCY: '1', PASSWORD_HASH_QUEUE: '0', PASSWORD_HASH_QUEUE_PER_ADDRESS: '1', PASSWORD_HASH_NICE: '0' },
+      { concurrency: 1, queue: 0, queuePerAddress: 1, nice: 0 },
+    ],
+    [
+      { PASSWORD_HASH_CONCURRENCY: '64', PASSWORD_HASH_QUEUE: '100000', PASSWORD_HASH_QUEUE_PER_ADDRESS: '100000', PASSWORD_HASH_NICE: '19' },
+      { concurrency: 64, queue: 100_000, queuePerAddress: 100_000, nice: 19 },
+    ],
   ])('reads the password hashing limits %j', (env, expected) => {
     expect(load(env).passwordHashing).toEqual(expected);
   });

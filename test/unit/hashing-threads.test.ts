@@ -22,6 +22,14 @@ describe('HashingThreads', () => {
     await expect(threads.compare('correct horsE', hash)).resolves.toBe(false);
   });
 
+  it('hashes and compares bytes as well as text (a pre-hashed password is bytes)', async () => {
+    const bytes = Buffer.from([0xff, ...Buffer.from('pre-hashed digest')]);
+    const hash = await threads.hash(bytes, 4);
+    await expect(threads.compare(bytes, hash)).resolves.toBe(true);
+    await expect(threads.compare(Buffer.from([0xfe, ...Buffer.from('pre-hashed digest')]), hash)).resolves.toBe(false);
+    await expect(threads.compare('\u00ffpre-hashed digest', hash)).resolves.toBe(false);
+  });
+
   it('runs several jobs at once, each with its own answer', async () => {
     const passwords = ['one password', 'two password', 'three password'];
     const hashes = await Promise.all(passwords.map((password) => threads.hash(password, 4)));

@@ -1,4 +1,4 @@
-// The fast HS256 path of verifyJwt answers every token as jsonwebtoken would, and its canonical-form check as decoding would.
+// verifyJwt checks HS256 through jsonwebtoken (algorithm pinned) and is stricter where RFC 8725 asks; its canonical-form check agrees with decoding.
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import jwt from 'jsonwebtoken';
@@ -21,7 +21,7 @@ function token(payload: unknown, signWith = SECRET): string {
   return `${input}.${createHmac('sha256', signWith).update(input).digest('base64url')}`;
 }
 
-/** What jsonwebtoken says of the same token with the options verifyJwt used to give it. */
+/** What jsonwebtoken says of the same token with the options verifyJwt gives it. */
 function libraryVerdict(compact: string, check: JwtCheck): 'expired' | 'invalid' | 'passes' {
   try {
     jwt.verify(compact, KEY.key, {
@@ -94,6 +94,11 @@ describe('verifyJwt with an HS256 key', () => {
   it('accepts an iat ahead of the clock by no more than the skew', () => {
     const claims = { ...CLAIMS, iat: NOW + 60, exp: NOW + 600 };
     expect(verifyJwt(token(claims), RING, CHECK)).toEqual({ claims, expired: false });
+  });
+
+  it.each(['HS384', 'HS512'] as const)('refuses %s made with the same secret (the algorithm is the key\'s)', (alg) => {
+    const compact = jwt.sign(CLAIMS, SECRET, { algorithm: alg, header: { ...HEADER, alg } });
+    expect(verifyJwt(compact, RING, CHECK)).toEqual({ rejected: 'invalid' });
   });
 
   it('returns the claims of a valid token', () => {

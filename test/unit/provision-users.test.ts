@@ -62,6 +62,18 @@ describe('parseUsersFile', () => {
     ]);
   });
 
+  it('takes internationalised emails in the normal form registration gives them (NFC, lower case, Unicode domain)', () => {
+    expect(
+      parse([
+        { email: 'JOSE\u0301@xn--exmple-cua.com', password_hash: HASH_A },
+        { email: '用户@例子.广告', password_hash: HASH_B },
+      ]),
+    ).toEqual([
+      { email: 'josé@exämple.com', passwordHash: HASH_A, role: 'user' },
+      { email: '用户@例子.广告', passwordHash: HASH_B, role: 'user' },
+    ]);
+  });
+
   it('reads an empty array as no users', () => {
     expect(parse([])).toEqual([]);
   });

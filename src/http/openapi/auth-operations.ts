@@ -4,10 +4,14 @@ import { tokenResponseSchema, userResponseSchema } from '../response-schemas';
 import { BAD_AUTHORIZATION, BAD_BODY, BEARER_ERRORS, BODY_ERRORS, STORE_ERRORS } from './common-errors';
 import type { OperationSpec } from './types';
 
-const PER_ADDRESS_LIMIT = 'too many requests from this address to `/login`, `/register` and `/refresh` (`RATE_LIMIT_MAX`)';
+const PER_ADDRESS_LIMIT = 'too many requests from this address to `/login` and `/register` (`RATE_LIMIT_MAX`)';
+const PER_SESSION_LIMIT =
+  'this session has refreshed `REFRESH_RATE_LIMIT_MAX` times in its window (`REFRESH_RATE_LIMIT_WINDOW`); other sessions, ' +
+  'even from the same address, are not affected';
 const HASHING_BUSY =
   'a backing store (Redis) is unreachable, or more logins and registrations are waiting for password hashing than ' +
-  '`PASSWORD_HASH_QUEUE` allows (with `Retry-After`); retry later';
+  '`PASSWORD_HASH_QUEUE` allows, or than this client address may hold of it (`PASSWORD_HASH_QUEUE_PER_ADDRESS`) ' +
+  '(with `Retry-After`); retry later';
 
 export const AUTH_OPERATIONS: OperationSpec[] = [
   {
@@ -16,7 +20,9 @@ export const AUTH_OPERATIONS: OperationSpec[] = [
     operationId: 'register',
     tag: 'Authentication',
     summary: 'Create an account',
-    description: 'Registers a user with the role `user` (admins come from `USERS_FILE`). It does not log in.',
+    description:
+      'Registers a user with the role `user` (admins come from `USERS_FILE`). It does not log in. A password that is ' +
+      'one of the most common is refused with `400 invalid_request` and its own `error_description`.',
     auth: 'none',
     body: { schema: registerBody, required: true },
     rateLimited: true,
@@ -43,7 +49,7 @@ export const AUTH_OPERATIONS: OperationSpec[] = [
       'client address): `LOGIN_RATE_LIMIT_MAX` in `LOGIN_RATE_LIMIT_WINDOW`, then 429 even for the right password.',
     auth: 'none',
     body: { schema: loginBody, required: true },
-    cookieMode: { readsCookie: false, setCookie: 'the refresh token is set as the `refresh_token` cookie and left out of the body.' },
+    cookieMode: { readsCookie: false, setCookie: 'the refresh token is set as the `__Host-refresh_token` cookie and left out of the body.' },
     rateLimited: true,
     carriesTokens: true,
     hashesPasswords: true,
@@ -67,21 +73,24 @@ export const AUTH_OPERATIONS: OperationSpec[] = [
       'Every refresh returns a new refresh token and the old one stops working. Presenting an old one again ends ' +
       'the whole session, except within `REFRESH_REUSE_GRACE` (default 10 s) of its rotation, where the same ' +
       'successor and a fresh access token are returned (two tabs refreshing at once). The session never outlives ' +
-      'its first login plus `REFRESH_TOKEN_TTL`.',
+      'its first login plus `REFRESH_TOKEN_TTL`, nor one idle for `SESSION_IDLE_TIMEOUT` when that is set. Limited ' +
+      'per session, never per address: `RateLimit` and `RateLimit-Policy` (policy `"session"`) tell what is left.',
     auth: 'none',
     body: { schema: refreshBody, required: false },
     cookieMode: {
       readsCookie: true,
-      setCookie: 'the token may come from the `refresh_token` cookie, and the new one is set there instead of the body.',
+      setCookie: 'the token may come from the `__Host-refresh_token` cookie, and the new one is set there instead of the body.',
     },
     rateLimited: true,
     carriesTokens: true,
     success: { status: 200, description: 'A rotated pair.', body: tokenResponseSchema },
     errors: {
       invalid_request: BAD_BODY,
-      invalid_grant: 'no refresh token, or one that is invalid, expired, revoked or reused (reuse ends the session)',
+      invalid_grant:
+        'no refresh token, or one that is invalid, expired, revoked or reused (reuse ends the session), or a session idle too long; ' +
+        'in cookie mode, two refresh cookies',
       ...BODY_ERRORS,
-      rate_limited: PER_ADDRESS_LIMIT,
+      rate_limited: PER_SESSION_LIMIT,
       ...STORE_ERRORS,
     },
   },
@@ -96,13 +105,13 @@ export const AUTH_OPERATIONS: OperationSpec[] = [
       'its refresh token and every access token it issued. Idempotent: a token of an ended session still gets 204.',
     auth: 'bearer-or-refresh',
     body: { schema: logoutBody, required: false },
-    cookieMode: { readsCookie: true, setCookie: 'the `refresh_token` cookie is cleared (`Max-Age=0`).' },
+    cookieMode: { readsCookie: true, setCookie: 'the `__Host-refresh_token` cookie is cleared (`Max-Age=0`).' },
     success: { status: 204, description: 'Logged out (or already logged out).' },
     errors: {
       invalid_request: `${BAD_BODY}; ${BAD_AUTHORIZATION}; or the two tokens belong to different sessions`,
       unauthorized: 'neither a refresh token nor an access token',
       invalid_token: BEARER_ERRORS.invalid_token,
-      invalid_grant: 'the refresh token is not one of this server (forged, malformed)',
+      invalid_grant: 'the refresh token is not one of this server (forged, malformed); in cookie mode, two refresh cookies',
       ...BODY_ERRORS,
       ...STORE_ERRORS,
     },

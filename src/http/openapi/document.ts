@@ -27,7 +27,8 @@ const DESCRIPTION = `An authentication server: email and password in, a short-li
 - **Revocation.** An access token stops working as soon as its session ends (logout, reuse of a refresh token,
   \`DELETE /sessions/{id}\`), not only when it expires.
 - **Cookie mode** (browser SPAs): with \`X-Token-Mode: cookie\` on \`/login\`, \`/refresh\` and \`/logout\` the refresh
-  token travels only in an \`HttpOnly; Secure; SameSite=Strict\` cookie, which is read only when that header is sent.
+  token travels only in the \`__Host-refresh_token\` cookie (\`HttpOnly; Secure; SameSite=Strict; Path=/\`, no \`Domain\`),
+  which is read only when that header is sent; a request carrying two of them is \`401 invalid_grant\`.
 - **Unknown paths** answer \`404 not_found\`; a known path with another method \`405 method_not_allowed\` with
   \`Allow\` (\`OPTIONS\` answers \`204\` with \`Allow\`).
 - Every response carries \`X-Request-Id\`, and \`Cache-Control: no-store\` unless it is public: the key set at
@@ -133,10 +134,10 @@ function routeConfig(op: OperationSpec): RouteConfig {
   }
   if (op.cookieMode?.readsCookie) {
     parameters.push({
-      name: 'refresh_token',
+      name: '__Host-refresh_token',
       in: 'cookie',
       required: false,
-      description: 'Cookie mode: the refresh token, read only with `X-Token-Mode: cookie`.',
+      description: 'Cookie mode: the refresh token, read only with `X-Token-Mode: cookie`; two of them are refused (`401 invalid_grant`).',
       schema: { type: 'string' },
     });
   }

@@ -39,8 +39,8 @@ export const HEADERS = {
     schema: z.string().regex(new RegExp(`^${RATE_LIMIT_ITEM}(, ${RATE_LIMIT_ITEM})*$`)),
   },
   'Set-Cookie': {
-    description: 'Cookie mode only: the `refresh_token` cookie, `HttpOnly; Secure; SameSite=Strict; Path=/`.',
-    schema: z.string().regex(/^refresh_token=[^;]*; Max-Age=\d+; Path=\/; Expires=[^;]+; HttpOnly; Secure; SameSite=Strict$/),
+    description: 'Cookie mode only: the `__Host-refresh_token` cookie, `HttpOnly; Secure; SameSite=Strict; Path=/`, no `Domain`.',
+    schema: z.string().regex(/^__Host-refresh_token=[^;]*; Max-Age=\d+; Path=\/; Expires=[^;]+; HttpOnly; Secure; SameSite=Strict$/),
   },
   Allow: {
     description: 'The methods the route accepts.',

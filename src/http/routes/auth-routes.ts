@@ -6,8 +6,10 @@ import type { SessionService, TokenGrant } from '../../auth/session-service';
 import type { AccessTokenVerifier } from '../../auth/tokens';
 import { AppError } from '../../errors';
 import { epochSeconds, type Clock } from '../../lib/clock';
+import { rateLimitHeaders } from '../../lib/rate-limit-headers';
 import { bearerError, readBearerToken } from '../bearer';
 import { clearRefreshCookie, readRefreshCookie, setRefreshCookie, wantsCookieMode } from '../cookie-mode';
+import { whenUndelivered } from '../delivery';
 import { tokenResponseJson, userJson } from '../presenters';
 import type { RateLimiters } from '../rate-limits';
 import { defineRoute } from '../routing';
@@ -43,35 +45,43 @@ function sendTokens(req: Request, res: Response, grant: TokenGrant, clock: Clock
 
 /** The refresh token from the body, or from the cookie when cookie mode was asked for. */
 function presentedRefreshToken(req: Request, fromBody: string | undefined): string | undefined {
-  return fromBody ?? (wantsCookieMode(req) ? readRefreshCookie(req) : undefined);
+  // Read even when the body has a token: two refresh cookies refuse the request either way.
+  const fromCookie = wantsCookieMode(req) ? readRefreshCookie(req) : undefined;
+  return fromBody ?? fromCookie;
 }
 
-/** POST /refresh: a new token pair for the refresh token in the body (or the cookie). */
-export function refreshHandlers({ sessions, limiters, clock }: Pick<AuthRoutesDeps, 'sessions' | 'limiters' | 'clock'>): RequestHandler[] {
+/**
+ * POST /refresh: a new token pair for the refresh token in the body (or the cookie). Limited per
+ * session inside the rotation, not per address: users behind one address never share a budget.
+ */
+export function refreshHandlers({ sessions, clock }: Pick<AuthRoutesDeps, 'sessions' | 'clock'>): RequestHandler[] {
   return [
-    limiters.perAddress,
     async function rotateRefreshToken(req, res) {
       const body = parseBody(refreshBody, req.body);
       const token = presentedRefreshToken(req, body.refresh_token);
       if (!token) throw new AppError('invalid_grant', { description: 'A refresh token is required.' });
-      sendTokens(req, res, await sessions.refresh(token), clock);
+      const grant = await sessions.refresh(token);
+      res.set(rateLimitHeaders(grant.refreshAllowance));
+      sendTokens(req, res, grant, clock);
     },
   ];
 }
 
 /**
- * POST /login and /register, refused while the hashing queue is full before anything is done for
- * them (the body read, the request counted, the user looked up): the very 503 the queue would
- * give, at a fraction of the cost, so that a flood of sign-ins takes as little as it can from
- * every other request (measured in bench/). The app mounts it ahead of the body parser, with
- * `app.post(paths, handler)`: a Router of its own would answer OPTIONS itself.
+ * POST /login and /register, refused while the hashing queue has no room for their client address
+ * (its share used up, or the queue full) before anything is done for them (the body read, the
+ * request counted, the user looked up): the very 503 the queue would give, at a fraction of the
+ * cost, so that a flood of sign-ins takes as little as it can from every other request (measured
+ * in bench/). The app mounts it ahead of the body parser, with `app.post(paths, handler)`: a
+ * Router of its own would answer OPTIONS itself.
  */
 export function signInShedding(hashGate: HashGate, allowRegistration: boolean): { paths: string[]; handler: RequestHandler } {
   return {
     // A closed registration answers 404, however busy hashing is.
     paths: allowRegistration ? ['/login', '/register'] : ['/login'],
-    handler: (_req, _res, next) => {
-      hashGate.refuseIfFull();
+    handler: (req, _res, next) => {
+      // The address the login or registration will queue under: the same req.ip (TRUST_PROXY applied).
+      hashGate.refuseIfFull(req.ip ?? '');
       next();
     },
   };
@@ -89,7 +99,7 @@ export function authRoutes(deps: AuthRoutesDeps): Router {
           throw new AppError('not_found', { description: 'Registration is closed on this server.' });
         }
         const { email, password } = parseBody(registerBody, req.body);
-        const user = await accounts.register(email, password);
+        const user = await accounts.register(email, password, 'user', req.ip ?? '');
         res.status(201).json({ user: userJson(user) });
       },
     ],
@@ -103,10 +113,14 @@ export function authRoutes(deps: AuthRoutesDeps): Router {
         next();
       },
       limiters.failedLogins,
-      async (req, res) => {
+      async (req, res, next) => {
         const { email, password } = req.body as { email: string; password: string };
         const userAgent = (req.get('user-agent') ?? '').slice(0, MAX_USER_AGENT);
         const grant = await sessions.login(email, password, { userAgent, ip: req.ip ?? '' });
+        // A client that hung up while its password was checked never gets these tokens: a session
+        // left open for them would be one nobody holds, so it ends.
+        const endSession = async () => sessions.end(grant.user.id, checkAccessToken(tokens, grant.accessToken).sessionId);
+        whenUndelivered(res, endSession, next);
         sendTokens(req, res, grant, clock);
       },
     ],

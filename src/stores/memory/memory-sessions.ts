@@ -1,6 +1,7 @@
 // In-memory session store: sessions, their refresh-token chain, and so the revocation of their tokens.
 import type { Clock } from '../../lib/clock';
-import type { RotationOutcome, SessionRecord, SessionStore } from '../types';
+import { decideRotation } from '../rotation';
+import type { RotationOutcome, RotationPolicy, SessionRecord, SessionStore } from '../types';
 
 export class MemorySessionStore implements SessionStore {
   private readonly sessions = new Map<string, SessionRecord>();
@@ -31,29 +32,34 @@ export class MemorySessionStore implements SessionStore {
     sessionId: string,
     presentedJti: string,
     next: { jti: string; iat: number },
-    graceMs: number,
+    policy: RotationPolicy,
   ): Promise<RotationOutcome> {
     // No await below this line: the read, the decision and the write are one atomic step.
     const session = this.live(sessionId);
     if (!session) return { kind: 'no_session' };
     const now = this.clock.now();
+    const decision = decideRotation(session, presentedJti, policy, now);
 
-    if (presentedJti === session.refreshJti) {
-      session.previousJti = session.refreshJti;
-      session.refreshJti = next.jti;
-      session.refreshIat = next.iat;
-      session.rotatedAt = now;
-      session.lastUsedAt = now;
-      return { kind: 'rotated', session: { ...session } };
+    switch (decision.kind) {
+      case 'idle':
+      case 'reused':
+        this.remove(session);
+        return { kind: decision.kind, session: { ...session } };
+      case 'rate_limited':
+        return { kind: 'rate_limited', session: { ...session }, retryAfterMs: decision.retryAfterMs };
+      case 'rotated':
+        session.previousJti = session.refreshJti;
+        session.refreshJti = next.jti;
+        session.refreshIat = next.iat;
+        session.rotatedAt = now;
+        break;
+      case 'grace':
+        break;
     }
-    // Two tabs refreshing at once both present the same token: the loser gets the winner's
-    // successor instead of being treated as a thief, but only briefly and only for that token.
-    if (presentedJti === session.previousJti && now - session.rotatedAt < graceMs) {
-      session.lastUsedAt = now;
-      return { kind: 'grace', session: { ...session } };
-    }
-    this.remove(session);
-    return { kind: 'reused', session: { ...session } };
+    session.lastUsedAt = now;
+    session.refreshWindowStart = decision.windowStart;
+    session.refreshCount = decision.count;
+    return { kind: decision.kind, session: { ...session } };
   }
 
   async listByUser(userId: string): Promise<SessionRecord[]> {

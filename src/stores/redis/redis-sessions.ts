@@ -1,7 +1,8 @@
 // Redis session store: one hash per session, a per-user index, and the ended sessions' revocation set.
 import type { Redis } from 'ioredis';
 import type { Clock } from '../../lib/clock';
-import type { RotationOutcome, SessionRecord, SessionStore } from '../types';
+import { NO_REFRESH_LIMIT } from '../rotation';
+import type { RotationOutcome, RotationPolicy, SessionRecord, SessionStore } from '../types';
 import { EXPIRY_MARGIN_MS, guarded, type LuaScript } from './connection';
 import type { RedisKeys } from './keys';
 import { CREATE_SESSION, END_SESSION, END_USER_SESSIONS, LIST_USER_SESSIONS, ROTATE_SESSION } from './session-scripts';
@@ -44,17 +45,16 @@ export class RedisSessionStore implements SessionStore {
     sessionId: string,
     presentedJti: string,
     next: { jti: string; iat: number },
-    graceMs: number,
+    policy: RotationPolicy,
   ): Promise<RotationOutcome> {
-    const reply = (await this.script(ROTATE_SESSION, [sessionId, presentedJti, next.jti, next.iat, graceMs])) as [
-      RotationOutcome['kind'],
-      string[]?,
-      number?,
-    ];
-    const [kind, flat, revokedUntil] = reply;
+    const limit = policy.refreshLimit ?? NO_REFRESH_LIMIT;
+    const args = [sessionId, presentedJti, next.jti, next.iat, policy.graceMs, limit.max, limit.windowMs, policy.idleTimeoutMs ?? 0];
+    const reply = (await this.script(ROTATE_SESSION, args)) as [RotationOutcome['kind'], string[]?, number?];
+    const [kind, flat, extra] = reply;
     if (kind === 'no_session' || !flat) return { kind: 'no_session' };
     const session = fromFields(pairs(flat));
-    if (kind === 'reused') this.options.onEnded(sessionId, Number(revokedUntil));
+    if (kind === 'rate_limited') return { kind, session, retryAfterMs: Number(extra) };
+    if (kind === 'reused' || kind === 'idle') this.options.onEnded(sessionId, Number(extra));
     return { kind, session };
   }
 
@@ -98,6 +98,8 @@ function toFields(session: SessionRecord): (string | number)[] {
     // A hash has no null: the empty string stands for "no token rotated out yet".
     'previousJti', session.previousJti ?? '',
     'rotatedAt', session.rotatedAt,
+    'refreshWindowStart', session.refreshWindowStart,
+    'refreshCount', session.refreshCount,
   ];
 }
 
@@ -120,5 +122,8 @@ function fromFields(fields: Record<string, string>): SessionRecord {
     refreshIat: Number(fields.refreshIat),
     previousJti: fields.previousJti ? fields.previousJti : null,
     rotatedAt: Number(fields.rotatedAt),
+    // Sessions stored before the refresh limit existed have no window yet: an old, empty one.
+    refreshWindowStart: Number(fields.refreshWindowStart ?? 0),
+    refreshCount: Number(fields.refreshCount ?? 0),
   };
 }

@@ -49,27 +49,48 @@ return 1
 `);
 
 /**
- * Consume-and-rotate. ARGV[7] session id, ARGV[8] presented jti, ARGV[9] next jti, ARGV[10] next
- * iat, ARGV[11] grace window (ms). Returns {kind, record} or {'reused', record, revoked until}.
+ * Consume-and-rotate: decideRotation() of rotation.ts in Lua. ARGV[7] session id, ARGV[8]
+ * presented jti, ARGV[9] next jti, ARGV[10] next iat, ARGV[11] grace window (ms), ARGV[12] the
+ * refresh limit, ARGV[13] its window (ms), ARGV[14] idle timeout (ms, 0 for none). Returns
+ * {kind, record}, {'reused' or 'idle', record, revoked until} or {'rate_limited', record, retry
+ * after (ms)}.
  */
 export const ROTATE_SESSION = new LuaScript(`${PRELUDE}
 local sid, presented = ARGV[7], ARGV[8]
 local s = load_session(sid)
 if not s then return {'no_session'} end
 local key = session_prefix .. sid
-if presented == s.refreshJti then
-  redis.call('HSET', key, 'previousJti', s.refreshJti, 'refreshJti', ARGV[9], 'refreshIat', ARGV[10],
-    'rotatedAt', ARGV[4], 'lastUsedAt', ARGV[4])
-  return {'rotated', redis.call('HGETALL', key)}
+local idle = tonumber(ARGV[14])
+if idle > 0 and now - tonumber(s.lastUsedAt) >= idle then
+  local record = redis.call('HGETALL', key)
+  return {'idle', record, end_session(sid, s)}
 end
+local kind
+if presented == s.refreshJti then
+  kind = 'rotated'
 -- Two tabs refreshing at once present the same token: the loser gets the winner's successor
 -- instead of being treated as a thief, but only briefly and only for the token just rotated out.
-if s.previousJti ~= '' and presented == s.previousJti and now - tonumber(s.rotatedAt) < tonumber(ARGV[11]) then
-  redis.call('HSET', key, 'lastUsedAt', ARGV[4])
-  return {'grace', redis.call('HGETALL', key)}
+elseif s.previousJti ~= '' and presented == s.previousJti and now - tonumber(s.rotatedAt) < tonumber(ARGV[11]) then
+  kind = 'grace'
+else
+  local record = redis.call('HGETALL', key)
+  return {'reused', record, end_session(sid, s)}
 end
-local record = redis.call('HGETALL', key)
-return {'reused', record, end_session(sid, s)}
+-- Sessions stored before the limit existed have no window yet: an old, empty one.
+local max, window = tonumber(ARGV[12]), tonumber(ARGV[13])
+local window_start, count = tonumber(s.refreshWindowStart or '0'), tonumber(s.refreshCount or '0')
+if now - window_start >= window then
+  window_start, count = now, 1
+elseif count >= max then
+  return {'rate_limited', redis.call('HGETALL', key), window_start + window - now}
+else
+  count = count + 1
+end
+if kind == 'rotated' then
+  redis.call('HSET', key, 'previousJti', s.refreshJti, 'refreshJti', ARGV[9], 'refreshIat', ARGV[10], 'rotatedAt', ARGV[4])
+end
+redis.call('HSET', key, 'lastUsedAt', ARGV[4], 'refreshWindowStart', window_start, 'refreshCount', count)
+return {kind, redis.call('HGETALL', key)}
 `);
 
 /** ARGV[7] session id. Returns the time until which it stays revoked, or 0 when it was not live. */

@@ -29,6 +29,12 @@ const SERVER_TIMEOUTS = { statement_timeout: 3500, lock_timeout: 3000, idle_in_t
 /** PostgreSQL's type id of bigint: read back as a number (times in ms and counters stay far below 2^53). */
 const INT8_OID = 20;
 
+/** A statement of hot(): a name unique in the process, and its text. */
+export interface HotStatement {
+  readonly name: string;
+  readonly text: string;
+}
+
 export interface SqlDatabase {
   readonly target: DatabaseTarget;
   /** Every query of the stores, in DATABASE_SCHEMA. */
@@ -42,6 +48,14 @@ export interface SqlDatabase {
   readonly counters: Kysely<Database>;
   /** The same connections without the schema, for migrations and raw statements naming it themselves. */
   readonly root: Kysely<Database>;
+  /**
+   * Runs a statement some route runs on every request (the rotation, a counter), written once as
+   * SQL text naming its schema, on the main connections or the counters'. On PostgreSQL it is a
+   * named prepared statement, parsed and planned once per connection: measured, a rotation cost
+   * 311 µs of server CPU through Kysely's raw query, 204 µs as an unnamed pg query and 130 µs as
+   * a named one, and PostgreSQL answered in half the time.
+   */
+  hot<Row>(connections: 'main' | 'counters', statement: HotStatement, parameters: unknown[]): Promise<Row[]>;
   /** What a message may show: host, port and database, or the directory; never a password. */
   readonly description: string;
   close(): Promise<void>;
@@ -54,20 +68,23 @@ export interface SqlDatabase {
  */
 export async function openDatabase(target: DatabaseTarget, { forMigrations = false } = {}): Promise<SqlDatabase> {
   if (target.kind === 'postgres') {
-    const root = new Kysely<Database>({ dialect: new PostgresDialect({ pool: createPool(target.url, forMigrations) }) });
+    const mainPool = createPool(target.url, forMigrations);
+    const root = new Kysely<Database>({ dialect: new PostgresDialect({ pool: mainPool }) });
     // Migrations count nothing: their connection has no counters' pool beside it.
-    const counters = forMigrations
-      ? root
-      : new Kysely<Database>({
-          dialect: new PostgresDialect({
-            pool: createPool(target.url, false, { max: COUNTERS_POOL_SIZE, options: '-c synchronous_commit=off' }),
-          }),
-        });
+    const countersPool = forMigrations
+      ? mainPool
+      : createPool(target.url, false, { max: COUNTERS_POOL_SIZE, options: '-c synchronous_commit=off' });
+    const counters = forMigrations ? root : new Kysely<Database>({ dialect: new PostgresDialect({ pool: countersPool }) });
     return {
       target,
       root,
       db: root.withSchema(target.schema),
       counters: counters.withSchema(target.schema),
+      async hot<Row>(connections: 'main' | 'counters', statement: HotStatement, parameters: unknown[]) {
+        const pool = connections === 'main' ? mainPool : countersPool;
+        const result = await pool.query<Row & pg.QueryResultRow>({ name: statement.name, text: statement.text, values: parameters });
+        return result.rows;
+      },
       description: describeDatabaseUrl(target.url),
       async close() {
         await Promise.all([root.destroy(), counters === root ? undefined : counters.destroy()]);
@@ -84,6 +101,11 @@ export async function openDatabase(target: DatabaseTarget, { forMigrations = fal
       root,
       db: root.withSchema(target.schema),
       counters: root.withSchema(target.schema),
+      // PGlite runs in this process: there is no round trip, and no named statements, to save.
+      async hot<Row>(_connections: 'main' | 'counters', statement: HotStatement, parameters: unknown[]) {
+        const { rows } = await root.executeQuery<Row>(CompiledQuery.raw(statement.text, parameters));
+        return rows;
+      },
       description: target.directory,
       async close() {
         await root.destroy();
@@ -117,22 +139,12 @@ export function createPool(url: string, forMigrations = false, extra: pg.PoolCon
 }
 
 /**
- * A schema-qualified table name for SQL text written once (the hot statements, see hotStatement).
+ * A schema-qualified table name for SQL text written once (the hot statements, see SqlDatabase.hot).
  * DATABASE_SCHEMA is checked to be a plain lower-case identifier; this refuses anything else.
  */
 export function qualifiedTable(schema: string, table: string): string {
   if (!/^[a-z_][a-z0-9_]*$/.test(schema) || !/^[a-z_]+$/.test(table)) throw new Error(`not a plain identifier: ${schema}.${table}`);
   return `"${schema}"."${table}"`;
-}
-
-/**
- * Runs SQL text written once with its parameters, skipping Kysely's query builder: on the two
- * statements every POST /refresh runs, building the query each time cost about a third of the
- * database call (measured: ~200 against ~140 µs of CPU per call).
- */
-export async function hotStatement<Row>(db: Kysely<Database>, text: string, parameters: unknown[]): Promise<Row[]> {
-  const { rows } = await db.executeQuery<Row>(CompiledQuery.raw(text, parameters));
-  return rows;
 }
 
 /** Host, port and database of a PostgreSQL URL: what a message may show (never the credentials). */

@@ -27,6 +27,8 @@ export interface SessionsTable {
   refresh_iat: number;
   previous_jti: string | null;
   rotated_at: Millis;
+  refresh_window_start: Millis;
+  refresh_count: number;
 }
 
 /** Sessions ended lately, kept until their last access token has surely expired (see change-feed.ts). */

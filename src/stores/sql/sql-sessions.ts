@@ -1,9 +1,10 @@
 // SQL session store: one row per live session; rotation under a row lock; ending a session records and announces it in the same transaction.
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Clock } from '../../lib/clock';
-import type { RotationOutcome, SessionRecord, SessionStore } from '../types';
+import { decideRotation, NO_REFRESH_LIMIT } from '../rotation';
+import type { RotationOutcome, RotationPolicy, SessionRecord, SessionStore } from '../types';
 import { changeChannel } from './change-feed';
-import { guarded, hotStatement, qualifiedTable, type SqlDatabase } from './database';
+import { guarded, qualifiedTable, type HotStatement, type SqlDatabase } from './database';
 import type { Database, SessionsTable } from './schema';
 
 /**
@@ -28,19 +29,30 @@ export interface SqlSessionStoreOptions {
  */
 export class SqlSessionStore implements SessionStore {
   /**
-   * The common case of rotate() in one statement: the token presented is the current one. The
-   * UPDATE's row lock makes a concurrent rotation of the same token re-read the row once this one
-   * commits and match nothing; it then takes the locked transaction and finds the grace case.
-   * $1 id, $2 presented jti, $3 next jti, $4 next iat, $5 now.
+   * The common case of rotate() in one statement: the token presented is the current one, the
+   * session is not idle and has refreshes left in its window (decideRotation() in rotation.ts, said
+   * in SQL; in SET, every column named is its value before the update). The UPDATE's row lock
+   * makes a concurrent rotation of the same token re-read the row once this one commits and match
+   * nothing; it then takes the locked transaction and finds the grace case.
+   * $1 id, $2 presented jti, $3 next jti, $4 next iat, $5 now, $6 limit window (ms), $7 limit max,
+   * $8 idle timeout (ms) or null.
    */
-  private readonly rotateText: string;
+  private readonly rotateStatement: HotStatement;
 
   constructor(private readonly options: SqlSessionStoreOptions) {
-    this.rotateText = `
+    const windowOver = 'refresh_window_start <= $5::bigint - $6::bigint';
+    this.rotateStatement = {
+      name: 'auth_rotate_session',
+      text: `
       update ${qualifiedTable(options.database.target.schema, 'sessions')}
-      set previous_jti = refresh_jti, refresh_jti = $3, refresh_iat = $4::bigint, rotated_at = $5::bigint, last_used_at = $5::bigint
+      set previous_jti = refresh_jti, refresh_jti = $3, refresh_iat = $4::bigint, rotated_at = $5::bigint, last_used_at = $5::bigint,
+        refresh_window_start = case when ${windowOver} then $5::bigint else refresh_window_start end,
+        refresh_count = case when ${windowOver} then 1 else refresh_count + 1 end
       where id = $1 and refresh_jti = $2 and expires_at > $5::bigint
-      returning *`;
+        and (${windowOver} or refresh_count < $7::integer)
+        and ($8::bigint is null or last_used_at > $5::bigint - $8::bigint)
+      returning *`,
+    };
   }
 
   private get db() {
@@ -71,18 +83,22 @@ export class SqlSessionStore implements SessionStore {
     sessionId: string,
     presentedJti: string,
     next: { jti: string; iat: number },
-    graceMs: number,
+    policy: RotationPolicy,
   ): Promise<RotationOutcome> {
     const { clock, onEnded } = this.options;
+    const limit = policy.refreshLimit ?? NO_REFRESH_LIMIT;
     // The bookkeeping after the commit runs inside the guarded call: if the caller has been given
     // a 503 by then, the session has ended all the same, and this instance must know it.
     return guarded(async () => {
-      const [rotated] = await hotStatement<Selectable<SessionsTable>>(this.db, this.rotateText, [
+      const [rotated] = await this.options.database.hot<Selectable<SessionsTable>>('main', this.rotateStatement, [
         sessionId,
         presentedJti,
         next.jti,
         next.iat,
         clock.now(),
+        limit.windowMs,
+        limit.max,
+        policy.idleTimeoutMs ?? null,
       ]);
       if (rotated) return { kind: 'rotated', session: fromRow(rotated) };
 
@@ -93,27 +109,35 @@ export class SqlSessionStore implements SessionStore {
         const row = await trx.selectFrom('sessions').selectAll().where('id', '=', sessionId).forUpdate().executeTakeFirst();
         const now = clock.now();
         if (!row || row.expires_at <= now) return { kind: 'no_session' };
+        const session = fromRow(row);
+        const decision = decideRotation(session, presentedJti, policy, now);
 
-        if (presentedJti === row.refresh_jti) {
-          const rotated = await trx
-            .updateTable('sessions')
-            .set({ previous_jti: row.refresh_jti, refresh_jti: next.jti, refresh_iat: next.iat, rotated_at: now, last_used_at: now })
-            .where('id', '=', sessionId)
-            .returningAll()
-            .executeTakeFirstOrThrow();
-          return { kind: 'rotated', session: fromRow(rotated) };
+        switch (decision.kind) {
+          case 'idle':
+          case 'reused':
+            revokedUntil = this.revokedUntil();
+            await endSessions(trx, this.options.database, revokedUntil, sql`id = ${sessionId}`);
+            return { kind: decision.kind, session };
+          case 'rate_limited':
+            return { kind: 'rate_limited', session, retryAfterMs: decision.retryAfterMs };
+          case 'rotated':
+          case 'grace': {
+            const window = { last_used_at: now, refresh_window_start: decision.windowStart, refresh_count: decision.count };
+            const chain =
+              decision.kind === 'rotated'
+                ? { previous_jti: row.refresh_jti, refresh_jti: next.jti, refresh_iat: next.iat, rotated_at: now }
+                : {};
+            const updated = await trx
+              .updateTable('sessions')
+              .set({ ...window, ...chain })
+              .where('id', '=', sessionId)
+              .returningAll()
+              .executeTakeFirstOrThrow();
+            return { kind: decision.kind, session: fromRow(updated) };
+          }
         }
-        // Two tabs refreshing at once both present the same token: the loser gets the winner's
-        // successor instead of being treated as a thief, but only briefly and only for that token.
-        if (presentedJti === row.previous_jti && now - row.rotated_at < graceMs) {
-          await trx.updateTable('sessions').set({ last_used_at: now }).where('id', '=', sessionId).execute();
-          return { kind: 'grace', session: fromRow({ ...row, last_used_at: now }) };
-        }
-        revokedUntil = this.revokedUntil();
-        await endSessions(trx, this.options.database, revokedUntil, sql`id = ${sessionId}`);
-        return { kind: 'reused', session: fromRow(row) };
       });
-      if (outcome.kind === 'reused' && revokedUntil !== null) onEnded(sessionId, revokedUntil);
+      if ((outcome.kind === 'reused' || outcome.kind === 'idle') && revokedUntil !== null) onEnded(sessionId, revokedUntil);
       return outcome;
     });
   }
@@ -216,6 +240,8 @@ function toRow(session: SessionRecord): SessionsTable {
     refresh_iat: session.refreshIat,
     previous_jti: session.previousJti,
     rotated_at: session.rotatedAt,
+    refresh_window_start: session.refreshWindowStart,
+    refresh_count: session.refreshCount,
   };
 }
 
@@ -232,5 +258,7 @@ function fromRow(row: Selectable<SessionsTable>): SessionRecord {
     refreshIat: row.refresh_iat,
     previousJti: row.previous_jti,
     rotatedAt: row.rotated_at,
+    refreshWindowStart: row.refresh_window_start,
+    refreshCount: row.refresh_count,
   };
 }
