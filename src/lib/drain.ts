@@ -26,7 +26,11 @@ export interface Drain {
   closeAll(): void;
 }
 
-/** Tracks `server`'s connections from now on; call it right after listen(). */
+/**
+ * Tracks `server`'s connections from now on; call it right after listen(). Written here because
+ * the kept libraries for this (http-terminator and its forks, stoppable) destroy an idle
+ * keep-alive connection as soon as termination starts: the reset this exists to avoid.
+ */
 export function drainOnClose(server: Server, clock: Clock = systemClock): Drain {
   const connections = new Map<Socket, Connection>();
   let draining = false;
