@@ -17,6 +17,8 @@ export interface TokenGrant {
   refreshToken: string;
   /** Absolute end of the session, seconds. */
   refreshExpiresAt: number;
+  /** The session the tokens belong to (their `sid`). */
+  sessionId: string;
   user: UserRecord;
 }
 
@@ -210,6 +212,7 @@ export class SessionService {
       accessExpiresAt: access.expiresAt,
       refreshToken,
       refreshExpiresAt: sessionExpiresAtSec,
+      sessionId: session.id,
       user,
     };
   }

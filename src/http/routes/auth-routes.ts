@@ -119,7 +119,7 @@ export function authRoutes(deps: AuthRoutesDeps): Router {
         const grant = await sessions.login(email, password, { userAgent, ip: req.ip ?? '' });
         // A client that hung up while its password was checked never gets these tokens: a session
         // left open for them would be one nobody holds, so it ends.
-        const endSession = async () => sessions.end(grant.user.id, checkAccessToken(tokens, grant.accessToken).sessionId);
+        const endSession = async () => sessions.end(grant.user.id, grant.sessionId);
         whenUndelivered(res, endSession, next);
         sendTokens(req, res, grant, clock);
       },
