@@ -17,8 +17,10 @@ export interface StoreBackend {
   /** As the README names it: "memory", "PostgreSQL", "PGlite", "Redis". */
   name: string;
   /**
-   * Opens stores on the backend, on `clock`, ready to serve. Everything opened is closed, and
-   * everything written (schema, directory, keys) removed, after the suite.
+   * Opens stores on the backend, on `clock`, ready to serve, in storage of their own (a new
+   * PostgreSQL schema, Redis key prefix or PGlite directory), as a new memory store is: counters,
+   * users and sessions of one open never meet another's. Everything opened is closed, and
+   * everything written removed, after the suite.
    */
   open(clock: FakeClock, accessTtlMs?: number): Promise<Stores>;
 }
@@ -43,38 +45,55 @@ async function openSql(target: DatabaseTarget, clock: FakeClock, accessTtlMs: nu
 }
 
 /**
- * Declares `body` once per backend, in a describe block named `${title} (${backend})`. PostgreSQL
- * gets a schema of its own and Redis a key prefix of its own, both dropped afterwards; without
- * the service they are skipped with a line saying so, and fail in CI (see services.ts). PGlite
+ * Declares `body` once per backend, in a describe block named `${title} (${backend})`. Each open
+ * on PostgreSQL gets a schema of its own and on Redis a key prefix of its own (about 130 ms and
+ * 30 ms here), all dropped afterwards; without the service they are skipped with a line saying
+ * so, and fail in CI (see services.ts). PGlite
  * runs the same SQL store in-process, but opening one takes seconds (about 12 on a busy two-core
  * machine): `pglite: 'without-postgres'` runs it only where no PostgreSQL answers, so that the SQL
- * store is covered on every machine.
+ * store is covered on every machine; `pglite: 'never'` is for suites that open stores by the dozen
+ * (PostgreSQL in CI covers the SQL store for them).
  */
 export function describeEachBackend(
   title: string,
   body: (backend: StoreBackend) => void,
-  options: { pglite: 'always' | 'without-postgres' } = { pglite: 'always' },
+  options: { pglite: 'always' | 'without-postgres' | 'never' } = { pglite: 'always' },
 ): void {
   describe(`${title} (memory)`, () => {
     const keep = closing();
     body({ name: 'memory', open: async (clock) => keep(createMemoryStores(clock)) });
   });
 
-  if (options.pglite === 'always' || !POSTGRES.url) describePglite(title, body);
+  if (options.pglite === 'always' || (options.pglite === 'without-postgres' && !POSTGRES.url)) describePglite(title, body);
 
   describeWithPostgres(`${title} (PostgreSQL)`, (url) => {
-    const schema = uniqueSchema();
-    const keep = closing(() => dropSchema(url, schema));
+    const schemas: string[] = [];
+    const keep = closing(async () => {
+      for (const schema of schemas.splice(0)) await dropSchema(url, schema);
+    });
     body({
       name: 'PostgreSQL',
-      open: async (clock, accessTtlMs = ACCESS_TTL_MS) => keep(await openSql({ kind: 'postgres', url, schema }, clock, accessTtlMs)),
+      async open(clock, accessTtlMs = ACCESS_TTL_MS) {
+        const schema = uniqueSchema();
+        schemas.push(schema);
+        return keep(await openSql({ kind: 'postgres', url, schema }, clock, accessTtlMs));
+      },
     });
   });
 
   describeWithRedis(`${title} (Redis)`, (url) => {
-    const prefix = uniquePrefix();
-    const keep = closing(() => deleteKeys(url, prefix));
-    body({ name: 'Redis', open: async (clock, accessTtlMs = ACCESS_TTL_MS) => keep(await openRedisStores(url, prefix, clock, accessTtlMs)) });
+    const prefixes: string[] = [];
+    const keep = closing(async () => {
+      for (const prefix of prefixes.splice(0)) await deleteKeys(url, prefix);
+    });
+    body({
+      name: 'Redis',
+      async open(clock, accessTtlMs = ACCESS_TTL_MS) {
+        const prefix = uniquePrefix();
+        prefixes.push(prefix);
+        return keep(await openRedisStores(url, prefix, clock, accessTtlMs));
+      },
+    });
   });
 }
 

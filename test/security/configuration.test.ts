@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { acceptsConnections, freePort, killStartedChildren, requestJson, ROOT, spawnTs, type Exit } from '../helpers/child-process';
 
+// Once, not per storage backend like the other attack suites: the process refuses its configuration
+// before it opens any store, and the two controls that start it never touch one.
 const STRONG = {
   JWT_SECRET: 'cfg-Rk7vQ2zW9xN4mB8tY3uL6hJ1cF5dG0sA-access',
   JWT_REFRESH_SECRET: 'cfg-Lq3nE8rT1yU6iO9pA2sD4fG7hJ0kZ5xC-refresh',

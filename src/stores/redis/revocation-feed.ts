@@ -4,6 +4,7 @@ import type { Clock } from '../../lib/clock';
 import type { Logger } from '../../lib/logger';
 import { randomId } from '../../lib/random-id';
 import { EndedSessions } from '../ended-sessions';
+import { LiveSessions } from '../live-sessions';
 import type { RevocationCheck } from '../types';
 import { EXPIRY_MARGIN_MS } from './connection';
 import type { RedisKeys } from './keys';
@@ -45,6 +46,8 @@ export interface RevocationFeedOptions {
 export class RevocationFeed implements RevocationCheck {
   /** Ended session id → when its last access token has surely expired (ms). */
   private readonly ended = new EndedSessions();
+  /** Sessions the store has answered live: while the copy is current, their tokens need no round trip. */
+  private readonly live = new LiveSessions();
   private synced = false;
   /** Bumped by every connection change, so that a stale sync attempt cannot mark the copy current. */
   private generation = 0;
@@ -86,8 +89,12 @@ export class RevocationFeed implements RevocationCheck {
 
   async isActive(sessionId: string): Promise<boolean> {
     if (this.ended.has(sessionId)) return false;
-    if (this.isCurrent && this.options.clock.now() >= this.strictUntil) return true;
-    return this.options.fallback.isActive(sessionId);
+    const current = this.isCurrent && this.options.clock.now() >= this.strictUntil;
+    if (current && this.live.has(sessionId)) return true;
+    const active = await this.options.fallback.isActive(sessionId);
+    // An end after this answer reaches the copy of ended sessions, which is asked first.
+    if (active && current) this.live.add(sessionId);
+    return active;
   }
 
   /** Records an ended session; called for this instance's own ends before their response leaves. */
@@ -122,6 +129,7 @@ export class RevocationFeed implements RevocationCheck {
       this.options.logger.warn('revocation feed lost: checking each session in Redis until it is back');
     }
     this.synced = false;
+    this.live.clear();
     this.options.onLost?.();
   }
 

@@ -4,6 +4,7 @@ import pg from 'pg';
 import type { Clock } from '../../lib/clock';
 import type { Logger } from '../../lib/logger';
 import { EndedSessions } from '../ended-sessions';
+import { LiveSessions } from '../live-sessions';
 import type { RevocationCheck } from '../types';
 
 /** How often the listening connection is probed; an unanswered probe drops it. */
@@ -44,6 +45,8 @@ export interface ChangeFeedOptions {
  */
 export class ChangeFeed implements RevocationCheck {
   private readonly ended = new EndedSessions();
+  /** Sessions the store has answered live: while the copy is current, their tokens need no round trip. */
+  private readonly live = new LiveSessions();
   /** Called with a user id, or null when every copy must go (changes may have been missed). */
   private readonly userListeners = new Set<(userId: string | null) => void>();
   /** Bumped by every connection change, so that a stale attempt cannot mark the copy current. */
@@ -81,8 +84,12 @@ export class ChangeFeed implements RevocationCheck {
 
   async isActive(sessionId: string): Promise<boolean> {
     if (this.ended.has(sessionId)) return false;
-    if (this.isCurrent) return true;
-    return this.options.fallback.isActive(sessionId);
+    const current = this.isCurrent;
+    if (current && this.live.has(sessionId)) return true;
+    const active = await this.options.fallback.isActive(sessionId);
+    // An end after this answer reaches the copy of ended sessions, which is asked first.
+    if (active && current) this.live.add(sessionId);
+    return active;
   }
 
   /** Records an ended session; called for this instance's own ends before their response leaves. */
@@ -184,6 +191,7 @@ export class ChangeFeed implements RevocationCheck {
       this.lostLogged = true;
     }
     this.synced = false;
+    this.live.clear();
     client.removeAllListeners('end');
     client.on('error', () => undefined);
     void client.end().catch(() => undefined);
