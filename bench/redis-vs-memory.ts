@@ -42,8 +42,10 @@ const SERVER_ENV = {
   RATE_LIMIT_MAX: '1000000',
   REFRESH_RATE_LIMIT_MAX: '1000000',
   LOGIN_RATE_LIMIT_MAX: '1000000',
-  // sessionsFor() opens 50 sessions at once: more logins than the default hashing queue (32) admits.
+  // sessionsFor() opens 50 sessions at once from one address: more logins than the default
+  // hashing queue (32) admits, and than one address's share of it (4).
   PASSWORD_HASH_QUEUE: '1000',
+  PASSWORD_HASH_QUEUE_PER_ADDRESS: '1000',
 };
 
 interface Server {

@@ -18,11 +18,17 @@ export const sessionVariables = {
 
 type SessionEnvironment = Parsed<typeof sessionVariables> & { ACCESS_TOKEN_TTL: number };
 
-/** An idle timeout no longer than an access token would end every session between two refreshes. */
+/**
+ * An idle timeout no longer than an access token would end every session between two refreshes,
+ * and one no longer than the refresh window would end a session waiting out its 429.
+ */
 export function sessionChecks(env: Partial<SessionEnvironment>, problems: string[]): void {
-  const { SESSION_IDLE_TIMEOUT: idle, ACCESS_TOKEN_TTL: accessTtl } = env;
+  const { SESSION_IDLE_TIMEOUT: idle, ACCESS_TOKEN_TTL: accessTtl, REFRESH_RATE_LIMIT_WINDOW: window } = env;
   if (idle !== undefined && accessTtl !== undefined && idle <= accessTtl) {
     problems.push('SESSION_IDLE_TIMEOUT: must be longer than ACCESS_TOKEN_TTL (clients refresh once per access token)');
+  }
+  if (idle !== undefined && window !== undefined && idle <= window) {
+    problems.push('SESSION_IDLE_TIMEOUT: must be longer than REFRESH_RATE_LIMIT_WINDOW (a session waiting out its limit is not idle)');
   }
 }
 

@@ -18,22 +18,24 @@ export type RotationDecision =
  * What presenting `presentedJti` at `now` does to the live `session`. The SQL store's one-statement
  * fast path and the Redis script say the same in their own languages; the store contract holds
  * all three to it. Order matters: an idle session ends whatever is presented, a replay ends the
- * session even when its limit is used up, and only a refresh that would be answered is counted.
+ * session even when its limit is used up, and only a rotation is counted.
  */
 export function decideRotation(session: SessionRecord, presentedJti: string, policy: RotationPolicy, now: number): RotationDecision {
   if (policy.idleTimeoutMs !== undefined && now - session.lastUsedAt >= policy.idleTimeoutMs) return { kind: 'idle' };
 
-  let kind: 'rotated' | 'grace';
-  if (presentedJti === session.refreshJti) kind = 'rotated';
   // Two tabs refreshing at once both present the same token: the loser gets the winner's
-  // successor instead of being treated as a thief, but only briefly and only for that token.
-  else if (presentedJti === session.previousJti && now - session.rotatedAt < policy.graceMs) kind = 'grace';
-  else return { kind: 'reused' };
+  // successor instead of being treated as a thief, but only briefly and only for that token. It is
+  // neither counted nor refused: it mints no refresh token, and a 429 would send that tab back
+  // after Retry-After with a token whose grace is long over, to end the session as a replay.
+  if (presentedJti === session.previousJti && now - session.rotatedAt < policy.graceMs) {
+    return { kind: 'grace', windowStart: session.refreshWindowStart, count: session.refreshCount };
+  }
+  if (presentedJti !== session.refreshJti) return { kind: 'reused' };
 
   const limit = policy.refreshLimit ?? NO_REFRESH_LIMIT;
-  if (now - session.refreshWindowStart >= limit.windowMs) return { kind, windowStart: now, count: 1 };
+  if (now - session.refreshWindowStart >= limit.windowMs) return { kind: 'rotated', windowStart: now, count: 1 };
   if (session.refreshCount >= limit.max) {
     return { kind: 'rate_limited', retryAfterMs: session.refreshWindowStart + limit.windowMs - now };
   }
-  return { kind, windowStart: session.refreshWindowStart, count: session.refreshCount + 1 };
+  return { kind: 'rotated', windowStart: session.refreshWindowStart, count: session.refreshCount + 1 };
 }

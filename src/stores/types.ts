@@ -86,7 +86,7 @@ export interface SessionRecord {
   rotatedAt: number;
   /** Start of the session's current refresh-limit window (ms); see RotationPolicy.refreshLimit. */
   refreshWindowStart: number;
-  /** Refreshes answered (rotations and grace answers) since `refreshWindowStart`. */
+  /** Rotations since `refreshWindowStart` (grace answers mint no token and are not counted). */
   refreshCount: number;
 }
 
@@ -95,7 +95,8 @@ export interface RotationPolicy {
   /** How long after a rotation the token just rotated out still returns its successor. */
   graceMs: number;
   /**
-   * At most `max` refreshes of one session in each fixed window of `windowMs`: the first window
+   * At most `max` rotations of one session in each fixed window of `windowMs` (grace answers are
+   * neither counted nor refused): the first window
    * opens at login, each later one at the first refresh after the one before has passed; absent,
    * no limit.
    */

@@ -55,6 +55,33 @@ describeWithPostgres('PostgreSQL stores', (url) => {
     return stores;
   }
 
+  it('keeps rotating after a later migration adds a column to sessions (the named statement names its columns)', async () => {
+    const ownSchema = uniqueSchema();
+    try {
+      const clock = new FakeClock();
+      const stores = await open(clock, ownSchema);
+      const s = sessionRecord(clock.now());
+      await stores.sessions.create(s);
+      let jti = s.refreshJti;
+      const rotate = async () => {
+        const successor = { jti: randomId(), iat: 0 };
+        await expect(stores.sessions.rotate(s.id, jti, successor, { graceMs: 10_000 })).resolves.toMatchObject({ kind: 'rotated' });
+        jti = successor.jti;
+      };
+      for (let i = 0; i < 3; i += 1) await rotate();
+      const client = await inspector(url);
+      try {
+        await client.query(`alter table ${client.escapeIdentifier(ownSchema)}.sessions add column added_later integer`);
+      } finally {
+        await client.end();
+      }
+      for (let i = 0; i < 3; i += 1) await rotate();
+    } finally {
+      await Promise.all(opened.splice(0).map((stores) => stores.close()));
+      await dropSchema(url, ownSchema);
+    }
+  });
+
   it('ends sessions and changes users in a schema of the longest name allowed (63 characters)', async () => {
     expect(longSchema).toHaveLength(63);
     const clock = new FakeClock();

@@ -171,6 +171,13 @@ describe('loadConfig session limits', () => {
     expect(configError({ ...STRONG, ACCESS_TOKEN_TTL: '1h', SESSION_IDLE_TIMEOUT: '30m' }).message).toContain('SESSION_IDLE_TIMEOUT:');
     expect(load({ SESSION_IDLE_TIMEOUT: '16m' }).sessions.idleTimeoutMs).toBe(960_000);
   });
+
+  it('refuses a SESSION_IDLE_TIMEOUT that does not exceed REFRESH_RATE_LIMIT_WINDOW: a session waiting out a 429 is not idle', () => {
+    expect(configError({ ...STRONG, SESSION_IDLE_TIMEOUT: '1h', REFRESH_RATE_LIMIT_WINDOW: '1h' }).message).toContain(
+      'SESSION_IDLE_TIMEOUT: must be longer than REFRESH_RATE_LIMIT_WINDOW',
+    );
+    expect(load({ SESSION_IDLE_TIMEOUT: '1h', REFRESH_RATE_LIMIT_WINDOW: '59m' }).sessions.idleTimeoutMs).toBe(3_600_000);
+  });
 });
 
 describe('loadConfig value checks', () => {

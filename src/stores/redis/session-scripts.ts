@@ -65,14 +65,14 @@ if idle > 0 and now - tonumber(s.lastUsedAt) >= idle then
   local record = redis.call('HGETALL', key)
   return {'idle', record, end_session(sid, s)}
 end
-local kind
-if presented == s.refreshJti then
-  kind = 'rotated'
 -- Two tabs refreshing at once present the same token: the loser gets the winner's successor
--- instead of being treated as a thief, but only briefly and only for the token just rotated out.
-elseif s.previousJti ~= '' and presented == s.previousJti and now - tonumber(s.rotatedAt) < tonumber(ARGV[11]) then
-  kind = 'grace'
-else
+-- instead of being treated as a thief, but only briefly and only for the token just rotated out;
+-- neither counted nor refused by the limit (it mints no token).
+if s.previousJti ~= '' and presented == s.previousJti and now - tonumber(s.rotatedAt) < tonumber(ARGV[11]) then
+  redis.call('HSET', key, 'lastUsedAt', ARGV[4])
+  return {'grace', redis.call('HGETALL', key)}
+end
+if presented ~= s.refreshJti then
   local record = redis.call('HGETALL', key)
   return {'reused', record, end_session(sid, s)}
 end
@@ -86,11 +86,9 @@ elseif count >= max then
 else
   count = count + 1
 end
-if kind == 'rotated' then
-  redis.call('HSET', key, 'previousJti', s.refreshJti, 'refreshJti', ARGV[9], 'refreshIat', ARGV[10], 'rotatedAt', ARGV[4])
-end
-redis.call('HSET', key, 'lastUsedAt', ARGV[4], 'refreshWindowStart', window_start, 'refreshCount', count)
-return {kind, redis.call('HGETALL', key)}
+redis.call('HSET', key, 'previousJti', s.refreshJti, 'refreshJti', ARGV[9], 'refreshIat', ARGV[10], 'rotatedAt', ARGV[4],
+  'lastUsedAt', ARGV[4], 'refreshWindowStart', window_start, 'refreshCount', count)
+return {'rotated', redis.call('HGETALL', key)}
 `);
 
 /** ARGV[7] session id. Returns the time until which it stays revoked, or 0 when it was not live. */

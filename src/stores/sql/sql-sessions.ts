@@ -13,6 +13,16 @@ import type { Database, SessionsTable } from './schema';
  */
 export const REVOCATION_MARGIN_MS = 60_000;
 
+/**
+ * The columns a session row is read back with, named: PostgreSQL fixes the result shape of a named
+ * prepared statement on each connection, and `returning *` would make every refresh fail with
+ * "cached plan must not change result type" once a later migration added a column.
+ */
+const SESSION_COLUMNS: readonly (keyof SessionsTable)[] = [
+  'id', 'user_id', 'created_at', 'last_used_at', 'expires_at', 'user_agent', 'ip', 'refresh_jti', 'refresh_iat',
+  'previous_jti', 'rotated_at', 'refresh_window_start', 'refresh_count',
+];
+
 export interface SqlSessionStoreOptions {
   database: SqlDatabase;
   clock: Clock;
@@ -51,7 +61,7 @@ export class SqlSessionStore implements SessionStore {
       where id = $1 and refresh_jti = $2 and expires_at > $5::bigint
         and (${windowOver} or refresh_count < $7::integer)
         and ($8::bigint is null or last_used_at > $5::bigint - $8::bigint)
-      returning *`,
+      returning ${SESSION_COLUMNS.join(', ')}`,
     };
   }
 
