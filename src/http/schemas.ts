@@ -68,7 +68,7 @@ export const loginBody = z.strictObject({ email: emailField, password: givenPass
 
 export const refreshBody = z.strictObject({ refresh_token: refreshToken.optional() }).meta({
   id: 'RefreshRequest',
-  description: 'In cookie mode the body may be empty: the token comes from the `refresh_token` cookie.',
+  description: 'In cookie mode the body may be empty: the token comes from the `__Host-refresh_token` cookie.',
 });
 
 export const logoutBody = z

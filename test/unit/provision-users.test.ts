@@ -69,8 +69,8 @@ describe('parseUsersFile', () => {
         { email: '用户@例子.广告', password_hash: HASH_B },
       ]),
     ).toEqual([
-      { email: 'josé@exämple.com', passwordHash: HASH_A, role: 'user' },
-      { email: '用户@例子.广告', passwordHash: HASH_B, role: 'user' },
+      { email: 'josé@xn--exmple-cua.com', passwordHash: HASH_A, role: 'user' },
+      { email: '用户@xn--fsqu00a.xn--4rr70v', passwordHash: HASH_B, role: 'user' },
     ]);
   });
 
