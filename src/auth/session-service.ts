@@ -5,6 +5,7 @@ import { epochSeconds, type Clock } from '../lib/clock';
 import type { Logger } from '../lib/logger';
 import { randomId } from '../lib/random-id';
 import { rateLimitHeaders, type RateLimitState } from '../lib/rate-limit-headers';
+import { isIdle } from '../stores/rotation';
 import type { RotationPolicy, SessionRecord, SessionStore, UserRecord, UserStore } from '../stores/types';
 import type { PasswordHasher } from './passwords';
 import type { AccessClaims, TokenService } from './tokens';
@@ -163,10 +164,8 @@ export class SessionService {
   /** The user's live sessions, oldest first; one idle past the timeout has ended, though its record waits for its next refresh. */
   async list(userId: string): Promise<SessionRecord[]> {
     const all = await this.deps.sessions.listByUser(userId);
-    const { idleTimeoutMs } = this.policy;
-    if (idleTimeoutMs === undefined) return all;
     const now = this.deps.clock.now();
-    return all.filter((session) => now - session.lastUsedAt < idleTimeoutMs);
+    return all.filter((session) => !isIdle(session, this.policy, now));
   }
 
   /** Ends one of the user's sessions; another user's session is reported as not found. */

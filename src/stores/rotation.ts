@@ -21,7 +21,7 @@ export type RotationDecision =
  * session even when its limit is used up, and only a rotation is counted.
  */
 export function decideRotation(session: SessionRecord, presentedJti: string, policy: RotationPolicy, now: number): RotationDecision {
-  if (policy.idleTimeoutMs !== undefined && now - session.lastUsedAt >= policy.idleTimeoutMs) return { kind: 'idle' };
+  if (isIdle(session, policy, now)) return { kind: 'idle' };
 
   // Two tabs refreshing at once both present the same token: the loser gets the winner's
   // successor instead of being treated as a thief, but only briefly and only for that token. It is
@@ -38,4 +38,9 @@ export function decideRotation(session: SessionRecord, presentedJti: string, pol
     return { kind: 'rate_limited', retryAfterMs: session.refreshWindowStart + limit.windowMs - now };
   }
   return { kind: 'rotated', windowStart: session.refreshWindowStart, count: session.refreshCount + 1 };
+}
+
+/** Whether the session has gone unused for the policy's idle timeout (none: never). */
+export function isIdle(session: SessionRecord, policy: RotationPolicy, now: number): boolean {
+  return policy.idleTimeoutMs !== undefined && now - session.lastUsedAt >= policy.idleTimeoutMs;
 }
