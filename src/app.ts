@@ -1,6 +1,11 @@
 // createApp: wires config, stores, clock and logger into an Express app. It never listens.
 import express, { type Express } from 'express';
+import { AccountDeletionService } from './auth/account-deletion';
+import { AccountMail } from './auth/account-mail';
 import { AccountService } from './auth/accounts';
+import { EmailVerificationService } from './auth/email-verification';
+import { OneTimeTokens } from './auth/one-time-tokens';
+import { PasswordService } from './auth/password-service';
 import { HashGate } from './auth/hash-gate';
 import { PasswordHasher } from './auth/passwords';
 import { SessionService } from './auth/session-service';
@@ -15,18 +20,25 @@ import { accountRoutes, profileHandlers } from './http/routes/account-routes';
 import { authRoutes, refreshHandlers, signInShedding } from './http/routes/auth-routes';
 import { demoRoutes } from './http/routes/demo-routes';
 import { docsRoutes } from './http/routes/docs-routes';
+import { emailRoutes } from './http/routes/email-routes';
+import { passwordRoutes } from './http/routes/password-routes';
 import { healthRoutes } from './http/routes/health-routes';
 import { verifierRoutes } from './http/routes/verifier-routes';
 import { corsPolicy, noStore, securityHeaders } from './http/security';
 import { series } from './http/series';
 import { createVerifyToken } from './http/verify-token';
 import { systemClock, type Clock } from './lib/clock';
+import { BackgroundTasks } from './lib/background';
 import type { Logger } from './lib/logger';
+import { createMailer } from './mail/outbox';
+import type { Mailer } from './mail/types';
 import type { Stores } from './stores/types';
 
 export interface AppOptions {
   logger: Logger;
   clock?: Clock;
+  /** The mailer; by default one built from the config (SMTP, the development log, or off). */
+  mailer?: Mailer;
 }
 
 /** The services behind the routes, exposed for provisioning and for tests. */
@@ -34,17 +46,27 @@ export interface AppServices {
   accounts: AccountService;
   sessions: SessionService;
   tokens: TokenService;
+  /** What routes started after their answers (a reset request's look-up and mail); wait for `idle()` before closing the mailer. */
+  background: BackgroundTasks;
+  /** The outbox every mail goes through; `close()` it after the server stops. */
+  mailer: Mailer;
   /** The slots every bcrypt hash and comparison waits for (PASSWORD_HASH_CONCURRENCY, PASSWORD_HASH_QUEUE). */
   hashGate: HashGate;
 }
 
 export type AuthApp = Express & { services: AppServices };
 
-export function createApp(config: Config, stores: Stores, { logger, clock = systemClock }: AppOptions): AuthApp {
+export function createApp(config: Config, stores: Stores, options: AppOptions): AuthApp {
+  const { logger, clock = systemClock } = options;
+  const mailer = options.mailer ?? createMailer({ config: config.mail, production: config.nodeEnv === 'production', logger });
   const hashGate = new HashGate(config.passwordHashing);
   const hasher = new PasswordHasher(config.bcryptCost, hashGate, config.passwordHashing.nice);
   const tokens = new TokenService(config.jwt, clock);
   const accounts = new AccountService(stores.users, hasher, clock);
+  const oneTimeTokens = new OneTimeTokens(stores.oneTimeTokens, clock);
+  // What routes do after their answer (look-ups, mails): shutdown and tests wait for it.
+  const background = new BackgroundTasks(logger);
+  const mail = new AccountMail({ mailer, tokens: oneTimeTokens, counters: stores.rateLimits, users: stores.users, config: config.mail, logger });
   const sessions = new SessionService({
     users: stores.users,
     sessions: stores.sessions,
@@ -54,7 +76,21 @@ export function createApp(config: Config, stores: Stores, { logger, clock = syst
     logger,
     jwt: config.jwt,
     limits: config.sessions,
+    requireEmailVerification: config.requireEmailVerification,
+    onReuse: (session) => background.run('session-ended notice', () => mail.notifySessionEnded(session, clock.now())),
   });
+  const passwords = new PasswordService({
+    users: stores.users,
+    sessionStore: stores.sessions,
+    sessions,
+    hasher,
+    tokens: oneTimeTokens,
+    mail,
+    clock,
+    logger,
+  });
+  const verification = new EmailVerificationService({ users: stores.users, tokens: oneTimeTokens, mail, logger });
+  const deletion = new AccountDeletionService({ ...stores, hasher, logger });
   const verifyToken = createVerifyToken({ tokens, sessions: stores.revocations ?? stores.sessions });
   const limiters = createRateLimiters(config, stores.rateLimits, clock);
 
@@ -77,10 +113,12 @@ export function createApp(config: Config, stores: Stores, { logger, clock = syst
   app.use(body);
 
   // Protected routes first: each router a request passes costs it a few microseconds (see bench/).
-  app.use(accountRoutes({ accounts, sessions, verifyToken, profile }));
+  app.use(accountRoutes({ accounts, sessions, verifyToken, profile, deletion, limiters }));
   app.use(
-    authRoutes({ accounts, sessions, tokens, limiters, clock, allowRegistration: config.allowRegistration, refresh }),
+    authRoutes({ accounts, sessions, tokens, limiters, clock, allowRegistration: config.allowRegistration, refresh, verification, background }),
   );
+  app.use(passwordRoutes({ accounts, passwords, sessions, mail, limiters, verifyToken, clock, background }));
+  app.use(emailRoutes({ verification, mail, limiters, verifyToken }));
   app.use(healthRoutes(() => stores.ping(), logger));
   app.use(demoRoutes());
   app.use(docsRoutes());
@@ -102,6 +140,6 @@ export function createApp(config: Config, stores: Stores, { logger, clock = syst
     errorHandler,
   );
 
-  app.services = { accounts, sessions, tokens, hashGate };
+  app.services = { accounts, sessions, tokens, background, mailer, hashGate };
   return app;
 }

@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'invalid_grant'
   | 'unauthorized'
   | 'insufficient_scope'
+  | 'email_not_verified'
   | 'not_found'
   | 'method_not_allowed'
   | 'email_taken'
@@ -15,6 +16,7 @@ export type ErrorCode =
   | 'unsupported_media_type'
   | 'rate_limited'
   | 'server_error'
+  | 'not_configured'
   | 'unavailable';
 
 /** Status and a default description for each code: the only place a code meets a status. */
@@ -25,6 +27,7 @@ export const ERROR_TABLE: Record<ErrorCode, { status: number; description: strin
   invalid_grant: { status: 401, description: 'The refresh token is invalid, expired or revoked.' },
   unauthorized: { status: 401, description: 'Authentication is required.' },
   insufficient_scope: { status: 403, description: 'Your role does not allow this.' },
+  email_not_verified: { status: 403, description: 'Confirm your email address before logging in; the link is in the mail we sent.' },
   not_found: { status: 404, description: 'Not found.' },
   method_not_allowed: { status: 405, description: 'This method is not allowed on this route.' },
   email_taken: { status: 409, description: 'This email is already registered.' },
@@ -35,6 +38,7 @@ export const ERROR_TABLE: Record<ErrorCode, { status: number; description: strin
   },
   rate_limited: { status: 429, description: 'Too many attempts; try again later.' },
   server_error: { status: 500, description: 'An unexpected error occurred.' },
+  not_configured: { status: 501, description: 'This feature is not configured on this server.' },
   unavailable: { status: 503, description: 'The service is temporarily unavailable.' },
 };
 
@@ -51,6 +55,11 @@ export interface AppErrorOptions {
   details?: FieldProblem[];
   /** Response headers the error needs (WWW-Authenticate, Allow, Retry-After). */
   headers?: Record<string, string>;
+  /**
+   * The status, where the contract gives one code two: `invalid_grant` is 401 for a refresh token
+   * and 400 for a one-time token (a reset or verification link), as RFC 6749 §5.2 has it.
+   */
+  status?: 400;
   /** The underlying error, for the log only. */
   cause?: unknown;
 }
@@ -68,7 +77,7 @@ export class AppError extends Error {
     super(options.description ?? entry.description, { cause: options.cause });
     this.name = 'AppError';
     this.code = code;
-    this.status = entry.status;
+    this.status = options.status ?? entry.status;
     this.description = options.description ?? entry.description;
     this.details = options.details;
     this.headers = options.headers ?? {};

@@ -1,7 +1,7 @@
 // The process: environment → config → stores → app → listen, and a graceful close on SIGTERM.
 import { readFileSync } from 'node:fs';
 import dotenv from 'dotenv';
-import { createApp } from './app';
+import { createApp, type AppServices } from './app';
 import { parseUsersFile, provisionUsers } from './auth/provision-users';
 import { ConfigError, loadConfig } from './config';
 import { systemClock } from './lib/clock';
@@ -56,16 +56,23 @@ async function main(): Promise<void> {
     process.exit(1);
   });
 
-  const shutdown = (signal: string) => void closeGracefully(connections, stores, logger, signal, sweeper);
+  const shutdown = (signal: string) => void closeGracefully(connections, app.services, stores, logger, signal, sweeper);
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
 }
 
 /**
  * Stops accepting connections, answers every request already read and closes each keep-alive
- * connection between two requests (see lib/drain.ts), then closes the stores.
+ * connection between two requests (see lib/drain.ts), then sends the mail still queued and closes the stores.
  */
-async function closeGracefully(connections: Drain, stores: Stores, logger: Logger, signal: string, sweeper: NodeJS.Timeout) {
+async function closeGracefully(
+  connections: Drain,
+  { background, mailer }: Pick<AppServices, 'background' | 'mailer'>,
+  stores: Stores,
+  logger: Logger,
+  signal: string,
+  sweeper: NodeJS.Timeout,
+) {
   logger.info({ signal }, 'shutting down');
   clearInterval(sweeper);
   const force = setTimeout(() => {
@@ -75,6 +82,9 @@ async function closeGracefully(connections: Drain, stores: Stores, logger: Logge
   force.unref();
   await connections.close();
   clearTimeout(force);
+  // Mail the last requests asked for still goes out (or is given up on, within its bound).
+  await background.idle();
+  await mailer.close();
   await stores.close();
   logger.info('closed');
   logger.flush();

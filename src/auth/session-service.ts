@@ -47,6 +47,10 @@ export class SessionService {
       logger: Logger;
       jwt: Config['jwt'];
       limits: Config['sessions'];
+      /** Unverified accounts cannot log in (REQUIRE_EMAIL_VERIFICATION). */
+      requireEmailVerification?: boolean;
+      /** Told after a replayed refresh token ended a session (the owner gets a mail); never awaited. */
+      onReuse?: (session: SessionRecord) => void;
     },
   ) {
     const { jwt, limits } = deps;
@@ -62,7 +66,7 @@ export class SessionService {
 
   /** Checks the password and opens a session. Unknown email and wrong password fail alike. */
   async login(email: string, password: string, client: ClientInfo): Promise<TokenGrant> {
-    const { users, hasher, sessions, clock, jwt } = this.deps;
+    const { users, hasher } = this.deps;
     const user = await users.findByEmail(email);
     // The client's address takes its turn in the hashing queue: a flood from one address waits behind its own.
     const matches = await hasher.verify(password, user?.passwordHash ?? null, client.ip);
@@ -70,7 +74,14 @@ export class SessionService {
       this.deps.logger.info({ userId: user?.id ?? null }, 'login failed');
       throw new AppError('invalid_credentials');
     }
+    // Only after the right password: an unverified address tells nothing to whoever lacks it.
+    if (this.deps.requireEmailVerification && !user.emailVerified) throw new AppError('email_not_verified');
+    return this.openSession(user, client);
+  }
 
+  /** Opens a session for a user whose identity is already proven (a login, a password change). */
+  async openSession(user: UserRecord, client: ClientInfo): Promise<TokenGrant> {
+    const { sessions, clock, jwt } = this.deps;
     const now = clock.now();
     const session: SessionRecord = {
       id: randomId(),
@@ -108,6 +119,7 @@ export class SessionService {
         throw new AppError('invalid_grant', { description: 'The session has ended; log in again.' });
       case 'reused':
         logger.warn({ sessionId: outcome.session.id, userId: outcome.session.userId }, 'refresh token reuse detected; session ended');
+        this.deps.onReuse?.(outcome.session);
         throw new AppError('invalid_grant', { description: 'The refresh token was already used; the session has ended.' });
       case 'idle':
         logger.info({ sessionId: outcome.session.id, userId: outcome.session.userId }, 'session ended after inactivity');
@@ -153,6 +165,7 @@ export class SessionService {
       // A rotated-out refresh token is a replay, as on /refresh: end its session, nothing more.
       await sessions.end(session.id);
       this.deps.logger.warn({ sessionId: session.id, userId: session.userId }, 'refresh token reuse detected at logout; session ended');
+      this.deps.onReuse?.(session);
       return;
     }
     this.deps.logger.info({ userId: session.userId, sessionId: session.id, scope: input.scope }, 'logout');

@@ -1,6 +1,7 @@
 // Turns the environment into one frozen, typed Config, or one error that lists every problem.
 import { z } from 'zod';
 import { accountSettings, accountVariables, type AccountConfig } from './accounts';
+import { mailChecks, mailSettings, mailVariables, type MailConfig } from './mail';
 import { limitSettings, limitVariables, type LimitConfig } from './limits';
 import { passwordSettings, passwordVariables, type PasswordConfig } from './passwords';
 import { edgeVariables, processVariables, serverChecks, serverSettings, type ServerConfig } from './server';
@@ -14,7 +15,7 @@ export type { TrustProxy } from './server';
 export { SECRET_PLACEHOLDERS, secretWeakness } from './secrets';
 
 /** Everything the server needs to know, parsed and checked once at start-up. */
-export interface Config extends ServerConfig, TokenConfig, PasswordConfig, AccountConfig, LimitConfig, SessionConfig, StorageConfig {}
+export interface Config extends ServerConfig, TokenConfig, PasswordConfig, AccountConfig, LimitConfig, SessionConfig, StorageConfig, MailConfig {}
 
 /** Raised when the environment is unusable; the message names each variable, never a value. */
 export class ConfigError extends Error {
@@ -33,6 +34,7 @@ const environmentSchema = z.object({
   ...limitVariables,
   ...sessionVariables,
   ...storageVariables,
+  ...mailVariables,
   ...edgeVariables,
 });
 
@@ -68,6 +70,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): LoadedCo
   tokenChecks(checked, production, problems);
   serverChecks(checked, production, problems);
   sessionChecks(checked, problems);
+  mailChecks(checked, production, problems);
   const keyWarnings = keyChecks(checked, production, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -81,6 +84,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): LoadedCo
     ...limitSettings(e),
     ...sessionSettings(e),
     ...storageSettings(e),
+    ...mailSettings(e),
   };
   warnings.push(...keyWarnings);
   return { config: deepFreeze(config), warnings };

@@ -7,7 +7,13 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /** A user as clients see it: never the hash. */
 export function userJson(user: UserRecord) {
-  return { id: user.id, email: user.email, role: user.role, created_at: iso(user.createdAt) } satisfies UserJson;
+  return {
+    id: user.id,
+    email: user.email,
+    role: user.role,
+    created_at: iso(user.createdAt),
+    email_verified: user.emailVerified,
+  } satisfies UserJson;
 }
 
 export function sessionJson(session: SessionRecord, currentSessionId: string) {

@@ -37,7 +37,7 @@ function limiter(
   counter: RateLimitCounter,
   clock: Clock,
   extra: {
-    keyGenerator?: (req: Request) => string;
+    keyGenerator?: (req: Request, res: Response) => string;
     skipSuccessfulRequests?: boolean;
     requestWasSuccessful?: (req: Request, res: Response) => boolean;
   },
@@ -66,7 +66,10 @@ function limiter(
 export interface RateLimiters {
   /** Every request to the sign-in routes (/login, /register) from one address counts here. */
   perAddress: RequestHandler;
-  /** Failed logins for one (email, address) pair; goes after body validation on /login. */
+  /**
+   * Failed logins for one (email, address) pair; goes after body validation on /login, and after
+   * accountForLimits on the signed-in routes that check the password again.
+   */
   failedLogins: RequestHandler;
 }
 
@@ -74,12 +77,27 @@ export function createRateLimiters(config: Config, counter: RateLimitCounter, cl
   return {
     perAddress: limiter('address', config.rateLimits.perAddress, counter, clock, {}),
     failedLogins: limiter('login', config.rateLimits.login, counter, clock, {
-      // The body has been validated, so email is the normalised address.
-      keyGenerator: (req) => `${String((req.body as { email?: unknown }).email)}|${clientKey(req)}`,
-      // Only failures count: a correct password does not use up the allowance, and neither does a
-      // 503 (too many logins to hash right now), where the password was never checked.
+      // The account: the signed-in user's address on the routes that ask for the password again
+      // (see accountForLimits), else the login body's, validated by now and so normalised.
+      keyGenerator: (req, res) => `${String(res.locals.limitEmail ?? (req.body as { email?: unknown }).email)}|${clientKey(req)}`,
+      // Only failures count: a correct password does not use up the allowance (a 403 follows a
+      // correct one: unverified address), and neither does a 503 (too many logins to hash right
+      // now), where the password was never checked.
       skipSuccessfulRequests: true,
-      requestWasSuccessful: (_req, res) => res.statusCode < 400 || res.statusCode === 503,
+      requestWasSuccessful: (_req, res) => res.statusCode < 400 || res.statusCode === 403 || res.statusCode === 503,
     }),
+  };
+}
+
+/**
+ * Names the signed-in user's account for the failed-login limiter, on the routes that ask for the
+ * password again (a change, a deletion): a wrong password there is a wrong password at /login.
+ */
+export function accountForLimits(findUser: (id: string) => Promise<{ email: string } | null>): RequestHandler {
+  return async function nameAccount(req, res, next) {
+    const user = await findUser(req.auth!.userId);
+    // A user deleted while the token lived gets its 401 from the route; the key just has to be stable.
+    res.locals.limitEmail = user?.email ?? `deleted:${req.auth!.userId}`;
+    next();
   };
 }

@@ -23,6 +23,7 @@ export const userSchema = z
     email: z.email().meta({ description: 'Normalised: trimmed and lower-cased.', example: 'ann@example.com' }),
     role: z.enum(['user', 'admin']),
     created_at: isoTime('When the account was registered'),
+    email_verified: z.boolean().meta({ description: 'Whether the owner followed the link of a verification (or reset) mail.' }),
   })
   .meta({ id: 'User', description: 'An account as clients see it. Never a password or a hash.' });
 
@@ -78,6 +79,9 @@ export const userListSchema = z.strictObject({ users: z.array(userSchema) }).met
 export const sessionListSchema = z
   .strictObject({ sessions: z.array(sessionSchema) })
   .meta({ id: 'SessionList', description: "The caller's live sessions, oldest first." });
+export const acceptedSchema = z
+  .strictObject({ status: z.literal('accepted') })
+  .meta({ id: 'Accepted', description: 'The request was taken; any mail goes out after the answer.' });
 export const healthSchema = z.strictObject({ status: z.literal('ok') }).meta({ id: 'Health' });
 export const readySchema = z.strictObject({ status: z.literal('ready') }).meta({ id: 'Ready' });
 

@@ -80,3 +80,28 @@ export const logoutBody = z
       .meta({ description: '`local` ends this session, `others` every other session of the user, `global` all of them.' }),
   })
   .meta({ id: 'LogoutRequest' });
+
+/** The token of a reset or verification link: 43 base64url characters as this server makes them. */
+const oneTimeToken = requiredString()
+  .min(1, { error: 'must not be empty' })
+  .max(512, { error: 'is too long' })
+  .meta({ description: 'The `token` parameter of the link in the mail.', example: 'q8Jx0bQe3c2mT9rZ1yK4vW7nL5pA6sD8fG0hJ2kL4mN' });
+
+export const passwordChangeBody = z
+  .strictObject({ current_password: givenPassword, new_password: newPasswordField })
+  .meta({ id: 'PasswordChangeRequest' });
+
+export const passwordForgotBody = z.strictObject({ email: emailField }).meta({ id: 'PasswordForgotRequest' });
+
+export const passwordResetBody = z
+  .strictObject({ token: oneTimeToken, new_password: newPasswordField })
+  .meta({ id: 'PasswordResetRequest' });
+
+export const emailVerifyBody = z.strictObject({ token: oneTimeToken }).meta({ id: 'EmailVerifyRequest' });
+
+/** POST /email/verify/resend takes no fields; an empty object or no body at all. */
+export const emptyBody = z.strictObject({}).meta({ id: 'EmptyRequest' });
+
+export const deleteProfileBody = z
+  .strictObject({ password: givenPassword })
+  .meta({ id: 'DeleteProfileRequest', description: 'The current password, asked again before the account goes.' });

@@ -172,7 +172,7 @@ describe('the fast lane of GET /profile', () => {
     const { app } = buildTestApp();
     const res = await request(app).post('/profile');
     expectError(res, 405, 'method_not_allowed');
-    expect(res.headers.allow).toBe('GET, HEAD');
+    expect(res.headers.allow).toBe('GET, HEAD, DELETE');
   });
 });
 

@@ -12,12 +12,17 @@ const ROUTES: [string, string][] = [
   ['/login', 'POST'],
   ['/refresh', 'POST'],
   ['/logout', 'POST'],
-  ['/profile', 'GET, HEAD'],
+  ['/profile', 'GET, HEAD, DELETE'],
   ['/sessions', 'GET, HEAD'],
   ['/sessions/some-id', 'DELETE'],
   ['/admin/users', 'GET, HEAD'],
   ['/health', 'GET, HEAD'],
   ['/ready', 'GET, HEAD'],
+  ['/password/change', 'POST'],
+  ['/password/forgot', 'POST'],
+  ['/password/reset', 'POST'],
+  ['/email/verify', 'POST'],
+  ['/email/verify/resend', 'POST'],
 ];
 
 /** Methods a route does not have, as supertest method names. */
@@ -49,9 +54,9 @@ describe('routes and methods', () => {
     },
   );
 
-  it('answers GET /login with Allow "POST", POST /profile with "GET, HEAD" and PUT /sessions/x with "DELETE"', async () => {
+  it('answers GET /login with Allow "POST", POST /profile with "GET, HEAD, DELETE" and PUT /sessions/x with "DELETE"', async () => {
     expect((await request(app).get('/login')).headers['allow']).toBe('POST');
-    expect((await request(app).post('/profile')).headers['allow']).toBe('GET, HEAD');
+    expect((await request(app).post('/profile')).headers['allow']).toBe('GET, HEAD, DELETE');
     expect((await request(app).put('/sessions/x')).headers['allow']).toBe('DELETE');
   });
 

@@ -6,6 +6,7 @@ import { API_OPERATIONS } from '../../src/http/openapi/operations';
 import type { Stores } from '../../src/stores/types';
 import { createMemoryStores } from '../../src/stores/memory';
 import { buildTestApp } from '../helpers/build-app';
+import { eventually } from '../helpers/eventually';
 import { FakeClock } from '../helpers/fake-clock';
 import { adminAndLogin, bearer, PASSWORD, register, registerAndLogin, uniqueEmail } from '../helpers/fixtures';
 import { createConformance, type Conformance } from '../helpers/openapi-conformance';
@@ -38,6 +39,24 @@ function introspect(app: AuthApp) {
   return request(app).post('/introspect').set('Authorization', `Basic ${credentials}`);
 }
 
+/** A password the register rules accept, other than PASSWORD. */
+const NEW_PASSWORD = 'a different horse, battery and staple';
+
+/**
+ * The token of the newest link of this kind mailed to `email`. Without SMTP_URL outside production
+ * every mail is an info line of the log with its `mail.link`; mail goes out after the answer, so wait for it.
+ */
+async function mailedToken(logs: string[], email: string, page: 'reset-password' | 'verify-email'): Promise<string> {
+  const link = () =>
+    logs
+      .flatMap((chunk) => chunk.split('\n').filter(Boolean))
+      .map((line) => JSON.parse(line) as { mail?: { to?: string; link?: string } })
+      .filter(({ mail }) => mail?.to === email && new URL(mail.link ?? 'none:').pathname === `/${page}`)
+      .at(-1)?.mail!.link;
+  await eventually(() => link() !== undefined);
+  return new URL(link()!).searchParams.get('token')!;
+}
+
 /** The app, its stores and a user with tokens. */
 async function withUser(env: Record<string, string> = {}) {
   const built = buildTestApp({ env });
@@ -50,6 +69,12 @@ const BODY_ROUTES = [
   ['post', '/refresh'],
   ['post', '/logout'],
   ['delete', '/sessions/some-session'],
+  ['post', '/password/change'],
+  ['post', '/password/forgot'],
+  ['post', '/password/reset'],
+  ['post', '/email/verify'],
+  ['post', '/email/verify/resend'],
+  ['delete', '/profile'],
 ] as const;
 
 describe.each(BODY_ROUTES)('%s %s with a bad body', (method, path) => {
@@ -160,10 +185,13 @@ const PROTECTED = [
   ['get', '/sessions'],
   ['delete', '/sessions/some-session'],
   ['get', '/admin/users'],
+  ['post', '/password/change'],
+  ['post', '/email/verify/resend'],
+  ['delete', '/profile'],
 ] as const;
 
-function call(app: AuthApp, method: 'get' | 'delete', path: string) {
-  return method === 'get' ? request(app).get(path) : request(app).delete(path);
+function call(app: AuthApp, method: 'get' | 'post' | 'delete', path: string) {
+  return method === 'get' ? request(app).get(path) : send(app, method, path);
 }
 
 describe.each(PROTECTED)('%s %s without a usable access token', (method, path) => {
@@ -210,6 +238,112 @@ describe('the account routes', () => {
   });
 });
 
+describe('the password and email routes', () => {
+  const change = (app: AuthApp, token: string, body: object) => request(app).post('/password/change').set(...bearer(token)).send(body);
+
+  it('documents POST /password/change 200 (with and without cookie mode), 400 and 401', async () => {
+    const { app, tokens } = await withUser();
+    await conforms(change(app, tokens.access_token, { current_password: PASSWORD, new_password: 'short' }), 400);
+    await conforms(change(app, tokens.access_token, { current_password: 'wrong password', new_password: NEW_PASSWORD }), 401);
+    const changed = await conforms(change(app, tokens.access_token, { current_password: PASSWORD, new_password: NEW_PASSWORD }), 200);
+    expect(typeof changed.body.refresh_token).toBe('string');
+    const cookie = await conforms(
+      change(app, changed.body.access_token, { current_password: NEW_PASSWORD, new_password: PASSWORD }).set('X-Token-Mode', 'cookie'),
+      200,
+    );
+    expect(cookie.body.refresh_token).toBeUndefined();
+    expect(cookie.headers['set-cookie']).toHaveLength(1);
+  });
+
+  it('documents POST /password/change 429 once failed logins exhaust LOGIN_RATE_LIMIT_MAX', async () => {
+    const { app, tokens } = await withUser({ LOGIN_RATE_LIMIT_MAX: '1' });
+    const wrong = { current_password: 'wrong password', new_password: NEW_PASSWORD };
+    await conforms(change(app, tokens.access_token, wrong), 401);
+    await conforms(change(app, tokens.access_token, wrong), 429);
+  });
+
+  it('documents POST /password/forgot 202 (a registered address or not), 400 and 429', async () => {
+    const { app, email } = await withUser();
+    const known = await conforms(request(app).post('/password/forgot').send({ email }), 202);
+    const unknown = await conforms(request(app).post('/password/forgot').send({ email: uniqueEmail() }), 202);
+    expect(unknown.body).toEqual(known.body);
+    await conforms(request(app).post('/password/forgot').send({ email: 'nope' }), 400);
+    const limited = buildTestApp({ env: { RATE_LIMIT_MAX: '1' } }).app;
+    await conforms(request(limited).post('/password/forgot').send({ email }), 202);
+    await conforms(request(limited).post('/password/forgot').send({ email }), 429);
+  });
+
+  it('documents POST /password/reset 204, and 400 for a bad body and for a used token', async () => {
+    const { app, logs, email } = await withUser();
+    await request(app).post('/password/forgot').send({ email });
+    const token = await mailedToken(logs, email, 'reset-password');
+    await conforms(request(app).post('/password/reset').send({ token, new_password: 'short' }), 400);
+    await conforms(request(app).post('/password/reset').send({ token, new_password: NEW_PASSWORD }), 204);
+    const used = await conforms(request(app).post('/password/reset').send({ token, new_password: NEW_PASSWORD }), 400);
+    expect(used.body.error).toBe('invalid_grant');
+    await request(app).post('/login').send({ email, password: NEW_PASSWORD }).expect(200);
+  });
+
+  it('documents POST /email/verify 200, and 400 for a bad body and for a reset token', async () => {
+    const { app, logs, email } = await withUser();
+    const token = await mailedToken(logs, email, 'verify-email');
+    await conforms(request(app).post('/email/verify').send({ token: '' }), 400);
+    await request(app).post('/password/forgot').send({ email });
+    const resetToken = await mailedToken(logs, email, 'reset-password');
+    const wrongKind = await conforms(request(app).post('/email/verify').send({ token: resetToken }), 400);
+    expect(wrongKind.body.error).toBe('invalid_grant');
+    const verified = await conforms(request(app).post('/email/verify').send({ token }), 200);
+    expect(verified.body.user).toMatchObject({ email, email_verified: true });
+  });
+
+  it.each(['/password/reset', '/email/verify'])('documents POST %s 429 past the per-address limit', async (path) => {
+    const { app } = buildTestApp({ env: { RATE_LIMIT_MAX: '1' } });
+    const body = { token: 'a'.repeat(43), new_password: NEW_PASSWORD };
+    const first = await request(app).post(path).send(path === '/email/verify' ? { token: body.token } : body);
+    expect(first.status).toBe(400);
+    await conforms(request(app).post(path).send(path === '/email/verify' ? { token: body.token } : body), 429);
+  });
+
+  it('documents POST /email/verify/resend 202, and 400 for a body with a field', async () => {
+    const { app, tokens } = await withUser();
+    const accepted = await conforms(request(app).post('/email/verify/resend').set(...bearer(tokens.access_token)), 202);
+    expect(accepted.body).toEqual({ status: 'accepted' });
+    await conforms(request(app).post('/email/verify/resend').set(...bearer(tokens.access_token)).send({ email: 'a@example.com' }), 400);
+  });
+
+  it('documents DELETE /profile 204, 400 and 401', async () => {
+    const { app, email, tokens } = await withUser();
+    await conforms(request(app).delete('/profile').set(...bearer(tokens.access_token)).send({}), 400);
+    await conforms(request(app).delete('/profile').set(...bearer(tokens.access_token)).send({ password: 'wrong password' }), 401);
+    await conforms(request(app).delete('/profile').set(...bearer(tokens.access_token)).send({ password: PASSWORD }), 204);
+    await conforms(request(app).get('/profile').set(...bearer(tokens.access_token)), 401);
+    await conforms(request(app).post('/register').send({ email, password: PASSWORD }), 201);
+  });
+
+  it('documents DELETE /profile 429 once failed logins exhaust LOGIN_RATE_LIMIT_MAX', async () => {
+    const { app, tokens } = await withUser({ LOGIN_RATE_LIMIT_MAX: '1' });
+    await conforms(request(app).delete('/profile').set(...bearer(tokens.access_token)).send({ password: 'wrong password' }), 401);
+    await conforms(request(app).delete('/profile').set(...bearer(tokens.access_token)).send({ password: 'wrong password' }), 429);
+  });
+
+  it('documents 501 on the mail routes in production without SMTP_URL', async () => {
+    const { app, tokens } = await withUser({ NODE_ENV: 'production' });
+    const token = 'a'.repeat(43);
+    await conforms(request(app).post('/password/forgot').send({ email: uniqueEmail() }), 501);
+    await conforms(request(app).post('/password/reset').send({ token, new_password: NEW_PASSWORD }), 501);
+    await conforms(request(app).post('/email/verify').send({ token }), 501);
+    const off = await conforms(request(app).post('/email/verify/resend').set(...bearer(tokens.access_token)), 501);
+    expect(off.body.error).toBe('not_configured');
+  });
+
+  it('documents POST /login 403 for an unverified address with REQUIRE_EMAIL_VERIFICATION=true', async () => {
+    const { app } = buildTestApp({ env: { REQUIRE_EMAIL_VERIFICATION: 'true' } });
+    const { email } = await register(app);
+    const refused = await conforms(request(app).post('/login').send({ email, password: PASSWORD }), 403);
+    expect(refused.body.error).toBe('email_not_verified');
+  });
+});
+
 describe('a store failing', () => {
   // What a failing store throws: something unexpected (500), or the Redis stores' "unreachable" (503).
   let failure: Error = new Error('disk on fire');
@@ -226,6 +360,20 @@ describe('a store failing', () => {
     ['DELETE /sessions/{id}', (s) => fail(s.sessions, 'get'), (app, token) => request(app).delete('/sessions/x').set(...bearer(token))],
     ['GET /admin/users', (s) => fail(s.users, 'listPage'), (app, token) => request(app).get('/admin/users').set(...bearer(token))],
     ['POST /introspect', (s) => fail(s.sessions, 'isActive'), (app, token) => introspect(app).type('form').send({ token })],
+    [
+      'POST /password/change',
+      (s) => fail(s.users, 'findById'),
+      (app, token) => request(app).post('/password/change').set(...bearer(token)).send({ current_password: PASSWORD, new_password: NEW_PASSWORD }),
+    ],
+    ['POST /password/forgot', (s) => fail(s.rateLimits, 'increment'), (app) => request(app).post('/password/forgot').send({ email: uniqueEmail() })],
+    [
+      'POST /password/reset',
+      (s) => fail(s.oneTimeTokens, 'consume'),
+      (app) => request(app).post('/password/reset').send({ token: 'a'.repeat(43), new_password: NEW_PASSWORD }),
+    ],
+    ['POST /email/verify', (s) => fail(s.oneTimeTokens, 'consume'), (app) => request(app).post('/email/verify').send({ token: 'a'.repeat(43) })],
+    ['POST /email/verify/resend', (s) => fail(s.users, 'findById'), (app, token) => request(app).post('/email/verify/resend').set(...bearer(token))],
+    ['DELETE /profile', (s) => fail(s.users, 'findById'), (app, token) => request(app).delete('/profile').set(...bearer(token)).send({ password: PASSWORD })],
   ];
 
   async function brokenApp(breakStore: (stores: Stores) => unknown) {

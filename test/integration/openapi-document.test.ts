@@ -7,7 +7,18 @@ import { ERROR_TABLE, type ErrorCode } from '../../src/errors';
 import * as documentModule from '../../src/http/openapi/document';
 import { API_OPERATIONS } from '../../src/http/openapi/operations';
 import * as responses from '../../src/http/response-schemas';
-import { loginBody, logoutBody, refreshBody, registerBody } from '../../src/http/schemas';
+import {
+  deleteProfileBody,
+  emailVerifyBody,
+  emptyBody,
+  loginBody,
+  logoutBody,
+  passwordChangeBody,
+  passwordForgotBody,
+  passwordResetBody,
+  refreshBody,
+  registerBody,
+} from '../../src/http/schemas';
 import { buildTestApp } from '../helpers/build-app';
 import { schemaProblems, type JsonSchema } from '../helpers/json-schema';
 
@@ -137,6 +148,12 @@ describe('the paths', () => {
       'POST /refresh': ['200'],
       'POST /logout': ['204'],
       'GET /profile': ['200'],
+      'DELETE /profile': ['204'],
+      'POST /password/change': ['200'],
+      'POST /password/forgot': ['202'],
+      'POST /password/reset': ['204'],
+      'POST /email/verify': ['200'],
+      'POST /email/verify/resend': ['202'],
       'GET /sessions': ['200'],
       'DELETE /sessions/{id}': ['204'],
       'GET /admin/users': ['200'],
@@ -165,6 +182,12 @@ describe('security', () => {
       'post /refresh': [],
       'post /logout': [{ bearerAuth: [] }, {}],
       'get /profile': bearer,
+      'delete /profile': bearer,
+      'post /password/change': bearer,
+      'post /password/forgot': [],
+      'post /password/reset': [],
+      'post /email/verify': [],
+      'post /email/verify/resend': bearer,
       'get /sessions': bearer,
       'delete /sessions/{id}': bearer,
       'get /admin/users': bearer,
@@ -177,13 +200,16 @@ describe('security', () => {
     });
   });
 
-  it('documents cookie mode: X-Token-Mode on login, refresh and logout; the __Host-refresh_token cookie where it is read', async () => {
+  it('documents cookie mode: X-Token-Mode where a session begins or ends; the __Host-refresh_token cookie where it is read', async () => {
     const { document } = await served();
     const parameters = (path: string) => document.paths[path]!.post!.parameters!.map((p) => `${p.in}:${p.name}`);
     expect(parameters('/login')).toEqual(['header:X-Token-Mode']);
     expect(parameters('/refresh')).toEqual(['header:X-Token-Mode', 'cookie:__Host-refresh_token']);
     expect(parameters('/logout')).toEqual(['header:X-Token-Mode', 'cookie:__Host-refresh_token']);
-    for (const path of ['/login', '/refresh', '/logout']) {
+    expect(parameters('/password/change')).toEqual(['header:X-Token-Mode']);
+    const withParameters = operations(document).filter(([, , op]) => op.parameters?.some((p) => p.name === 'X-Token-Mode'));
+    expect(withParameters.map(([path]) => path).sort()).toEqual(['/login', '/logout', '/password/change', '/refresh']);
+    for (const path of ['/login', '/refresh', '/logout', '/password/change']) {
       const success = Object.entries(document.paths[path]!.post!.responses).find(([status]) => status < '300')![1];
       expect(success.headers!['Set-Cookie']).toMatchObject({ required: false });
     }
@@ -209,18 +235,33 @@ describe('errors', () => {
     expect(error).toMatchObject({ additionalProperties: false });
   });
 
-  it('shows each code under the status the error table gives it, with an example valid for Error', async () => {
+  // RFC 6749 §5.2: a grant that is not valid is a 400; the contract keeps 401 for the refresh token.
+  const ONE_TIME_TOKEN_ROUTES = ['post /password/reset', 'post /email/verify'];
+
+  it('shows each code under the status the error table gives it (invalid_grant of a one-time token under 400), with an example valid for Error', async () => {
     const { document } = await served();
     const shown = new Set<string>();
     for (const [where, status, response] of allResponses(document)) {
       for (const [code, example] of Object.entries(response.content?.['application/json']?.examples ?? {})) {
         shown.add(code);
-        expect({ where, code, status: Number(status) }).toEqual({ where, code, status: ERROR_TABLE[code as ErrorCode].status });
+        const expected = code === 'invalid_grant' && ONE_TIME_TOKEN_ROUTES.includes(where) ? 400 : ERROR_TABLE[code as ErrorCode].status;
+        expect({ where, code, status: Number(status) }).toEqual({ where, code, status: expected });
         expect({ where, problems: schemaProblems({ $ref: '#/components/schemas/Error' }, example.value, document) }).toEqual({ where, problems: [] });
         expect(responses.errorSchema.safeParse(example.value).success).toBe(true);
       }
     }
     expect([...shown].sort()).toEqual(Object.keys(ERROR_TABLE).sort());
+  });
+
+  it('documents invalid_grant of a reset or verification link as a 400 with its own description, and of a refresh token as a 401', async () => {
+    const { document } = await served();
+    const example = (path: string, status: string) =>
+      document.paths[path]!.post!.responses[status]!.content!['application/json']!.examples!.invalid_grant?.value;
+    for (const path of ['/password/reset', '/email/verify']) {
+      expect(example(path, '400')).toMatchObject({ error: 'invalid_grant', error_description: expect.stringMatching(/link is invalid, used or expired/) });
+      expect(document.paths[path]!.post!.responses['401']).toBeUndefined();
+    }
+    expect(example('/refresh', '401')).toEqual({ error: 'invalid_grant', error_description: ERROR_TABLE.invalid_grant.description });
   });
 
   it('documents the headers of the contract: challenges, Retry-After and RateLimit, Allow, X-Request-Id', async () => {
@@ -232,7 +273,7 @@ describe('errors', () => {
     }
     expect(headers('/admin/users', 'get', '403')['WWW-Authenticate']).toMatchObject({ required: true });
     expect(headers('/profile', 'get', '400')['WWW-Authenticate']).toMatchObject({ required: false });
-    for (const path of ['/register', '/login', '/refresh']) {
+    for (const path of ['/register', '/login', '/refresh', '/password/change', '/password/forgot', '/password/reset', '/email/verify']) {
       expect(headers(path, 'post', '429')).toMatchObject({
         'Retry-After': { required: true },
         RateLimit: { required: true },
@@ -253,6 +294,12 @@ describe('the schemas', () => {
     ['LoginRequest', loginBody],
     ['RefreshRequest', refreshBody],
     ['LogoutRequest', logoutBody],
+    ['PasswordChangeRequest', passwordChangeBody],
+    ['PasswordForgotRequest', passwordForgotBody],
+    ['PasswordResetRequest', passwordResetBody],
+    ['EmailVerifyRequest', emailVerifyBody],
+    ['EmptyRequest', emptyBody],
+    ['DeleteProfileRequest', deleteProfileBody],
     ['User', responses.userSchema],
     ['Session', responses.sessionSchema],
     ['TokenResponse', responses.tokenResponseSchema],
@@ -261,6 +308,7 @@ describe('the schemas', () => {
     ['UserResponse', responses.userResponseSchema],
     ['UserList', responses.userListSchema],
     ['SessionList', responses.sessionListSchema],
+    ['Accepted', responses.acceptedSchema],
     ['Health', responses.healthSchema],
     ['Ready', responses.readySchema],
     ['Jwk', responses.jwkSchema],
@@ -289,6 +337,14 @@ describe('the schemas', () => {
     expect(body('/login')).toEqual({ $ref: '#/components/schemas/LoginRequest' });
     expect(body('/refresh')).toEqual({ $ref: '#/components/schemas/RefreshRequest' });
     expect(body('/logout')).toEqual({ $ref: '#/components/schemas/LogoutRequest' });
+    expect(body('/password/change')).toEqual({ $ref: '#/components/schemas/PasswordChangeRequest' });
+    expect(body('/password/forgot')).toEqual({ $ref: '#/components/schemas/PasswordForgotRequest' });
+    expect(body('/password/reset')).toEqual({ $ref: '#/components/schemas/PasswordResetRequest' });
+    expect(body('/email/verify')).toEqual({ $ref: '#/components/schemas/EmailVerifyRequest' });
+    expect(body('/email/verify/resend')).toEqual({ $ref: '#/components/schemas/EmptyRequest' });
+    expect(document.paths['/profile']!.delete!.requestBody!.content['application/json']!.schema).toEqual({
+      $ref: '#/components/schemas/DeleteProfileRequest',
+    });
     expect(document.components.schemas.RegisterRequest).toMatchObject({
       properties: { email: { type: 'string', format: 'email', maxLength: 254 }, password: { type: 'string', minLength: 8, maxLength: 128 } },
     });
@@ -311,7 +367,7 @@ describe('the schemas', () => {
 
   it('are checked strictly by the tests: an extra field, a missing one or a wrong value is a problem', async () => {
     const { document } = await served();
-    const user = { id: 'u1', email: 'ann@example.com', role: 'user', created_at: '2026-01-15T09:30:00.000Z' };
+    const user = { id: 'u1', email: 'ann@example.com', role: 'user', created_at: '2026-01-15T09:30:00.000Z', email_verified: false };
     const ref = { $ref: '#/components/schemas/User' };
     expect(schemaProblems(ref, user, document)).toEqual([]);
     expect(schemaProblems(ref, { ...user, password_hash: '$2b$12$x' }, document)).toEqual([

@@ -45,6 +45,15 @@ describe('loadConfig defaults', () => {
       redis: null,
       database: null,
       introspectionClients: [],
+      mail: {
+        smtpUrl: null,
+        from: 'auth-server <no-reply@localhost>',
+        appUrl: 'http://127.0.0.1:3000',
+        cooldownMs: 60_000,
+        passwordResetTtlMs: 3_600_000,
+        emailVerificationTtlMs: 86_400_000,
+      },
+      requireEmailVerification: false,
     });
   });
 

@@ -1,7 +1,16 @@
-// The documented operations of routes/account-routes.ts: profile, sessions, and the admin's user list.
+// The documented operations of routes/account-routes.ts: profile (and deleting it), sessions, and the admin's user list.
 import { z } from 'zod';
 import { sessionListSchema, userListSchema, userResponseSchema } from '../response-schemas';
-import { BAD_AUTHORIZATION, BEARER_ERRORS, BODY_ERRORS, STORE_ERRORS } from './common-errors';
+import { deleteProfileBody } from '../schemas';
+import {
+  BAD_AUTHORIZATION,
+  BAD_BODY,
+  BEARER_ERRORS,
+  BODY_ERRORS,
+  FAILED_LOGIN_LIMIT,
+  HASHING_BUSY,
+  STORE_ERRORS,
+} from './common-errors';
 import type { OperationSpec } from './types';
 
 const sessionId = z.object({
@@ -18,6 +27,31 @@ export const ACCOUNT_OPERATIONS: OperationSpec[] = [
     auth: 'bearer',
     success: { status: 200, description: 'The account the access token stands for.', body: userResponseSchema },
     errors: { ...BEARER_ERRORS, ...STORE_ERRORS },
+  },
+  {
+    method: 'delete',
+    path: '/profile',
+    operationId: 'deleteProfile',
+    tag: 'Account',
+    summary: "Delete the caller's account",
+    description:
+      'Needs the password again. The account is gone at once: every session ends (its access tokens fail on the next ' +
+      'request), its second factors and outstanding reset and verification links are deleted, and the email can be ' +
+      'registered again. A wrong password counts as a failed login.',
+    auth: 'bearer',
+    body: { schema: deleteProfileBody, required: true },
+    rateLimited: true,
+    hashesPasswords: true,
+    success: { status: 204, description: 'The account is deleted.' },
+    errors: {
+      ...BEARER_ERRORS,
+      invalid_request: `${BAD_BODY}; or ${BAD_AUTHORIZATION}`,
+      invalid_credentials: 'the password is wrong (counted as a failed login)',
+      ...BODY_ERRORS,
+      rate_limited: FAILED_LOGIN_LIMIT,
+      ...STORE_ERRORS,
+      unavailable: HASHING_BUSY,
+    },
   },
   {
     method: 'get',

@@ -1,17 +1,21 @@
 // The documented operations of routes/auth-routes.ts: register, login, refresh, logout.
 import { loginBody, logoutBody, refreshBody, registerBody } from '../schemas';
 import { tokenResponseSchema, userResponseSchema } from '../response-schemas';
-import { BAD_AUTHORIZATION, BAD_BODY, BEARER_ERRORS, BODY_ERRORS, STORE_ERRORS } from './common-errors';
+import {
+  BAD_AUTHORIZATION,
+  BAD_BODY,
+  BEARER_ERRORS,
+  BODY_ERRORS,
+  FAILED_LOGIN_LIMIT,
+  HASHING_BUSY,
+  PER_ADDRESS_LIMIT,
+  STORE_ERRORS,
+} from './common-errors';
 import type { OperationSpec } from './types';
 
-const PER_ADDRESS_LIMIT = 'too many requests from this address to `/login` and `/register` (`RATE_LIMIT_MAX`)';
 const PER_SESSION_LIMIT =
   'this session has refreshed `REFRESH_RATE_LIMIT_MAX` times in its window (`REFRESH_RATE_LIMIT_WINDOW`); other sessions, ' +
   'even from the same address, are not affected';
-const HASHING_BUSY =
-  'a backing store (Redis) is unreachable, or more logins and registrations are waiting for password hashing than ' +
-  '`PASSWORD_HASH_QUEUE` allows, or than this client address may hold of it (`PASSWORD_HASH_QUEUE_PER_ADDRESS`) ' +
-  '(with `Retry-After`); retry later';
 
 export const AUTH_OPERATIONS: OperationSpec[] = [
   {
@@ -22,12 +26,13 @@ export const AUTH_OPERATIONS: OperationSpec[] = [
     summary: 'Create an account',
     description:
       'Registers a user with the role `user` (admins come from `USERS_FILE`). It does not log in. A password that is ' +
-      'one of the most common is refused with `400 invalid_request` and its own `error_description`.',
+      'one of the most common is refused with `400 invalid_request` and its own `error_description`. After the answer, ' +
+      'a verification link is mailed to the address (see `POST /email/verify`).',
     auth: 'none',
     body: { schema: registerBody, required: true },
     rateLimited: true,
     hashesPasswords: true,
-    success: { status: 201, description: 'The new account.', body: userResponseSchema },
+    success: { status: 201, description: 'The new account, with `email_verified: false`.', body: userResponseSchema },
     errors: {
       invalid_request: BAD_BODY,
       not_found: 'registration is closed on this server (`ALLOW_REGISTRATION=false`)',
@@ -46,7 +51,8 @@ export const AUTH_OPERATIONS: OperationSpec[] = [
     summary: 'Log in: a new session and its tokens',
     description:
       'An unknown email and a wrong password get the same answer. Failed logins are limited per (account, ' +
-      'client address): `LOGIN_RATE_LIMIT_MAX` in `LOGIN_RATE_LIMIT_WINDOW`, then 429 even for the right password.',
+      'client address): `LOGIN_RATE_LIMIT_MAX` in `LOGIN_RATE_LIMIT_WINDOW`, then 429 even for the right password. ' +
+      'With `REQUIRE_EMAIL_VERIFICATION=true`, the right password of an unverified account is `403 email_not_verified`.',
     auth: 'none',
     body: { schema: loginBody, required: true },
     cookieMode: { readsCookie: false, setCookie: 'the refresh token is set as the `__Host-refresh_token` cookie and left out of the body.' },
@@ -57,8 +63,9 @@ export const AUTH_OPERATIONS: OperationSpec[] = [
     errors: {
       invalid_request: BAD_BODY,
       invalid_credentials: 'unknown email or wrong password (one identical answer for both)',
+      email_not_verified: 'the password is right, but `REQUIRE_EMAIL_VERIFICATION=true` and the address is not verified yet',
       ...BODY_ERRORS,
-      rate_limited: `too many failed logins for this account from this address, or ${PER_ADDRESS_LIMIT}`,
+      rate_limited: `${FAILED_LOGIN_LIMIT}; or ${PER_ADDRESS_LIMIT}`,
       ...STORE_ERRORS,
       unavailable: HASHING_BUSY,
     },

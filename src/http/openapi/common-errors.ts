@@ -25,3 +25,22 @@ export const STORE_ERRORS = {
   server_error: 'something unexpected failed; the body says nothing more, the log says everything',
   unavailable: 'a backing store (Redis) is unreachable; retry later',
 } as const;
+
+/** The per-address ceiling on the routes that take a password or redeem or send a mail link. */
+export const PER_ADDRESS_LIMIT =
+  'too many requests from this address to `/login`, `/register`, `/password/forgot`, `/password/reset` and ' +
+  '`/email/verify` together (`RATE_LIMIT_MAX` in `RATE_LIMIT_WINDOW`)';
+
+/** Failed logins per (account, client address): a wrong password wherever one is asked for counts. */
+export const FAILED_LOGIN_LIMIT =
+  'too many failed logins for this account from this address (`LOGIN_RATE_LIMIT_MAX` in `LOGIN_RATE_LIMIT_WINDOW`); ' +
+  'a wrong password at `/login`, `/password/change` and `DELETE /profile` all count';
+
+/** A 503 of a route that hashes or compares a password: a store, or the hashing queue. */
+export const HASHING_BUSY =
+  'a backing store (Redis) is unreachable, or more requests are waiting for password hashing than ' +
+  '`PASSWORD_HASH_QUEUE` allows, or than this client address may hold of it (`PASSWORD_HASH_QUEUE_PER_ADDRESS`) ' +
+  '(with `Retry-After`); retry later';
+
+/** The mail routes where mail goes nowhere. */
+export const MAIL_OFF = 'mail is not configured: `NODE_ENV=production` without `SMTP_URL`';

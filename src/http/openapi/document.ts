@@ -6,10 +6,16 @@ import {
   type RouteConfig,
 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { ERROR_TABLE, type ErrorCode } from '../../errors';
+import { ERROR_TABLE } from '../../errors';
 import { errorSchema } from '../response-schemas';
 import { HEADERS, type HeaderName } from './headers';
-import { METHOD_NOT_ALLOWED_RESPONSE, NOT_FOUND_RESPONSE, operationResponses, type DocumentedResponse } from './responses';
+import {
+  METHOD_NOT_ALLOWED_RESPONSE,
+  NOT_FOUND_RESPONSE,
+  operationResponses,
+  type DocumentedError,
+  type DocumentedResponse,
+} from './responses';
 import type { OperationSpec } from './types';
 
 export const OPENAPI_VERSION = '3.1.1';
@@ -25,9 +31,12 @@ const DESCRIPTION = `An authentication server: email and password in, a short-li
 - **Bearer.** Protected routes take \`Authorization: Bearer <access_token>\`. Their \`401\`/\`403\` carry an RFC 6750
   \`WWW-Authenticate\` challenge. A token in the query string is never accepted.
 - **Revocation.** An access token stops working as soon as its session ends (logout, reuse of a refresh token,
-  \`DELETE /sessions/{id}\`), not only when it expires.
-- **Cookie mode** (browser SPAs): with \`X-Token-Mode: cookie\` on \`/login\`, \`/refresh\` and \`/logout\` the refresh
-  token travels only in the \`__Host-refresh_token\` cookie (\`HttpOnly; Secure; SameSite=Strict; Path=/\`, no \`Domain\`),
+  \`DELETE /sessions/{id}\`, a password change or reset, the account's deletion), not only when it expires.
+- **Mail.** Reset and verification links, and notices to the owner (password changed, a session ended by a reused
+  refresh token), go out over SMTP (\`SMTP_URL\`); outside production without it each mail is written to the server
+  log instead. In production without \`SMTP_URL\` the routes that send or redeem a link answer \`501 not_configured\`.
+- **Cookie mode** (browser SPAs): with \`X-Token-Mode: cookie\` on \`/login\`, \`/refresh\` and \`/logout\` (and
+  \`/password/change\`, which opens a new session) the refresh token travels only in the \`__Host-refresh_token\` cookie (\`HttpOnly; Secure; SameSite=Strict; Path=/\`, no \`Domain\`),
   which is read only when that header is sent; a request carrying two of them is \`401 invalid_grant\`.
 - **Unknown paths** answer \`404 not_found\`; a known path with another method \`405 method_not_allowed\` with
   \`Allow\` (\`OPTIONS\` answers \`204\` with \`Allow\`).
@@ -37,6 +46,7 @@ const DESCRIPTION = `An authentication server: email and password in, a short-li
 const TAGS = [
   { name: 'Authentication', description: 'Accounts, sessions and their tokens.' },
   { name: 'Account', description: "The caller's own data (Bearer)." },
+  { name: 'Password and email', description: 'Changing and resetting a password, proving the email address.' },
   { name: 'Admin', description: 'Role `admin` only.' },
   { name: 'Verification', description: 'For other services that trust these tokens.' },
   { name: 'Service', description: 'Probes for orchestrators, and this documentation.' },
@@ -65,16 +75,16 @@ function headerObjects(response: DocumentedResponse) {
 }
 
 /** One example per error code; a validation 400 shows `details` naming the body's first field. */
-function errorExamples(errors: { code: ErrorCode; when: string }[], firstField: string | undefined) {
+function errorExamples(errors: DocumentedError[], firstField: string | undefined) {
   return Object.fromEntries(
-    errors.map(({ code, when }) => [
+    errors.map(({ code, when, description }) => [
       code,
       {
         summary: code,
         description: when,
         value: {
           error: code,
-          error_description: ERROR_TABLE[code].description,
+          error_description: description ?? ERROR_TABLE[code].description,
           ...(code === 'invalid_request' && firstField ? { details: [{ path: firstField, message: 'must be a string' }] } : {}),
         },
       },

@@ -1,6 +1,7 @@
 // Every documented operation of the API. A new route gets its entry here, or the conformance tests fail.
 import { ACCOUNT_OPERATIONS } from './account-operations';
 import { AUTH_OPERATIONS } from './auth-operations';
+import { LIFECYCLE_OPERATIONS } from './lifecycle-operations';
 import { SERVICE_OPERATIONS } from './service-operations';
 import type { OperationSpec } from './types';
 import { VERIFICATION_OPERATIONS } from './verification-operations';
@@ -8,6 +9,7 @@ import { VERIFICATION_OPERATIONS } from './verification-operations';
 export const API_OPERATIONS: readonly OperationSpec[] = [
   ...AUTH_OPERATIONS,
   ...ACCOUNT_OPERATIONS,
+  ...LIFECYCLE_OPERATIONS,
   ...VERIFICATION_OPERATIONS,
   ...SERVICE_OPERATIONS,
 ];

@@ -3,7 +3,13 @@ import type { z } from 'zod';
 import { ERROR_TABLE, type ErrorCode } from '../../errors';
 import { errorSchema } from '../response-schemas';
 import type { HeaderName } from './headers';
-import type { OperationSpec } from './types';
+import type { ErrorSpec, OperationSpec } from './types';
+
+export interface DocumentedError {
+  code: ErrorCode;
+  when: string;
+  description?: string;
+}
 
 export interface DocumentedResponse {
   status: number;
@@ -11,8 +17,8 @@ export interface DocumentedResponse {
   /** The JSON body; undefined for a response without one (204) or an HTML page. */
   body?: z.ZodType;
   mediaType?: 'application/json' | 'text/html';
-  /** For an error response: the codes it may carry, each with when. */
-  errors?: { code: ErrorCode; when: string }[];
+  /** For an error response: the codes it may carry, each with when (and its description where the route gives its own). */
+  errors?: DocumentedError[];
   /** Headers documented on the response, and whether every such response carries them. */
   headers: Partial<Record<HeaderName, { required: boolean }>>;
 }
@@ -59,7 +65,7 @@ function successResponse(op: OperationSpec): DocumentedResponse {
   };
 }
 
-function errorResponse(op: OperationSpec, status: number, errors: { code: ErrorCode; when: string }[]): DocumentedResponse {
+function errorResponse(op: OperationSpec, status: number, errors: DocumentedError[]): DocumentedResponse {
   const headers: DocumentedResponse['headers'] = { 'X-Request-Id': { required: true } };
   // Every 401 names a scheme (RFC 9110 §11.6.1), and so does a 403 of the Bearer check. A 400 of a
   // protected route has one when the Authorization header was the problem, not the body.
@@ -78,10 +84,10 @@ function errorResponse(op: OperationSpec, status: number, errors: { code: ErrorC
 
 /** The responses of `op`, success first, then one per error status in ascending order. */
 export function operationResponses(op: OperationSpec): DocumentedResponse[] {
-  const byStatus = new Map<number, { code: ErrorCode; when: string }[]>();
-  for (const [code, when] of Object.entries(op.errors) as [ErrorCode, string][]) {
-    const { status } = ERROR_TABLE[code];
-    byStatus.set(status, [...(byStatus.get(status) ?? []), { code, when }]);
+  const byStatus = new Map<number, DocumentedError[]>();
+  for (const [code, spec] of Object.entries(op.errors) as [ErrorCode, string | ErrorSpec][]) {
+    const { when, status = ERROR_TABLE[code].status, description } = typeof spec === 'string' ? { when: spec } : spec;
+    byStatus.set(status, [...(byStatus.get(status) ?? []), { code, when, ...(description ? { description } : {}) }]);
   }
   const errors = [...byStatus.entries()].sort(([a], [b]) => a - b);
   return [successResponse(op), ...errors.map(([status, list]) => errorResponse(op, status, list))];

@@ -10,15 +10,25 @@ export type HttpMethod = 'get' | 'post' | 'delete';
  */
 export type Auth = 'none' | 'bearer' | 'admin' | 'bearer-or-refresh' | 'client';
 
-export type Tag = 'Authentication' | 'Account' | 'Admin' | 'Verification' | 'Service';
+export type Tag = 'Authentication' | 'Account' | 'Password and email' | 'Admin' | 'Verification' | 'Service';
 
 export interface SuccessSpec {
-  status: 200 | 201 | 204;
+  status: 200 | 201 | 202 | 204;
   description: string;
   /** The JSON body; none for a 204. */
   body?: z.ZodType;
   /** The docs page answers HTML instead of JSON. */
   html?: boolean;
+}
+
+/**
+ * An error the route answers otherwise than the error table says: under another status (a one-time
+ * token's `invalid_grant` is 400, RFC 6749 §5.2), with the description the route gives.
+ */
+export interface ErrorSpec {
+  when: string;
+  status?: number;
+  description?: string;
 }
 
 export interface OperationSpec {
@@ -48,5 +58,5 @@ export interface OperationSpec {
   cacheable?: boolean;
   success: SuccessSpec;
   /** Every error code the route can answer, each with when it happens (one sentence). */
-  errors: Partial<Record<ErrorCode, string>>;
+  errors: Partial<Record<ErrorCode, string | ErrorSpec>>;
 }

@@ -1,17 +1,23 @@
-// The caller's own data: GET /profile, GET /sessions, DELETE /sessions/:id; and GET /admin/users.
+// The caller's own data: GET and DELETE /profile, GET /sessions, DELETE /sessions/:id; and GET /admin/users.
 import { Router, type RequestHandler } from 'express';
+import type { AccountDeletionService } from '../../auth/account-deletion';
 import type { AccountService } from '../../auth/accounts';
 import type { SessionService } from '../../auth/session-service';
 import { bearerError } from '../bearer';
 import { sessionJson, userJson } from '../presenters';
+import { accountForLimits, type RateLimiters } from '../rate-limits';
 import { defineRoute } from '../routing';
+import { deleteProfileBody } from '../schemas';
 import { sendJson } from '../send-json';
+import { parseBody } from '../validate';
 import { requireRole } from '../verify-token';
 
 export interface AccountRoutesDeps {
   accounts: AccountService;
   sessions: SessionService;
   verifyToken: RequestHandler;
+  deletion: AccountDeletionService;
+  limiters: RateLimiters;
   /** GET /profile's handlers, from profileHandlers(): the app's fast lane runs them too. */
   profile: RequestHandler[];
 }
@@ -29,10 +35,25 @@ export function profileHandlers({ accounts, verifyToken }: Pick<AccountRoutesDep
   ];
 }
 
-export function accountRoutes({ sessions, verifyToken, accounts, profile }: AccountRoutesDeps): Router {
+export function accountRoutes({ sessions, verifyToken, accounts, profile, deletion, limiters }: AccountRoutesDeps): Router {
   const router = Router();
 
-  defineRoute(router, '/profile', { get: profile });
+  defineRoute(router, '/profile', {
+    get: profile,
+    delete: [
+      verifyToken,
+      (req, _res, next) => {
+        req.body = parseBody(deleteProfileBody, req.body);
+        next();
+      },
+      accountForLimits((id) => accounts.findById(id)),
+      limiters.failedLogins,
+      async (req, res) => {
+        await deletion.deleteOwn(req.auth!.userId, (req.body as { password: string }).password, req.ip ?? '');
+        res.status(204).end();
+      },
+    ],
+  });
 
   defineRoute(router, '/sessions', {
     get: [

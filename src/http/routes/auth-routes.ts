@@ -1,19 +1,22 @@
 // POST /register, /login, /refresh and /logout: the token lifecycle over HTTP.
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { AccountService } from '../../auth/accounts';
+import type { EmailVerificationService } from '../../auth/email-verification';
 import type { HashGate } from '../../auth/hash-gate';
-import type { SessionService, TokenGrant } from '../../auth/session-service';
+import type { SessionService } from '../../auth/session-service';
 import type { AccessTokenVerifier } from '../../auth/tokens';
 import { AppError } from '../../errors';
-import { epochSeconds, type Clock } from '../../lib/clock';
+import type { BackgroundTasks } from '../../lib/background';
+import type { Clock } from '../../lib/clock';
 import { rateLimitHeaders } from '../../lib/rate-limit-headers';
 import { bearerError, readBearerToken } from '../bearer';
-import { clearRefreshCookie, readRefreshCookie, setRefreshCookie, wantsCookieMode } from '../cookie-mode';
+import { clearRefreshCookie, readRefreshCookie, wantsCookieMode } from '../cookie-mode';
 import { whenUndelivered } from '../delivery';
-import { tokenResponseJson, userJson } from '../presenters';
+import { userJson } from '../presenters';
 import type { RateLimiters } from '../rate-limits';
 import { defineRoute } from '../routing';
-import { sendJson } from '../send-json';
+import { sendTokens } from '../send-tokens';
+import { clientInfo } from '../client-info';
 import { loginBody, logoutBody, refreshBody, registerBody } from '../schemas';
 import { parseBody } from '../validate';
 import { checkAccessToken } from '../verify-token';
@@ -25,22 +28,11 @@ export interface AuthRoutesDeps {
   limiters: RateLimiters;
   clock: Clock;
   allowRegistration: boolean;
+  /** Mails the verification link to a new account. */
+  verification: EmailVerificationService;
+  background: BackgroundTasks;
   /** POST /refresh's handlers, from refreshHandlers(): the app's fast lane runs them too. */
   refresh: RequestHandler[];
-}
-
-const MAX_USER_AGENT = 256;
-
-/** Sends a TokenResponse; in cookie mode the refresh token goes into the cookie instead. */
-function sendTokens(req: Request, res: Response, grant: TokenGrant, clock: Clock): void {
-  const body = tokenResponseJson(grant, epochSeconds(clock));
-  if (wantsCookieMode(req)) {
-    setRefreshCookie(res, grant.refreshToken, body.refresh_expires_in);
-    const { refresh_token: _omitted, ...withoutRefresh } = body;
-    sendJson(res, 200, withoutRefresh);
-    return;
-  }
-  sendJson(res, 200, body);
 }
 
 /** The refresh token from the body, or from the cookie when cookie mode was asked for. */
@@ -101,6 +93,8 @@ export function authRoutes(deps: AuthRoutesDeps): Router {
         const { email, password } = parseBody(registerBody, req.body);
         const user = await accounts.register(email, password, 'user', req.ip ?? '');
         res.status(201).json({ user: userJson(user) });
+        // After the answer: a mail server never slows a registration down.
+        deps.background.run('verification mail', () => deps.verification.welcome(user));
       },
     ],
   });
@@ -115,8 +109,7 @@ export function authRoutes(deps: AuthRoutesDeps): Router {
       limiters.failedLogins,
       async (req, res, next) => {
         const { email, password } = req.body as { email: string; password: string };
-        const userAgent = (req.get('user-agent') ?? '').slice(0, MAX_USER_AGENT);
-        const grant = await sessions.login(email, password, { userAgent, ip: req.ip ?? '' });
+        const grant = await sessions.login(email, password, clientInfo(req));
         // A client that hung up while its password was checked never gets these tokens: a session
         // left open for them would be one nobody holds, so it ends.
         const endSession = async () => sessions.end(grant.user.id, grant.sessionId);

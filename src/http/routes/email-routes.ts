@@ -1,0 +1,48 @@
+// POST /email/verify and /email/verify/resend: proving the user owns their address.
+import { Router, type RequestHandler } from 'express';
+import type { AccountMail } from '../../auth/account-mail';
+import type { EmailVerificationService } from '../../auth/email-verification';
+import { userJson } from '../presenters';
+import type { RateLimiters } from '../rate-limits';
+import { defineRoute } from '../routing';
+import { emailVerifyBody, emptyBody } from '../schemas';
+import { sendJson } from '../send-json';
+import { parseBody } from '../validate';
+import { requireMail } from './require-mail';
+
+export interface EmailRoutesDeps {
+  verification: EmailVerificationService;
+  mail: AccountMail;
+  limiters: RateLimiters;
+  verifyToken: RequestHandler;
+}
+
+export function emailRoutes({ verification, mail, limiters, verifyToken }: EmailRoutesDeps): Router {
+  const router = Router();
+
+  defineRoute(router, '/email/verify', {
+    post: [
+      limiters.perAddress,
+      requireMail(mail),
+      async (req, res) => {
+        const { token } = parseBody(emailVerifyBody, req.body);
+        const user = await verification.verify(token);
+        sendJson(res, 200, { user: userJson(user) });
+      },
+    ],
+  });
+
+  defineRoute(router, '/email/verify/resend', {
+    post: [
+      verifyToken,
+      requireMail(mail),
+      async (req, res) => {
+        parseBody(emptyBody, req.body);
+        await verification.resend(req.auth!.userId);
+        sendJson(res, 202, { status: 'accepted' });
+      },
+    ],
+  });
+
+  return router;
+}

@@ -1,0 +1,78 @@
+// POST /password/change, /password/forgot and /password/reset: a password after registration.
+import { Router, type RequestHandler } from 'express';
+import type { AccountService } from '../../auth/accounts';
+import type { AccountMail } from '../../auth/account-mail';
+import type { PasswordService } from '../../auth/password-service';
+import type { SessionService } from '../../auth/session-service';
+import type { BackgroundTasks } from '../../lib/background';
+import type { Clock } from '../../lib/clock';
+import { clientInfo } from '../client-info';
+import { whenUndelivered } from '../delivery';
+import { accountForLimits, type RateLimiters } from '../rate-limits';
+import { defineRoute } from '../routing';
+import { passwordChangeBody, passwordForgotBody, passwordResetBody } from '../schemas';
+import { sendJson } from '../send-json';
+import { sendTokens } from '../send-tokens';
+import { parseBody } from '../validate';
+import { requireMail } from './require-mail';
+
+export interface PasswordRoutesDeps {
+  accounts: AccountService;
+  passwords: PasswordService;
+  sessions: SessionService;
+  mail: AccountMail;
+  limiters: RateLimiters;
+  verifyToken: RequestHandler;
+  clock: Clock;
+  background: BackgroundTasks;
+}
+
+export function passwordRoutes({ accounts, passwords, sessions, mail, limiters, verifyToken, clock, background }: PasswordRoutesDeps): Router {
+  const router = Router();
+
+  defineRoute(router, '/password/change', {
+    post: [
+      verifyToken,
+      (req, _res, next) => {
+        req.body = parseBody(passwordChangeBody, req.body);
+        next();
+      },
+      accountForLimits((id) => accounts.findById(id)),
+      limiters.failedLogins,
+      async (req, res, next) => {
+        const { current_password: current, new_password: fresh } = req.body as { current_password: string; new_password: string };
+        const grant = await passwords.change(req.auth!.userId, current, fresh, clientInfo(req));
+        // As at /login: a client that hung up never gets the new session's tokens, so it ends.
+        whenUndelivered(res, () => sessions.end(grant.user.id, grant.sessionId), next);
+        sendTokens(req, res, grant, clock);
+      },
+    ],
+  });
+
+  defineRoute(router, '/password/forgot', {
+    post: [
+      limiters.perAddress,
+      requireMail(mail),
+      (req, res) => {
+        const { email } = parseBody(passwordForgotBody, req.body);
+        // The answer goes first and is the same for every address; the look-up and the mail follow it.
+        sendJson(res, 202, { status: 'accepted' });
+        background.run('password reset request', () => passwords.requestReset(email));
+      },
+    ],
+  });
+
+  defineRoute(router, '/password/reset', {
+    post: [
+      limiters.perAddress,
+      requireMail(mail),
+      async (req, res) => {
+        const { token, new_password: newPassword } = parseBody(passwordResetBody, req.body);
+        await passwords.reset(token, newPassword, req.ip ?? '');
+        res.status(204).end();
+      },
+    ],
+  });
+
+  return router;
+}
