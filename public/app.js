@@ -10,6 +10,12 @@
 //   never what authorises those calls, so a cross-site request cannot borrow them.
 // - The page refreshes shortly before the access token expires, and again (once) when a call
 //   answers 401 "token expired". After a reload it refreshes at once, through the cookie.
+// - With two-step sign-in on, the right password answers 403 mfa_required with an mfa_token: the
+//   page keeps that token in memory only, asks for the code, and finishes at POST /login/mfa.
+// - The QR code of a new TOTP secret is drawn here, by the qrcode-generator module this server
+//   serves from its own origin: the secret never goes to a QR service on another site.
+
+import qrcode from './qrcode.mjs';
 
 // The server's URL. Empty because the server serves this page itself. An SPA hosted elsewhere
 // puts the server's URL here, and the server lists the SPA's origin in CORS_ORIGINS.
@@ -31,6 +37,8 @@ const auth = {
   timer: undefined,
   /** The refresh in flight, if any: everything that needs one in this tab waits for the same one. */
   refreshing: null,
+  /** The mfa_token of a sign-in waiting for its code (5 minutes, one sign-in); never stored. */
+  mfaToken: null,
 };
 
 /** An error answer from the server, in the contract's shape ({error, error_description}). */
@@ -40,6 +48,7 @@ class ApiError extends Error {
     this.status = status;
     this.code = body?.error ?? 'unknown';
     this.details = body?.details ?? [];
+    this.body = body ?? {};
   }
 }
 
@@ -111,15 +120,15 @@ function refresh(reason) {
 }
 
 /** Calls a protected route with the Bearer header; on "token expired" refreshes once and retries. */
-async function authorized(method, path) {
+async function authorized(method, path, body) {
   try {
-    return await request(method, path, { bearer: true });
+    return await request(method, path, { bearer: true, body });
   } catch (error) {
     // Only an expired token is worth a refresh. "token revoked" or "token invalid" mean the
     // session is over (logged out, ended from another device): refreshing cannot bring it back.
     if (!(error instanceof ApiError && error.status === 401 && error.message === 'token expired')) throw error;
     await refresh('token expired');
-    return request(method, path, { bearer: true });
+    return request(method, path, { bearer: true, body });
   }
 }
 
@@ -128,15 +137,65 @@ async function authorized(method, path) {
 
 async function logIn(email, password, register) {
   if (register) await request('POST', '/register', { body: { email, password } });
-  acceptTokens(await request('POST', '/login', { body: { email, password }, cookieMode: true }));
+  let tokens;
+  try {
+    tokens = await request('POST', '/login', { body: { email, password }, cookieMode: true });
+  } catch (error) {
+    // The right password of an account with two-step sign-in: no session yet, a code is due.
+    if (!(error instanceof ApiError && error.code === 'mfa_required')) throw error;
+    auth.mfaToken = error.body.mfa_token;
+    showCodeStep(true);
+    return;
+  }
+  acceptTokens(tokens);
+  await showSignedIn();
+}
+
+/** The second step of a sign-in: the mfa_token and a TOTP or recovery code, in cookie mode as /login. */
+async function finishLogIn(code) {
+  const tokens = await request('POST', '/login/mfa', { body: { mfa_token: auth.mfaToken, code }, cookieMode: true });
+  auth.mfaToken = null;
+  showCodeStep(false);
+  acceptTokens(tokens);
   await showSignedIn();
 }
 
 async function showSignedIn() {
   const { user } = await authorized('GET', '/profile');
   renderProfile(user);
+  renderMfa(user.mfa_enabled ? 'on' : 'off');
   await loadSessions();
   showView('signed-in');
+}
+
+/** Starts enrolment: a new secret, shown as a QR code and as text; nothing changes until it is confirmed. */
+async function enrolTotp() {
+  const { secret, otpauth_uri: uri } = await authorized('POST', '/mfa/totp');
+  $('mfa-qr').src = qrDataUrl(uri);
+  $('mfa-qr').dataset.uri = uri;
+  $('mfa-secret').textContent = secret.match(/.{1,4}/g).join(' ');
+  $('mfa-confirm-form').reset();
+  renderMfa('setup');
+  $('mfa-confirm-code').focus();
+}
+
+/** Confirms the new secret with the app's current code; the answer's recovery codes are shown this once. */
+async function confirmTotp(code) {
+  const { recovery_codes: codes } = await authorized('POST', '/mfa/totp/confirm', { code });
+  $('mfa-recovery-codes').replaceChildren(...codes.map((recoveryCode) => element('li', { textContent: recoveryCode })));
+  $('mfa-qr').removeAttribute('src');
+  $('mfa-secret').textContent = '';
+  auth.user = { ...auth.user, mfa_enabled: true };
+  renderProfile(auth.user);
+  renderMfa('recovery');
+}
+
+async function disableTotp(code) {
+  await authorized('DELETE', '/mfa/totp', { code });
+  auth.user = { ...auth.user, mfa_enabled: false };
+  renderProfile(auth.user);
+  renderMfa('off');
+  notify('Two-step sign-in is off: the password alone signs in again.');
 }
 
 async function loadSessions() {
@@ -175,9 +234,14 @@ async function logOut(scope) {
 /** Forgets the session in this tab: the access token, the timer, the profile on screen. */
 function signOut(message) {
   clearTimeout(auth.timer);
-  Object.assign(auth, { accessToken: null, user: null, expiresAt: 0, timer: undefined });
+  Object.assign(auth, { accessToken: null, user: null, expiresAt: 0, timer: undefined, mfaToken: null });
   $('sessions-body').replaceChildren();
   $('call-result').hidden = true;
+  // Recovery codes and a pending secret are not left on screen for the next person.
+  $('mfa-recovery-codes').replaceChildren();
+  $('mfa-qr').removeAttribute('src');
+  $('mfa-secret').textContent = '';
+  showCodeStep(false);
   showView('signed-out');
   notify(message);
 }
@@ -215,6 +279,42 @@ function showView(name) {
   if (name === 'signed-out') $('email').focus();
 }
 
+/** Swaps the password form for the code form of a two-step sign-in, and back. */
+function showCodeStep(asking) {
+  $('auth-form').hidden = asking;
+  $('sign-in-hint').hidden = asking;
+  $('mfa-login-form').hidden = !asking;
+  $('mfa-login-form').reset();
+  $('mfa-login-error').hidden = true;
+  $('signed-out').querySelector('h1').textContent = asking ? 'Enter your code' : 'Sign in';
+  if (asking) $('mfa-login-code').focus();
+}
+
+/** The two-step card in one of its states: off, setup (QR code shown), recovery (codes shown once), on. */
+function renderMfa(state) {
+  const on = state === 'on' || state === 'recovery';
+  $('mfa-status').textContent = on ? 'on' : 'off';
+  $('mfa-status').classList.toggle('off', !on);
+  $('mfa-off').hidden = state !== 'off';
+  $('mfa-setup').hidden = state !== 'setup';
+  $('mfa-recovery').hidden = state !== 'recovery';
+  $('mfa-on').hidden = state !== 'on';
+  for (const id of ['mfa-confirm-error', 'mfa-disable-error']) $(id).hidden = true;
+  if (state !== 'recovery') $('mfa-recovery-codes').replaceChildren();
+  if (state === 'on') $('mfa-on').reset();
+}
+
+/**
+ * The otpauth URI as a QR code image (a data: URL, which the page's img-src allows). Error
+ * correction M, 4 pixels a module and the 4-module quiet zone scanners need around it.
+ */
+function qrDataUrl(text) {
+  const code = qrcode(0, 'M');
+  code.addData(text, 'Byte');
+  code.make();
+  return code.createDataURL(4, 16);
+}
+
 function notify(message, isError = false) {
   const notice = $('notice');
   notice.textContent = message ?? '';
@@ -227,6 +327,7 @@ function renderProfile(user) {
   $('profile-role').textContent = user.role;
   $('profile-id').textContent = user.id;
   $('profile-created').textContent = formatTime(user.created_at);
+  $('profile-mfa').textContent = user.mfa_enabled ? 'on (TOTP)' : 'off';
 }
 
 function renderToken() {
@@ -313,6 +414,30 @@ function describeError(error) {
   return detail ? `${detail.path}: ${detail.message}` : error.message;
 }
 
+/**
+ * Runs a form's action with its buttons disabled; a refused code (or any other answer the form can
+ * explain) shows under the form. Only a 401 about the session itself ends it, as in guard().
+ */
+async function submitting(form, errorLine, action) {
+  const buttons = form.querySelectorAll('button');
+  buttons.forEach((button) => (button.disabled = true));
+  errorLine.hidden = true;
+  notify('');
+  try {
+    await action();
+  } catch (error) {
+    const sessionOver = error instanceof ApiError && error.status === 401 && error.code !== 'invalid_mfa_code' && auth.accessToken;
+    if (sessionOver) {
+      signOut('Your session has ended. Please log in again.');
+    } else {
+      errorLine.textContent = error instanceof ApiError ? describeError(error) : String(error);
+      errorLine.hidden = false;
+    }
+  } finally {
+    buttons.forEach((button) => (button.disabled = false));
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Start
 
@@ -334,6 +459,41 @@ function wireEvents() {
     } finally {
       buttons.forEach((button) => (button.disabled = false));
     }
+  });
+  $('mfa-login-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const code = event.currentTarget.code.value.trim();
+    submitting(event.currentTarget, $('mfa-login-error'), async () => {
+      try {
+        await finishLogIn(code);
+      } catch (error) {
+        // The mfa_token is void (used, expired, or too many wrong codes): back to the password.
+        if (error instanceof ApiError && error.code === 'invalid_grant') {
+          auth.mfaToken = null;
+          showCodeStep(false);
+          notify(error.message, true);
+          return;
+        }
+        throw error;
+      }
+    });
+  });
+  $('mfa-login-cancel').addEventListener('click', () => {
+    auth.mfaToken = null;
+    showCodeStep(false);
+  });
+  $('mfa-enrol').addEventListener('click', () => guard(enrolTotp()));
+  $('mfa-setup-cancel').addEventListener('click', () => renderMfa('off'));
+  $('mfa-recovery-done').addEventListener('click', () => renderMfa('on'));
+  $('mfa-confirm-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const code = event.currentTarget.code.value.trim();
+    submitting(event.currentTarget, $('mfa-confirm-error'), () => confirmTotp(code));
+  });
+  $('mfa-on').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const code = event.currentTarget.code.value.trim();
+    submitting(event.currentTarget, $('mfa-disable-error'), () => disableTotp(code));
   });
   $('call-profile').addEventListener('click', () => guard(tryRoute('/profile')));
   $('call-admin').addEventListener('click', () => guard(tryRoute('/admin/users')));

@@ -7,6 +7,8 @@ import { EmailVerificationService } from './auth/email-verification';
 import { OneTimeTokens } from './auth/one-time-tokens';
 import { PasswordService } from './auth/password-service';
 import { HashGate } from './auth/hash-gate';
+import { MfaService } from './auth/mfa-service';
+import { SecretBox } from './auth/secret-box';
 import { PasswordHasher } from './auth/passwords';
 import { SessionService } from './auth/session-service';
 import { TokenService } from './auth/tokens';
@@ -21,6 +23,7 @@ import { authRoutes, refreshHandlers, signInShedding } from './http/routes/auth-
 import { demoRoutes } from './http/routes/demo-routes';
 import { docsRoutes } from './http/routes/docs-routes';
 import { emailRoutes } from './http/routes/email-routes';
+import { mfaRoutes } from './http/routes/mfa-routes';
 import { passwordRoutes } from './http/routes/password-routes';
 import { healthRoutes } from './http/routes/health-routes';
 import { verifierRoutes } from './http/routes/verifier-routes';
@@ -50,6 +53,8 @@ export interface AppServices {
   background: BackgroundTasks;
   /** The outbox every mail goes through; `close()` it after the server stops. */
   mailer: Mailer;
+  /** The second factor: enrolment, removal, the sign-in challenge. */
+  mfa: MfaService;
   /** The slots every bcrypt hash and comparison waits for (PASSWORD_HASH_CONCURRENCY, PASSWORD_HASH_QUEUE). */
   hashGate: HashGate;
 }
@@ -67,6 +72,16 @@ export function createApp(config: Config, stores: Stores, options: AppOptions): 
   // What routes do after their answer (look-ups, mails): shutdown and tests wait for it.
   const background = new BackgroundTasks(logger);
   const mail = new AccountMail({ mailer, tokens: oneTimeTokens, counters: stores.rateLimits, users: stores.users, config: config.mail, logger });
+  const mfa = new MfaService({
+    factors: stores.mfa,
+    oneTimeTokens: stores.oneTimeTokens,
+    counters: stores.rateLimits,
+    tokens,
+    box: config.mfa.encryptionKey === null ? null : new SecretBox(config.mfa.encryptionKey),
+    issuer: config.jwt.issuer,
+    clock,
+    logger,
+  });
   const sessions = new SessionService({
     users: stores.users,
     sessions: stores.sessions,
@@ -77,6 +92,7 @@ export function createApp(config: Config, stores: Stores, options: AppOptions): 
     jwt: config.jwt,
     limits: config.sessions,
     requireEmailVerification: config.requireEmailVerification,
+    secondFactor: mfa,
     onReuse: (session) => background.run('session-ended notice', () => mail.notifySessionEnded(session, clock.now())),
   });
   const passwords = new PasswordService({
@@ -102,7 +118,7 @@ export function createApp(config: Config, stores: Stores, options: AppOptions): 
   // What every request passes first: its id and log line, security headers, CORS, no caching.
   const edge = [requestLogger(logger), securityHeaders(), corsPolicy(config.corsOrigins), noStore];
   const body = jsonBody();
-  const profile = profileHandlers({ accounts, verifyToken });
+  const profile = profileHandlers({ accounts, verifyToken, mfa });
   const refresh = refreshHandlers({ sessions, clock });
   const errorHandler = createErrorHandler(logger);
 
@@ -113,12 +129,13 @@ export function createApp(config: Config, stores: Stores, options: AppOptions): 
   app.use(body);
 
   // Protected routes first: each router a request passes costs it a few microseconds (see bench/).
-  app.use(accountRoutes({ accounts, sessions, verifyToken, profile, deletion, limiters }));
+  app.use(accountRoutes({ accounts, sessions, verifyToken, profile, deletion, limiters, mfa }));
   app.use(
     authRoutes({ accounts, sessions, tokens, limiters, clock, allowRegistration: config.allowRegistration, refresh, verification, background }),
   );
   app.use(passwordRoutes({ accounts, passwords, sessions, mail, limiters, verifyToken, clock, background }));
-  app.use(emailRoutes({ verification, mail, limiters, verifyToken }));
+  app.use(emailRoutes({ verification, mail, limiters, verifyToken, mfa }));
+  app.use(mfaRoutes({ accounts, mfa, sessions, limiters, verifyToken, clock }));
   app.use(healthRoutes(() => stores.ping(), logger));
   app.use(demoRoutes());
   app.use(docsRoutes());
@@ -140,6 +157,6 @@ export function createApp(config: Config, stores: Stores, options: AppOptions): 
     errorHandler,
   );
 
-  app.services = { accounts, sessions, tokens, background, mailer, hashGate };
+  app.services = { accounts, sessions, tokens, background, mailer, hashGate, mfa };
   return app;
 }

@@ -8,10 +8,13 @@ export type ErrorCode =
   | 'invalid_grant'
   | 'unauthorized'
   | 'insufficient_scope'
+  | 'invalid_mfa_code'
+  | 'mfa_required'
   | 'email_not_verified'
   | 'not_found'
   | 'method_not_allowed'
   | 'email_taken'
+  | 'mfa_already_enabled'
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'rate_limited'
@@ -27,10 +30,16 @@ export const ERROR_TABLE: Record<ErrorCode, { status: number; description: strin
   invalid_grant: { status: 401, description: 'The refresh token is invalid, expired or revoked.' },
   unauthorized: { status: 401, description: 'Authentication is required.' },
   insufficient_scope: { status: 403, description: 'Your role does not allow this.' },
-  email_not_verified: { status: 403, description: 'Confirm your email address before logging in; the link is in the mail we sent.' },
+  invalid_mfa_code: { status: 401, description: 'The code is wrong or was already used.' },
+  mfa_required: { status: 403, description: 'Enter the code from your authenticator app to finish signing in.' },
+  email_not_verified: {
+    status: 403,
+    description: 'Confirm your email address before logging in: follow the link we mailed, or reset your password, which confirms it too.',
+  },
   not_found: { status: 404, description: 'Not found.' },
   method_not_allowed: { status: 405, description: 'This method is not allowed on this route.' },
   email_taken: { status: 409, description: 'This email is already registered.' },
+  mfa_already_enabled: { status: 409, description: 'Two-step sign-in is already on; turn it off first to enrol again.' },
   payload_too_large: { status: 413, description: 'The request body is too large.' },
   unsupported_media_type: {
     status: 415,

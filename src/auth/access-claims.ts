@@ -14,6 +14,11 @@ export interface AccessClaims {
   sessionId: string;
   tokenId: string;
   role: Role;
+  /**
+   * How the user proved who they are (RFC 8176): ["pwd"], or ["pwd", "otp"] after a second factor.
+   * Empty for a token without the claim (one issued before this server wrote it).
+   */
+  amr: readonly string[];
   issuedAt: number;
   expiresAt: number;
 }
@@ -43,9 +48,18 @@ export function readAccessToken(
   const tokenId = stringClaim(claims, 'jti');
   const role = claims.role as Role;
   if (!userId || !sessionId || !tokenId || !ROLES.includes(role)) return { rejected: 'invalid' };
+  const amr = methodsClaim(claims.amr);
+  if (amr === null) return { rejected: 'invalid' };
   return {
-    claims: { userId, sessionId, tokenId, role, issuedAt: claims.iat as number, expiresAt: claims.exp as number },
+    claims: { userId, sessionId, tokenId, role, amr, issuedAt: claims.iat as number, expiresAt: claims.exp as number },
   };
+}
+
+/** The `amr` claim: absent is none, else a short array of short strings; anything else makes the token invalid. */
+export function methodsClaim(value: unknown): readonly string[] | null {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.length > 8) return null;
+  return value.every((method) => typeof method === 'string' && method.length > 0 && method.length <= 32) ? (value as string[]) : null;
 }
 
 /** The error for a refused access token: "token expired" (refresh) or "token invalid" (log in again). */

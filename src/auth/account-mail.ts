@@ -40,15 +40,19 @@ export class AccountMail {
     mailer.send(verificationMail({ to: user.email, link: verificationLink(config.appUrl, token), ttlMs: config.emailVerificationTtlMs }));
   }
 
-  /** Tells the owner their password was changed or reset: the one warning a hijacked account gives. */
+  /**
+   * Tells the owner their password was changed or reset: the one warning a hijacked account gives.
+   * Notices go to verified addresses only, here and below: anyone may register someone else's
+   * address, and must not be able to make this server mail its owner at will.
+   */
   notifyPasswordChanged(user: UserRecord, how: 'changed' | 'reset', at: number): void {
-    this.deps.mailer.send(passwordChangedMail({ to: user.email, how, at }));
+    if (user.emailVerified) this.deps.mailer.send(passwordChangedMail({ to: user.email, how, at }));
   }
 
   /** Tells the owner a replayed refresh token ended one of their sessions (a stolen token, or a client that lost its newest one). */
   async notifySessionEnded(session: SessionRecord, at: number): Promise<void> {
     const user = await this.deps.users.findById(session.userId);
-    if (user) this.deps.mailer.send(sessionEndedMail({ to: user.email, at, userAgent: session.userAgent, ip: session.ip }));
+    if (user?.emailVerified) this.deps.mailer.send(sessionEndedMail({ to: user.email, at, userAgent: session.userAgent, ip: session.ip }));
   }
 
   /** True for the first mail of its kind to the user in the cooldown window, counted in the shared store. */

@@ -35,7 +35,10 @@ export class AccountService {
     return user;
   }
 
-  /** Adds a user whose password hash was made elsewhere (USERS_FILE). */
+  /**
+   * Adds a user whose password hash was made elsewhere (USERS_FILE). The operator vouches for the
+   * address, so it counts as verified: REQUIRE_EMAIL_VERIFICATION never locks out a provisioned admin.
+   */
   async provision(entry: { email: string; passwordHash: string; role: Role }): Promise<'created' | 'email_taken'> {
     const { email, passwordHash, role } = entry;
     return this.users.create({
@@ -44,7 +47,7 @@ export class AccountService {
       passwordHash,
       role,
       createdAt: this.clock.now(),
-      emailVerified: false,
+      emailVerified: true,
       disabled: false,
       lastLoginAt: null,
     });

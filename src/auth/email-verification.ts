@@ -4,6 +4,7 @@ import type { Logger } from '../lib/logger';
 import type { UserRecord, UserStore } from '../stores/types';
 import type { AccountMail } from './account-mail';
 import type { OneTimeTokens } from './one-time-tokens';
+import { revoked } from './password-service';
 
 export class EmailVerificationService {
   constructor(
@@ -18,7 +19,7 @@ export class EmailVerificationService {
   /** Mails a new link to the signed-in user, unless the address is verified already or a link went out within MAIL_COOLDOWN. */
   async resend(userId: string): Promise<void> {
     const user = await this.deps.users.findById(userId);
-    if (!user) throw new AppError('invalid_token', { description: 'token revoked' });
+    if (!user) throw revoked();
     if (user.emailVerified) return;
     await this.deps.mail.sendVerification(user);
   }

@@ -15,6 +15,7 @@ export function hashOneTimeToken(token: string): string {
 const DESCRIPTIONS: Record<OneTimeTokenPurpose, string> = {
   password_reset: 'The reset link is invalid, used or expired; ask for a new one.',
   email_verification: 'The verification link is invalid, used or expired; ask for a new one.',
+  mfa_challenge: 'The sign-in is invalid, used or expired; log in again.',
 };
 
 export class OneTimeTokens {
@@ -39,6 +40,17 @@ export class OneTimeTokens {
     const record = await this.store.consume(hashOneTimeToken(token), purpose);
     if (!record) throw new AppError('invalid_grant', { status: 400, description: DESCRIPTIONS[purpose] });
     return record;
+  }
+
+  /** Runs `work` for a redeemed token; if it throws, the token is put back unused (its expiry unchanged) and the error goes on. */
+  async keepOnFailure<T>(record: OneTimeTokenRecord, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      // The work's error is what the caller must hear, even when the store cannot take the token back.
+      await this.store.create(record).catch(() => undefined);
+      throw error;
+    }
   }
 
   /** Voids every outstanding token of the user for the purpose. */

@@ -7,6 +7,7 @@ import type { AccountMail } from './account-mail';
 import type { OneTimeTokens } from './one-time-tokens';
 import type { PasswordHasher } from './passwords';
 import type { ClientInfo, SessionService, TokenGrant } from './session-service';
+import type { AuthMethods } from './tokens';
 
 export interface PasswordServiceDeps {
   users: UserStore;
@@ -31,9 +32,14 @@ export async function confirmPassword(
 ): Promise<UserRecord> {
   const user = await deps.users.findById(userId);
   // The user was deleted while the token lived: the token stands for nobody.
-  if (!user) throw new AppError('invalid_token', { description: 'token revoked' });
+  if (!user) throw revoked();
   if (!(await deps.hasher.verify(password, user.passwordHash, clientIp))) throw new AppError('invalid_credentials');
   return user;
+}
+
+/** A Bearer token whose user is gone: 401 invalid_token, "token revoked" (the challenge is built by the error handler). */
+export function revoked(): AppError {
+  return new AppError('invalid_token', { description: 'token revoked' });
 }
 
 export class PasswordService {
@@ -44,18 +50,25 @@ export class PasswordService {
    * theirs and opens a new one, whose tokens it returns: whoever held another session (a thief
    * with a copy of a token) is out, the user stays in.
    */
-  async change(userId: string, currentPassword: string, newPassword: string, client: ClientInfo): Promise<TokenGrant> {
+  async change(userId: string, currentPassword: string, newPassword: string, client: ClientInfo, amr: AuthMethods): Promise<TokenGrant> {
     const { users, hasher, sessionStore, sessions, tokens, mail, clock, logger } = this.deps;
     const user = await confirmPassword(this.deps, userId, currentPassword, client.ip);
     const passwordHash = await hasher.hash(newPassword, client.ip);
-    const updated = await users.update(user.id, { passwordHash });
-    if (!updated) throw new AppError('invalid_token', { description: 'token revoked' });
-    // A reset link mailed before the change would undo it: void them all.
+    // Only over the hash just checked: a reset that landed meanwhile wins, and this change is refused.
+    const updated = await users.update(user.id, { passwordHash }, user.passwordHash);
+    if (!updated) {
+      if (!(await users.findById(user.id))) throw revoked();
+      throw new AppError('invalid_credentials', { description: 'The password changed meanwhile; log in again.' });
+    }
+    // A reset link mailed before the change would undo it, and a sign-in waiting for its second
+    // factor was made with the old password: void them all.
     await tokens.voidAll(user.id, 'password_reset');
+    await tokens.voidAll(user.id, 'mfa_challenge');
     const ended = await sessionStore.endAllForUser(user.id);
     logger.info({ userId: user.id, sessionsEnded: ended }, 'password changed');
     mail.notifyPasswordChanged(updated, 'changed', clock.now());
-    return sessions.openSession(updated, client);
+    // The new session stands on the same proof as the one the change was made in.
+    return sessions.openSession(updated, client, amr);
   }
 
   /**
@@ -77,11 +90,13 @@ export class PasswordService {
   async reset(token: string, newPassword: string, clientIp: string): Promise<void> {
     const { users, hasher, sessionStore, tokens, mail, clock, logger } = this.deps;
     const record = await tokens.redeem(token, 'password_reset');
-    const passwordHash = await hasher.hash(newPassword, clientIp);
+    // Redeemed first, so a made-up token costs no hash; a hash that fails (the queue full) gives the link back.
+    const passwordHash = await tokens.keepOnFailure(record, () => hasher.hash(newPassword, clientIp));
     const updated = await users.update(record.userId, { passwordHash, emailVerified: true });
     // The account was deleted after the mail went out: the link leads nowhere.
     if (!updated) throw new AppError('invalid_grant', { status: 400, description: 'The reset link is invalid, used or expired; ask for a new one.' });
     await tokens.voidAll(updated.id, 'password_reset');
+    await tokens.voidAll(updated.id, 'mfa_challenge');
     const ended = await sessionStore.endAllForUser(updated.id);
     logger.info({ userId: updated.id, sessionsEnded: ended }, 'password reset');
     mail.notifyPasswordChanged(updated, 'reset', clock.now());

@@ -8,7 +8,7 @@ import { rateLimitHeaders, type RateLimitState } from '../lib/rate-limit-headers
 import { isIdle } from '../stores/rotation';
 import type { RotationPolicy, SessionRecord, SessionStore, UserRecord, UserStore } from '../stores/types';
 import type { PasswordHasher } from './passwords';
-import type { AccessClaims, TokenService } from './tokens';
+import { PASSWORD_ONLY, type AccessClaims, type AuthMethods, type TokenService } from './tokens';
 
 /** Everything a successful login or refresh hands to the client. */
 export interface TokenGrant {
@@ -21,6 +21,23 @@ export interface TokenGrant {
   /** The session the tokens belong to (their `sid`). */
   sessionId: string;
   user: UserRecord;
+  /** Whether the user has a confirmed second factor (the User JSON's `mfa_enabled`). */
+  mfaEnabled: boolean;
+}
+
+/** A right password of an account with a second factor: no session yet, a token for POST /login/mfa. */
+export interface MfaChallenge {
+  mfaToken: string;
+  /** Seconds the mfa_token lasts. */
+  expiresIn: number;
+}
+
+/** What asks for the second factor at sign-in (MfaService). */
+export interface SecondFactorGate {
+  /** A challenge when the user has a confirmed factor, else null. */
+  challenge(user: UserRecord): Promise<MfaChallenge | null>;
+  /** For display: whether the user has a confirmed factor (may trail another instance's change by seconds). */
+  isEnabled(userId: string): Promise<boolean>;
 }
 
 /** A refresh's grant, with what the session has left of its refresh limit. */
@@ -49,6 +66,8 @@ export class SessionService {
       limits: Config['sessions'];
       /** Unverified accounts cannot log in (REQUIRE_EMAIL_VERIFICATION). */
       requireEmailVerification?: boolean;
+      /** Asks for the second factor after the right password; absent, no account has one. */
+      secondFactor?: SecondFactorGate;
       /** Told after a replayed refresh token ended a session (the owner gets a mail); never awaited. */
       onReuse?: (session: SessionRecord) => void;
     },
@@ -64,8 +83,11 @@ export class SessionService {
   /** What every rotation is held to: the grace window, the per-session limit, the idle timeout. */
   private readonly policy: RotationPolicy;
 
-  /** Checks the password and opens a session. Unknown email and wrong password fail alike. */
-  async login(email: string, password: string, client: ClientInfo): Promise<TokenGrant> {
+  /**
+   * Checks the password and opens a session, or, for an account with a second factor, returns
+   * the challenge to answer at POST /login/mfa. Unknown email and wrong password fail alike.
+   */
+  async login(email: string, password: string, client: ClientInfo): Promise<TokenGrant | MfaChallenge> {
     const { users, hasher } = this.deps;
     const user = await users.findByEmail(email);
     // The client's address takes its turn in the hashing queue: a flood from one address waits behind its own.
@@ -76,11 +98,17 @@ export class SessionService {
     }
     // Only after the right password: an unverified address tells nothing to whoever lacks it.
     if (this.deps.requireEmailVerification && !user.emailVerified) throw new AppError('email_not_verified');
+    // Asked only after the right password: a wrong one answers the same for every account.
+    const challenge = await this.deps.secondFactor?.challenge(user);
+    if (challenge) return challenge;
     return this.openSession(user, client);
   }
 
-  /** Opens a session for a user whose identity is already proven (a login, a password change). */
-  async openSession(user: UserRecord, client: ClientInfo): Promise<TokenGrant> {
+  /**
+   * Opens a session for a user whose identity is already proven (a login, a password change, a
+   * second factor); `amr` says how (RFC 8176) and stays with the session through every refresh.
+   */
+  async openSession(user: UserRecord, client: ClientInfo, amr: AuthMethods = PASSWORD_ONLY): Promise<TokenGrant> {
     const { sessions, clock, jwt } = this.deps;
     const now = clock.now();
     const session: SessionRecord = {
@@ -99,8 +127,17 @@ export class SessionService {
       refreshCount: 0,
     };
     await sessions.create(session);
-    this.deps.logger.info({ userId: user.id, sessionId: session.id }, 'login');
-    return this.grant(user, session);
+    // A reset, change or deletion may have landed while the password was being checked (a bcrypt
+    // time): it ended the sessions it saw, not this one. Read the user again now that the session
+    // exists: whichever came second ends it.
+    const current = await this.deps.users.findById(user.id);
+    if (!current || current.passwordHash !== user.passwordHash) {
+      await sessions.end(session.id);
+      this.deps.logger.info({ userId: user.id }, 'login refused: the password changed while it was checked');
+      throw new AppError('invalid_credentials');
+    }
+    this.deps.logger.info({ userId: user.id, sessionId: session.id, amr }, 'login');
+    return this.grant(user, session, amr);
   }
 
   /**
@@ -137,7 +174,7 @@ export class SessionService {
       await sessions.end(outcome.session.id);
       throw new AppError('invalid_grant', { description: 'The session has ended; log in again.' });
     }
-    return { ...this.grant(user, outcome.session), refreshAllowance: this.refreshAllowance(outcome.session) };
+    return { ...(await this.grant(user, outcome.session, claims.amr)), refreshAllowance: this.refreshAllowance(outcome.session) };
   }
 
   /**
@@ -202,7 +239,7 @@ export class SessionService {
     return { policy: 'session', max, windowMs, remaining: Math.max(0, max - session.refreshCount), resetMs };
   }
 
-  private grant(user: UserRecord, session: SessionRecord): TokenGrant {
+  private async grant(user: UserRecord, session: SessionRecord, amr: AuthMethods): Promise<TokenGrant> {
     const { tokens } = this.deps;
     const sessionExpiresAtSec = Math.floor(session.expiresAt / 1000);
     const access = tokens.signAccess({
@@ -210,6 +247,7 @@ export class SessionService {
       sessionId: session.id,
       tokenId: randomId(),
       role: user.role,
+      amr,
       sessionExpiresAtSec,
     });
     const refreshToken = tokens.signRefresh({
@@ -218,6 +256,7 @@ export class SessionService {
       tokenId: session.refreshJti,
       issuedAt: session.refreshIat,
       expiresAtSec: sessionExpiresAtSec,
+      amr,
     });
     return {
       accessToken: access.token,
@@ -226,6 +265,8 @@ export class SessionService {
       refreshExpiresAt: sessionExpiresAtSec,
       sessionId: session.id,
       user,
+      // A session that passed a second factor has one; otherwise ask (a cached answer, see MfaService).
+      mfaEnabled: amr.includes('otp') || ((await this.deps.secondFactor?.isEnabled(user.id)) ?? false),
     };
   }
 }

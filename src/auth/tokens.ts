@@ -2,7 +2,7 @@
 import type { Config, Role } from '../config';
 import { AppError } from '../errors';
 import { epochSeconds, type Clock } from '../lib/clock';
-import { ACCESS_TOKEN_TYPE, accessTokenError, readAccessToken, type AccessClaims } from './access-claims';
+import { ACCESS_TOKEN_TYPE, accessTokenError, methodsClaim, readAccessToken, type AccessClaims } from './access-claims';
 import { signJwt, stringClaim, verifyJwt } from './jwt';
 import {
   KeyRing,
@@ -18,12 +18,21 @@ import { VerifiedTokens } from './verified-tokens';
 
 export { ACCESS_TOKEN_TYPE, type AccessClaims };
 export const REFRESH_TOKEN_TYPE = 'rt+jwt';
+/** The second-step token of a sign-in with TOTP: signed with the refresh key, told apart by its type. */
+export const MFA_TOKEN_TYPE = 'mfa+jwt';
+
+/** Authentication methods (RFC 8176) of a session: a password, then maybe a one-time code. */
+export type AuthMethods = readonly ('pwd' | 'otp')[];
+export const PASSWORD_ONLY: AuthMethods = ['pwd'];
+export const PASSWORD_AND_OTP: AuthMethods = ['pwd', 'otp'];
 
 /** The verified content of a refresh token. */
 export interface RefreshClaims {
   userId: string;
   sessionId: string;
   tokenId: string;
+  /** How the session's user signed in; carried here so that refreshed access tokens keep it. */
+  amr: AuthMethods;
   /** True when the token was accepted although expired (only when asked for). */
   expired: boolean;
 }
@@ -79,7 +88,7 @@ export class TokenService implements AccessTokenVerifier {
   }
 
   /** Issues an access token that never outlives its session. */
-  signAccess(input: { userId: string; sessionId: string; tokenId: string; role: Role; sessionExpiresAtSec: number }): {
+  signAccess(input: { userId: string; sessionId: string; tokenId: string; role: Role; amr: AuthMethods; sessionExpiresAtSec: number }): {
     token: string;
     expiresAt: number;
   } {
@@ -94,6 +103,7 @@ export class TokenService implements AccessTokenVerifier {
       iat,
       exp,
       role: input.role,
+      amr: input.amr,
     };
     return { token: signJwt(claims, ACCESS_TOKEN_TYPE, this.accessKey), expiresAt: exp };
   }
@@ -102,7 +112,7 @@ export class TokenService implements AccessTokenVerifier {
    * Issues a refresh token. Deterministic: the same inputs give the same token, which is how the
    * grace window hands a second tab the very successor the first tab received.
    */
-  signRefresh(input: { userId: string; sessionId: string; tokenId: string; issuedAt: number; expiresAtSec: number }): string {
+  signRefresh(input: { userId: string; sessionId: string; tokenId: string; issuedAt: number; expiresAtSec: number; amr: AuthMethods }): string {
     const claims = {
       iss: this.jwtConfig.issuer,
       // Only this server consumes refresh tokens, so it is their audience.
@@ -112,8 +122,42 @@ export class TokenService implements AccessTokenVerifier {
       jti: input.tokenId,
       iat: input.issuedAt,
       exp: input.expiresAtSec,
+      // The session's amr rides in its refresh token (only this server signs or reads one), so no
+      // store has to keep it: every refreshed access token says how the session began.
+      amr: input.amr,
     };
     return signJwt(claims, REFRESH_TOKEN_TYPE, this.refreshKey);
+  }
+
+  /**
+   * The `mfa_token` of a sign-in waiting for its second factor: the user and this attempt (`jti`),
+   * for `ttlSec`. Signed with the refresh key under its own type, so that neither token passes for
+   * the other; its single use and its wrong-code budget are kept in the stores (see MfaService).
+   */
+  signMfaToken(input: { userId: string; tokenId: string; ttlSec: number }): string {
+    const iat = epochSeconds(this.clock);
+    const claims = { iss: this.jwtConfig.issuer, aud: this.jwtConfig.issuer, sub: input.userId, jti: input.tokenId, iat, exp: iat + input.ttlSec };
+    return signJwt(claims, MFA_TOKEN_TYPE, this.refreshKey);
+  }
+
+  /** The user and attempt of an `mfa_token`, or AppError('invalid_grant') (401) when it is not one of ours or has expired. */
+  verifyMfaToken(token: string, maxLifetimeSec: number): { userId: string; tokenId: string } {
+    const result = verifyJwt(token, this.refreshRing, {
+      typ: MFA_TOKEN_TYPE,
+      issuer: this.jwtConfig.issuer,
+      audience: this.jwtConfig.issuer,
+      nowSec: epochSeconds(this.clock),
+      maxLifetimeSec,
+    });
+    const userId = 'rejected' in result ? null : stringClaim(result.claims, 'sub');
+    const tokenId = 'rejected' in result ? null : stringClaim(result.claims, 'jti');
+    if (!userId || !tokenId) {
+      const expired = 'rejected' in result && result.rejected === 'expired';
+      throw new AppError('invalid_grant', {
+        description: expired ? 'The sign-in has expired; log in again.' : 'The mfa_token is invalid; log in again.',
+      });
+    }
+    return { userId, tokenId };
   }
 
   verifyAccess(token: string): AccessClaims {
@@ -149,9 +193,11 @@ export class TokenService implements AccessTokenVerifier {
     const userId = stringClaim(result.claims, 'sub');
     const sessionId = stringClaim(result.claims, 'sid');
     const tokenId = stringClaim(result.claims, 'jti');
-    if (!userId || !sessionId || !tokenId) {
+    // A refresh token from before amr was written began with a password alone.
+    const amr = result.claims.amr === undefined ? PASSWORD_ONLY : methodsClaim(result.claims.amr);
+    if (!userId || !sessionId || !tokenId || amr === null || !amr.every((method) => method === 'pwd' || method === 'otp')) {
       throw new AppError('invalid_grant', { description: 'The refresh token is invalid.' });
     }
-    return { userId, sessionId, tokenId, expired: result.expired };
+    return { userId, sessionId, tokenId, amr: amr as AuthMethods, expired: result.expired };
   }
 }

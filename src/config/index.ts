@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { accountSettings, accountVariables, type AccountConfig } from './accounts';
 import { mailChecks, mailSettings, mailVariables, type MailConfig } from './mail';
+import { mfaChecks, mfaSettings, mfaVariables, type MfaConfig } from './mfa';
 import { limitSettings, limitVariables, type LimitConfig } from './limits';
 import { passwordSettings, passwordVariables, type PasswordConfig } from './passwords';
 import { edgeVariables, processVariables, serverChecks, serverSettings, type ServerConfig } from './server';
@@ -15,7 +16,7 @@ export type { TrustProxy } from './server';
 export { SECRET_PLACEHOLDERS, secretWeakness } from './secrets';
 
 /** Everything the server needs to know, parsed and checked once at start-up. */
-export interface Config extends ServerConfig, TokenConfig, PasswordConfig, AccountConfig, LimitConfig, SessionConfig, StorageConfig, MailConfig {}
+export interface Config extends ServerConfig, TokenConfig, PasswordConfig, AccountConfig, LimitConfig, SessionConfig, StorageConfig, MailConfig, MfaConfig {}
 
 /** Raised when the environment is unusable; the message names each variable, never a value. */
 export class ConfigError extends Error {
@@ -35,6 +36,7 @@ const environmentSchema = z.object({
   ...sessionVariables,
   ...storageVariables,
   ...mailVariables,
+  ...mfaVariables,
   ...edgeVariables,
 });
 
@@ -71,6 +73,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): LoadedCo
   serverChecks(checked, production, problems);
   sessionChecks(checked, problems);
   mailChecks(checked, production, problems);
+  mfaChecks(checked, production, problems);
   const keyWarnings = keyChecks(checked, production, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -85,6 +88,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): LoadedCo
     ...sessionSettings(e),
     ...storageSettings(e),
     ...mailSettings(e),
+    ...mfaSettings(e, warnings),
   };
   warnings.push(...keyWarnings);
   return { config: deepFreeze(config), warnings };

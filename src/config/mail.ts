@@ -80,6 +80,10 @@ export function mailChecks(env: Partial<MailEnvironment>, production: boolean, p
     if (env.MAIL_FROM === undefined) problems.push('MAIL_FROM: is required in production when SMTP_URL is set');
     if (env.APP_URL === undefined) problems.push('APP_URL: is required in production when SMTP_URL is set (the base of the links in mails)');
   }
+  // A reset link over plain http hands its token to anyone on the path.
+  if (env.APP_URL !== undefined && new URL(env.APP_URL).protocol !== 'https:') {
+    problems.push('APP_URL: must be an https:// URL in production (the links in mails carry one-time tokens)');
+  }
 }
 
 export function mailSettings(e: MailEnvironment): MailConfig {

@@ -1,7 +1,7 @@
 // The one place any error becomes the contract's JSON: stable code, one sentence, nothing internal.
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError } from '../errors';
-import { REALM } from './bearer';
+import { bearerError, REALM } from './bearer';
 import { requestSummary } from './request-logger';
 import type { Logger } from '../lib/logger';
 
@@ -40,8 +40,12 @@ export function createErrorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     res.status(appError.status).set(appError.headers).set('Cache-Control', 'no-store');
-    // RFC 9110 §11.6.1: every 401 names a scheme, also where no Bearer challenge was built.
-    if (appError.status === 401 && !res.get('WWW-Authenticate')) res.set('WWW-Authenticate', `Bearer realm="${REALM}"`);
+    // RFC 9110 §11.6.1: every 401 names a scheme, also where no Bearer challenge was built; a
+    // Bearer token refused deeper down (its user gone) still gets RFC 6750's error and description.
+    if (appError.status === 401 && !res.get('WWW-Authenticate')) {
+      const challenge = appError.code === 'invalid_token' ? bearerError('invalid_token', appError.description).headers : { 'WWW-Authenticate': `Bearer realm="${REALM}"` };
+      res.set(challenge);
+    }
     res.json({
       error: appError.code,
       error_description: appError.description,

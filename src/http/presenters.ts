@@ -3,16 +3,22 @@ import type { TokenGrant } from '../auth/session-service';
 import type { SessionRecord, UserRecord } from '../stores/types';
 import type { SessionJson, TokenResponseJson, UserJson } from './response-schemas';
 
+/** Tells whether a user has a confirmed second factor (MfaService.isEnabled). */
+export interface MfaStatus {
+  isEnabled(userId: string): Promise<boolean>;
+}
+
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** A user as clients see it: never the hash. */
-export function userJson(user: UserRecord) {
+/** A user as clients see it: never the hash; `mfaEnabled` comes from the MfaStore, not the record. */
+export function userJson(user: UserRecord, mfaEnabled: boolean) {
   return {
     id: user.id,
     email: user.email,
     role: user.role,
     created_at: iso(user.createdAt),
     email_verified: user.emailVerified,
+    mfa_enabled: mfaEnabled,
   } satisfies UserJson;
 }
 
@@ -37,6 +43,6 @@ export function tokenResponseJson(grant: TokenGrant, nowSec: number) {
     expires_at: grant.accessExpiresAt,
     refresh_token: grant.refreshToken,
     refresh_expires_in: grant.refreshExpiresAt - nowSec,
-    user: userJson(grant.user),
+    user: userJson(grant.user, grant.mfaEnabled),
   } satisfies TokenResponseJson;
 }

@@ -64,6 +64,8 @@ function limiter(
 }
 
 export interface RateLimiters {
+  /** Password changes per account (LOGIN_RATE_LIMIT_MAX per LOGIN_RATE_LIMIT_WINDOW); goes after verifyToken. */
+  passwordChanges: RequestHandler;
   /** Every request to the sign-in routes (/login, /register) from one address counts here. */
   perAddress: RequestHandler;
   /**
@@ -75,6 +77,11 @@ export interface RateLimiters {
 
 export function createRateLimiters(config: Config, counter: RateLimitCounter, clock: Clock): RateLimiters {
   return {
+    // Every change counts, right or wrong: someone holding a stolen session could otherwise change
+    // the password in a loop, voiding each reset link the owner asks for before it can be used.
+    passwordChanges: limiter('password-change', config.rateLimits.login, counter, clock, {
+      keyGenerator: (req) => req.auth!.userId,
+    }),
     perAddress: limiter('address', config.rateLimits.perAddress, counter, clock, {}),
     failedLogins: limiter('login', config.rateLimits.login, counter, clock, {
       // The account: the signed-in user's address on the routes that ask for the password again

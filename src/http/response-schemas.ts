@@ -24,6 +24,7 @@ export const userSchema = z
     role: z.enum(['user', 'admin']),
     created_at: isoTime('When the account was registered'),
     email_verified: z.boolean().meta({ description: 'Whether the owner followed the link of a verification (or reset) mail.' }),
+    mfa_enabled: z.boolean().meta({ description: 'Whether two-step sign-in (TOTP) is on: the right password then answers 403 mfa_required.' }),
   })
   .meta({ id: 'User', description: 'An account as clients see it. Never a password or a hash.' });
 
@@ -71,6 +72,16 @@ export const errorSchema = z
       .min(1)
       .optional()
       .meta({ description: 'Only on a `400` from body validation: every problem found.' }),
+    mfa_token: z
+      .string()
+      .optional()
+      .meta({ description: 'Only on `403 mfa_required`: the token of this sign-in, for `POST /login/mfa`.' }),
+    expires_in: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .meta({ description: 'Only on `403 mfa_required`: seconds the `mfa_token` lasts (300).', example: 300 }),
   })
   .meta({ id: 'Error', description: 'Every error has this shape; never a stack trace or internal detail.' });
 
@@ -82,6 +93,20 @@ export const sessionListSchema = z
 export const acceptedSchema = z
   .strictObject({ status: z.literal('accepted') })
   .meta({ id: 'Accepted', description: 'The request was taken; any mail goes out after the answer.' });
+export const totpEnrolmentSchema = z
+  .strictObject({
+    secret: z.string().regex(/^[A-Z2-7]+$/).meta({ description: 'The TOTP secret in base32, to type into an authenticator app.' }),
+    otpauth_uri: z.string().meta({ description: 'The `otpauth://totp/…` URI an authenticator app scans (as a QR code).' }),
+  })
+  .meta({ id: 'TotpEnrolment', description: 'A pending TOTP factor: it guards nothing until POST /mfa/totp/confirm.' });
+export const recoveryCodesSchema = z
+  .strictObject({
+    recovery_codes: z
+      .array(z.string().regex(/^[A-Z2-7]{5}-[A-Z2-7]{5}$/))
+      .length(10)
+      .meta({ description: 'Ten single-use codes that stand in for a TOTP code; shown this once, stored only as hashes.' }),
+  })
+  .meta({ id: 'RecoveryCodes' });
 export const healthSchema = z.strictObject({ status: z.literal('ok') }).meta({ id: 'Health' });
 export const readySchema = z.strictObject({ status: z.literal('ready') }).meta({ id: 'Ready' });
 

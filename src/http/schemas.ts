@@ -105,3 +105,27 @@ export const emptyBody = z.strictObject({}).meta({ id: 'EmptyRequest' });
 export const deleteProfileBody = z
   .strictObject({ password: givenPassword })
   .meta({ id: 'DeleteProfileRequest', description: 'The current password, asked again before the account goes.' });
+
+/** A TOTP code (6 digits) or a recovery code ("ABCDE-FGHJK"; case, spaces and the dash do not matter). */
+const mfaCode = z
+  .string({ error: 'must be a string' })
+  .min(1, { error: 'must not be empty' })
+  .max(32, { error: 'is too long' })
+  .meta({ description: 'The 6-digit code of the authenticator app, or one of the recovery codes.', example: '123456' });
+
+export const totpConfirmBody = z
+  .strictObject({ code: mfaCode.meta({ description: 'The 6-digit code the authenticator app shows for the new secret.' }) })
+  .meta({ id: 'TotpConfirmRequest' });
+
+export const totpDeleteBody = z.strictObject({ code: mfaCode }).meta({ id: 'TotpDeleteRequest' });
+
+export const loginMfaBody = z
+  .strictObject({
+    mfa_token: z
+      .string({ error: 'must be a string' })
+      .min(1, { error: 'must not be empty' })
+      .max(4096, { error: 'is too long' })
+      .meta({ description: 'The `mfa_token` of the 403 mfa_required answer to POST /login.' }),
+    code: mfaCode,
+  })
+  .meta({ id: 'LoginMfaRequest' });

@@ -105,11 +105,22 @@ export function passwordChangedMail({ to, how, at }: PasswordChangedInput): Mail
   ]);
 }
 
+/**
+ * The product tokens of a User-Agent ("Firefox/133.0", "curl/8.5.0"), at most six, and nothing
+ * else: the header is whatever the client sent, and a sentence or a URL in it must not reach the
+ * owner's inbox inside a genuine mail from this server. A product name holds no dot, so no domain
+ * passes. Hand-written because no kept User-Agent parser is a dependency here.
+ */
+function productTokens(userAgent: string): string {
+  const products = [...userAgent.matchAll(/(?:^|[\s(;,])([A-Za-z][A-Za-z0-9_-]{0,29})\/(\d[\w.]{0,19})/g)].map((match) => `${match[1]}/${match[2]}`);
+  return products.slice(0, 6).join(' ');
+}
+
 /** The notice after refresh-token reuse ended a session; it names the session, never a token. */
 export function sessionEndedMail({ to, at, userAgent, ip }: SessionEndedInput): MailMessage {
   return mail(to, 'One of your sessions was signed out', [
     `At ${utcTime(at)}, a refresh token of one of the sessions of the account for ${to} was used twice. A refresh token works only once, so someone may have copied it: we signed that session out.`,
-    `The session: ${oneLine(userAgent, 'an unknown app')}, from ${oneLine(ip, 'an unknown address')}.`,
+    `The session: ${oneLine(productTokens(userAgent), 'an unknown app')}, from ${oneLine(ip, 'an unknown address')}.`,
     'If you did not expect this, change your password. If an app of yours simply lost its connection, sign in there again.',
   ]);
 }

@@ -30,7 +30,10 @@ export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [1000, 5000, 30_000];
 const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
 
 function smtpMailer(smtpUrl: string, options: MailerOptions): ClosableMailer {
-  const transport = smtpDelivery(smtpUrl, options.config.from);
+  // In production an smtp:// relay must upgrade to TLS, unless it is on this host (a local relay or a sidecar).
+  const { protocol, hostname } = new URL(smtpUrl);
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(hostname) || hostname.startsWith('127.');
+  const transport = smtpDelivery(smtpUrl, options.config.from, { requireTls: options.production && protocol === 'smtp:' && !loopback });
   const queue = new DeliveryQueue({
     deliver: transport.deliver,
     logger: options.logger,

@@ -31,10 +31,12 @@ function toFailure(error: unknown): DeliveryFailure {
  * Not pooled: these mails are few and far between, a pooled connection would mostly sit idle
  * until the server dropped it, and one connection per mail leaves no socket open after a send.
  */
-export function smtpDelivery(smtpUrl: string, from: string): SmtpDelivery {
+export function smtpDelivery(smtpUrl: string, from: string, options: { requireTls?: boolean } = {}): SmtpDelivery {
   const transporter = createTransport(
     {
       url: smtpUrl,
+      // Without it, whoever sits between this server and an smtp:// relay can strip STARTTLS and read reset links.
+      ...(options.requireTls ? { requireTLS: true } : {}),
       connectionTimeout: WAIT_MS,
       greetingTimeout: WAIT_MS,
       socketTimeout: WAIT_MS,

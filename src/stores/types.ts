@@ -52,9 +52,11 @@ export interface UserStore {
   /**
    * Applies `changes` in one atomic step and returns the record as it now is, or null when no
    * such user exists. Fields not named keep their value; two concurrent updates of different
-   * fields both take effect.
+   * fields both take effect. With `ifPasswordHash`, the step changes nothing and returns null
+   * unless the stored hash is that one: a password change checked against the old password loses
+   * to a reset that landed while it was hashing.
    */
-  update(id: string, changes: UserChanges): Promise<UserRecord | null>;
+  update(id: string, changes: UserChanges, ifPasswordHash?: string): Promise<UserRecord | null>;
   /** Deletes the user and frees its email; true if it existed. Its sessions, tokens and factors are the caller's to end. */
   delete(id: string): Promise<boolean>;
   /**
@@ -175,7 +177,7 @@ export interface RevocationCheck {
 }
 
 /** What a one-time token proves; each purpose is its own namespace. */
-export type OneTimeTokenPurpose = 'password_reset' | 'email_verification';
+export type OneTimeTokenPurpose = 'password_reset' | 'email_verification' | 'mfa_challenge';
 
 /**
  * A single-use token sent to a user (a reset or verification link). Only its SHA-256 hash is

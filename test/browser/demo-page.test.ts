@@ -1,9 +1,12 @@
-// The demo SPA in real Chromium: cookie mode, silent refresh, two tabs, cross-tab logout, and what another origin cannot do.
+// The demo SPA in real Chromium: cookie mode, silent refresh, two tabs, cross-tab logout, TOTP enrolment by scanning its QR code and the two-step login, and what another origin cannot do.
+import jsQR from 'jsqr';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { PNG } from 'pngjs';
 import request from 'supertest';
+import { totpCode } from '../../src/auth/totp';
 import { buildTestApp, type TestApp } from '../helpers/build-app';
 import { FakeClock } from '../helpers/fake-clock';
-import { PASSWORD, uniqueEmail } from '../helpers/fixtures';
+import { decodeJwt, PASSWORD, uniqueEmail } from '../helpers/fixtures';
 import {
   describeInBrowser,
   launchChromium,
@@ -83,6 +86,123 @@ describeInBrowser('the demo page in Chromium', () => {
   }
   const after = (seen: SeenRequest[], from: number, method: string, path: string) =>
     seen.slice(from).filter((entry) => entry.method === method && entry.path === path);
+
+  /** The JSON of the next answer of `method path` to the page, once it arrives. */
+  function nextAnswer(page: Page, served: ServedApp, method: string, path: string): Promise<Record<string, unknown>> {
+    return page
+      .waitForResponse((res) => res.url() === `${served.origin}${path}` && res.request().method() === method)
+      .then((res) => res.json() as Promise<Record<string, unknown>>);
+  }
+
+  /** What a phone's camera does: a picture of the element as it is on screen, read as a QR code. */
+  async function scanQrCode(page: Page, selector: string): Promise<string> {
+    const png = PNG.sync.read(await page.locator(selector).screenshot());
+    const found = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
+    if (!found) throw new Error(`no QR code could be read in ${selector}`);
+    return found.data;
+  }
+
+  it('enrols TOTP by scanning the QR code drawn in the page, shows the recovery codes once, then asks for a code at the next login', async () => {
+    const { served, clock } = await startServer();
+    const context = await newProfile();
+    // Every URL the page asks for, from its first load, images and scripts included: none may leave this origin.
+    const requested: string[] = [];
+    context.on('request', (req) => requested.push(req.url()));
+    const page = await openDemo(context, served);
+    const email = await signUp(page);
+    expect(await page.textContent('#profile-mfa')).toBe('off');
+    expect(await page.textContent('#mfa-status')).toBe('off');
+
+    const enrolment = nextAnswer(page, served, 'POST', '/mfa/totp');
+    await page.click('#mfa-enrol');
+    const { secret, otpauth_uri: uri } = (await enrolment) as { secret: string; otpauth_uri: string };
+    await page.locator('#mfa-qr:visible').waitFor();
+    await page.waitForFunction(() => {
+      const image = document.getElementById('mfa-qr') as HTMLImageElement | null;
+      return image !== null && image.complete && image.naturalWidth > 0;
+    });
+    await screenshot(page, '6-mfa-scan');
+
+    // The code on screen is the API's otpauth URI, and the key shown for typing in is its secret.
+    const scanned = await scanQrCode(page, '#mfa-qr');
+    expect(scanned).toBe(uri);
+    const scannedSecret = new URL(scanned).searchParams.get('secret')!;
+    expect(scannedSecret).toBe(secret);
+    expect((await page.textContent('#mfa-secret'))!.replace(/\s/g, '')).toBe(secret);
+
+    // The authenticator app's code for this moment of the server's clock, from what was scanned.
+    const confirmation = nextAnswer(page, served, 'POST', '/mfa/totp/confirm');
+    await page.fill('#mfa-confirm-code', totpCode(scannedSecret, clock.now()));
+    await page.click('#mfa-confirm-form button[type="submit"]');
+    const { recovery_codes: recoveryCodes } = (await confirmation) as { recovery_codes: string[] };
+    await page.locator('#mfa-recovery:visible').waitFor();
+    expect(await page.locator('#mfa-recovery-codes li').allTextContents()).toEqual(recoveryCodes);
+    expect(recoveryCodes).toHaveLength(10);
+    expect(await page.textContent('#mfa-status')).toBe('on');
+    expect(await page.textContent('#profile-mfa')).toBe('on (TOTP)');
+    await screenshot(page, '7-mfa-recovery-codes');
+    await page.click('#mfa-recovery-done');
+    await page.locator('#mfa-on:visible').waitFor();
+    // Shown once: gone from the page once put away.
+    expect(await page.locator('#mfa-recovery-codes li').count()).toBe(0);
+
+    await page.click('#logout');
+    await page.locator('#notice', { hasText: 'Logged out.' }).waitFor();
+
+    // The password alone no longer signs in: the page asks for the code, holding no session yet.
+    const mark = served.seen.length;
+    const firstStep = nextAnswer(page, served, 'POST', '/login');
+    await page.fill('#email', email);
+    await page.fill('#password', PASSWORD);
+    await page.click('button[value="login"]');
+    expect(await firstStep).toEqual({ error: 'mfa_required', error_description: expect.any(String), mfa_token: expect.any(String), expires_in: 300 });
+    await page.locator('#mfa-login-form:visible').waitFor();
+    expect(await page.textContent('#signed-out h1')).toBe('Enter your code');
+    expect(await page.locator('#auth-form').isVisible()).toBe(false);
+    expect(await context.cookies()).toEqual([]);
+    await screenshot(page, '8-mfa-code-asked');
+
+    // A wrong code is said under the form; the right one (the next step: the confirming one is used up) signs in.
+    clock.advanceSeconds(30);
+    const right = totpCode(scannedSecret, clock.now());
+    await page.fill('#mfa-login-code', right === '000000' ? '111111' : '000000');
+    await page.click('#mfa-login-form button[type="submit"]');
+    await page.locator('#mfa-login-error', { hasText: 'The code is wrong or was already used.' }).waitFor();
+    const secondStep = nextAnswer(page, served, 'POST', '/login/mfa');
+    await page.fill('#mfa-login-code', right);
+    await page.click('#mfa-login-form button[type="submit"]');
+    const tokens = await secondStep;
+    await page.locator('#profile-email', { hasText: email }).waitFor();
+    expect(await page.textContent('#who')).toBe(`Signed in as ${email}`);
+    expect(await page.textContent('#profile-mfa')).toBe('on (TOTP)');
+    expect(decodeJwt(tokens.access_token as string).payload.amr).toEqual(['pwd', 'otp']);
+    expect(tokens.refresh_token).toBeUndefined();
+    expect(served.seen.slice(mark).map(({ method, path, status, tokenMode }) => ({ method, path, status, tokenMode }))).toEqual([
+      { method: 'POST', path: '/login', status: 403, tokenMode: 'cookie' },
+      { method: 'POST', path: '/login/mfa', status: 401, tokenMode: 'cookie' },
+      { method: 'POST', path: '/login/mfa', status: 200, tokenMode: 'cookie' },
+      { method: 'GET', path: '/profile', status: 200, tokenMode: undefined },
+      { method: 'GET', path: '/sessions', status: 200, tokenMode: undefined },
+    ]);
+    expect(await context.cookies()).toEqual([expect.objectContaining({ name: '__Host-refresh_token', httpOnly: true })]);
+
+    // Turned off with a recovery code, the password alone signs in again.
+    await page.fill('#mfa-disable-code', recoveryCodes[0]!);
+    await page.click('#mfa-on button[type="submit"]');
+    await page.locator('#mfa-off:visible').waitFor();
+    expect(after(served.seen, mark, 'DELETE', '/mfa/totp').map((entry) => entry.status)).toEqual([204]);
+    await page.click('#logout');
+    await page.locator('#notice', { hasText: 'Logged out.' }).waitFor();
+    await page.fill('#email', email);
+    await page.fill('#password', PASSWORD);
+    await page.click('button[value="login"]');
+    await page.locator('#profile-email', { hasText: email }).waitFor();
+    expect(await page.textContent('#profile-mfa')).toBe('off');
+
+    // Nothing went to another origin: the QR code was drawn here, from this server's own module.
+    expect(requested.filter((url) => !url.startsWith(`${served.origin}/`) && !url.startsWith('data:'))).toEqual([]);
+    expect(requested).toContain(`${served.origin}/demo/qrcode.mjs`);
+  }, 60_000);
 
   it('registers and logs in with cookie mode, shows the profile, and keeps the refresh token out of reach of scripts', async () => {
     const { served } = await startServer();

@@ -55,6 +55,17 @@ describeInBrowser('Swagger UI "Try it out" at /docs in Chromium', () => {
     await screenshot(page, 'docs-try-it-out');
   });
 
+  it('lists the second-factor operations, each with its method and path', async () => {
+    const shown = async (method: string, path: string) =>
+      page.locator(`.opblock-${method}`).filter({ has: page.locator(`.opblock-summary-path[data-path="${path}"]`) }).count();
+    expect({
+      enrol: await shown('post', '/mfa/totp'),
+      confirm: await shown('post', '/mfa/totp/confirm'),
+      remove: await shown('delete', '/mfa/totp'),
+      loginMfa: await shown('post', '/login/mfa'),
+    }).toEqual({ enrol: 1, confirm: 1, remove: 1, loginMfa: 1 });
+  });
+
   it('met no CSP refusal and no script error on the way', () => {
     expect(problems).toEqual([]);
   });

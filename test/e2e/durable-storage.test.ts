@@ -10,6 +10,8 @@ const PASSWORD = 'correct horse battery staple';
 const SECRETS = {
   JWT_SECRET: 'e2e-Kp3vQ9zR7wX2mN8bT4yL6hJ1cF5dG0sA-access',
   JWT_REFRESH_SECRET: 'e2e-Wq8nE2rT6yU1iO4pA7sD9fG3hJ5kL0zX-refresh',
+  // Production refuses a database without a key for the TOTP secrets it would hold.
+  MFA_ENCRYPTION_KEY: 'q1Z0mC8yH3vKp7tW2sR9xL4bN6dF5gJ0aE1uI8oY3Tk=',
 };
 /** Long enough for a first PGlite start (it creates the cluster: several seconds on two cores). */
 const START_TIMEOUT_MS = 60_000;

@@ -72,5 +72,14 @@ describe('the Postman collection', () => {
     expect(limited.map(({ response }) => response?.code)).toEqual([...Array(LOGIN_RATE_LIMIT_MAX).fill(401), 429]);
     expect(new Set(executions.map(({ item }) => item.name)).size).toBe(stats.items.total - LOGIN_RATE_LIMIT_MAX);
     expect(stats.requests.total).toBe(executions.length);
+
+    // The second-factor folder: an enrolment started, a wrong code refused, the factor left pending (so not active).
+    const codes = (name: string) => executions.filter(({ item }) => item.name === name).map(({ response }) => response?.code);
+    expect({
+      enrol: codes('Start TOTP enrolment'),
+      wrongCode: codes('Confirm with a wrong code'),
+      stillOff: codes('Profile: two-step sign-in still off'),
+      madeUpMfaToken: codes('Finish a sign-in with a made-up mfa_token'),
+    }).toEqual({ enrol: [200], wrongCode: [401], stillOff: [200], madeUpMfaToken: [401] });
   }, 90_000);
 });

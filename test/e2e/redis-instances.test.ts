@@ -184,6 +184,7 @@ describe('starting in production with an unreachable REDIS_URL', () => {
     const redisPort = await freePort();
     const { child, port } = await spawnServer({
       NODE_ENV: 'production',
+      MFA_ENCRYPTION_KEY: 'q1Z0mC8yH3vKp7tW2sR9xL4bN6dF5gJ0aE1uI8oY3Tk=',
       REDIS_URL: `redis://admin:qq-redis-password@127.0.0.1:${redisPort}/0`,
     });
 

@@ -40,6 +40,8 @@ describe('starting in production against a Redis that never answers (README: "ca
           HOST: '127.0.0.1',
           JWT_SECRET: 'silent-Rk7vQ2zW9xN4mB8tY3uL6hJ1cF5dG0sA-access',
           JWT_REFRESH_SECRET: 'silent-Lq3nE8rT1yU6iO9pA2sD4fG7hJ0kZ5xC-refresh',
+          // Production refuses Redis without a key for the TOTP secrets it would hold.
+          MFA_ENCRYPTION_KEY: 'q1Z0mC8yH3vKp7tW2sR9xL4bN6dF5gJ0aE1uI8oY3Tk=',
           REDIS_URL: `redis://:silent-redis-password@127.0.0.1:${redis.port}`,
         },
       });

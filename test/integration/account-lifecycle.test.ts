@@ -49,6 +49,16 @@ describeEachBackend(
       await app.services.mailer.close();
     });
 
+    /** Registers and logs in a user whose address is verified through the link of the real mail. */
+    async function verifiedUser() {
+      const email = uniqueEmail('owner');
+      const verifyMail = smtp.nextMail(email, { subject: /confirm/i });
+      await register(app, email);
+      const token = tokenOf(smtp.linkIn(await verifyMail));
+      expect((await request(app).post('/email/verify').send({ token })).status).toBe(200);
+      return { email, tokens: await login(app, email) };
+    }
+
     /** Asks for a reset and returns the token of the link in the mail that arrives. */
     async function resetTokenFor(email: string): Promise<string> {
       // The registration's verification mail may still be on its way: wait for the reset mail.
@@ -172,7 +182,7 @@ describeEachBackend(
     });
 
     it('changes the password: a new session for the caller, every other session ended, reset links void, the owner told', async () => {
-      const { email, tokens } = await registerAndLogin(app);
+      const { email, tokens } = await verifiedUser();
       const other = await login(app, email);
       const resetToken = await resetTokenFor(email);
 
@@ -218,15 +228,63 @@ describeEachBackend(
       expect(again.body.user.id).not.toBe(tokens.user.id);
     });
 
-    it('mails the owner when a replayed refresh token ends a session', async () => {
-      const { email, tokens } = await registerAndLogin(app);
+    it('mails the owner when a replayed refresh token ends a session, naming the app by its product tokens only', async () => {
+      const { email } = await verifiedUser();
+      const tokens = await login(app, email, PASSWORD, 'Unlock your account at https://phish.example/now Firefox/133.0');
       expect((await request(app).post('/refresh').send({ refresh_token: tokens.refresh_token })).status).toBe(200);
       clock.advanceSeconds(11);
       const notice = smtp.nextMail(email, { subject: /sign|session/i });
       expectError(await request(app).post('/refresh').send({ refresh_token: tokens.refresh_token }), 401, 'invalid_grant');
       const mail = await notice;
       expect(mail.text).not.toContain(tokens.refresh_token);
-      expect(mail.text).toMatch(/used twice|reuse|again/i);
+      expect(mail.text).toMatch(/used twice/i);
+      expect(mail.text).toContain('Firefox/133.0');
+      expect(`${mail.text}${mail.html}`).not.toMatch(/phish|unlock/i);
+    });
+
+    it('sends no security notice to an address nobody has verified (anyone may register any address)', async () => {
+      const { email, tokens } = await registerAndLogin(app);
+      const changed = await request(app).post('/password/change').set(...bearer(tokens.access_token)).send({ current_password: PASSWORD, new_password: NEW_PASSWORD });
+      expect(changed.status).toBe(200);
+      await app.services.background.idle();
+      await app.services.mailer.idle();
+      expect(smtp.messages.filter((m) => m.envelopeTo.includes(email) && /password was/i.test(m.subject))).toEqual([]);
+    });
+
+    it('leaves no session to a login that was checking the old password while a reset landed, whatever the interleaving', async () => {
+      // Half of these logins fail (they lost the race): keep the failed-login limit out of the way.
+      await app.services.mailer.close();
+      app = await buildApp({ LOGIN_RATE_LIMIT_MAX: '100' });
+      const { email } = await register(app);
+      for (const offsetMs of [0, 5, 15, 30, 50, 80]) {
+        const token = await resetTokenFor(email);
+        clock.advanceSeconds(61);
+        const current = offsetMs === 0 ? PASSWORD : `${NEW_PASSWORD} ${offsetMs - 1}`;
+        // The reset starts hashing; the login reads the old hash and checks it while the reset lands.
+        const reset = request(app).post('/password/reset').send({ token, new_password: `${NEW_PASSWORD} ${offsetMs}` }).then((res) => res);
+        await new Promise((resolve) => setTimeout(resolve, offsetMs));
+        const loggedIn = await request(app).post('/login').send({ email, password: current });
+        expect((await reset).status).toBe(204);
+        if (loggedIn.status === 200) {
+          expectError(await request(app).post('/refresh').send({ refresh_token: loggedIn.body.refresh_token }), 401, 'invalid_grant');
+        } else {
+          expectError(loggedIn, 401, 'invalid_credentials');
+        }
+      }
+    });
+
+    it('refuses a password change checked against a password that a reset replaced meanwhile', async () => {
+      const { email, tokens } = await registerAndLogin(app);
+      const token = await resetTokenFor(email);
+      // The change checks the old password first (a supertest request starts when then() is called).
+      const racing = request(app).post('/password/change').set(...bearer(tokens.access_token)).send({ current_password: PASSWORD, new_password: 'the attackers passphrase' }).then((res) => res);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      expect((await request(app).post('/password/reset').send({ token, new_password: NEW_PASSWORD })).status).toBe(204);
+      const change = await racing;
+      // Either the reset ended the session first (401 invalid_token) or the change lost the race (401 invalid_credentials): never a 200.
+      expect(change.status).toBe(401);
+      await login(app, email, NEW_PASSWORD);
+      expectError(await request(app).post('/login').send({ email, password: 'the attackers passphrase' }), 401, 'invalid_credentials');
     });
 
     it('with REQUIRE_EMAIL_VERIFICATION, refuses the right password of an unverified account until it is verified', async () => {

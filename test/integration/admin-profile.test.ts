@@ -41,7 +41,7 @@ describe('GET /admin/users', () => {
     expect(res.status).toBe(200);
     expect(res.headers['cache-control']).toBe('no-store');
     expect(res.body).toEqual({
-      users: [user, { id: tokens.user.id, email: adminEmail, role: 'admin', created_at: tokens.user.created_at, email_verified: false }],
+      users: [user, { id: tokens.user.id, email: adminEmail, role: 'admin', created_at: tokens.user.created_at, email_verified: false, mfa_enabled: false }],
     });
     expect(res.text).not.toMatch(/\$2[aby]\$|hash|password/i);
   });

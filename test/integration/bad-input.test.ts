@@ -137,7 +137,7 @@ describe('objects with fields the contract does not allow', () => {
     const registered = await request(world.app).post('/register').send({ email, password: PASSWORD });
     expect(registered.status).toBe(201);
     expect(registered.body).toEqual({
-      user: { id: expect.any(String), email, role: 'user', created_at: expect.any(String), email_verified: false },
+      user: { id: expect.any(String), email, role: 'user', created_at: expect.any(String), email_verified: false, mfa_enabled: false },
     });
     const loggedIn = await request(world.app).post('/login').send({ email, password: PASSWORD });
     expect(loggedIn.status).toBe(200);

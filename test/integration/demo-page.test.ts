@@ -1,8 +1,8 @@
-// The demo SPA at GET /: three files from public/, under a strict page-only CSP; the API keeps its own.
+// The demo SPA at GET /: three files from public/ and the QR code module, under a strict page-only CSP; the API keeps its own.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
-import { DEMO_CSP, PUBLIC_DIR } from '../../src/http/routes/demo-routes';
+import { DEMO_CSP, PUBLIC_DIR, QRCODE_MODULE } from '../../src/http/routes/demo-routes';
 import { buildTestApp } from '../helpers/build-app';
 import { ROOT } from '../helpers/child-process';
 import { expectError } from '../helpers/fixtures';
@@ -79,7 +79,18 @@ describe('the page assets', () => {
     expect(res.text).toBe(file(name));
   });
 
-  it.each(['/demo', '/demo/', '/demo/index.html', '/demo/..%2fpackage.json', '/index.html', '/app.js', '/public/app.js'])(
+  it('serves /demo/qrcode.mjs as the installed qrcode-generator ES module, byte for byte, which app.js imports from this origin', async () => {
+    const res = await request(app).get('/demo/qrcode.mjs');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('text/javascript; charset=utf-8');
+    expect(res.headers['content-security-policy']).toBe(DEMO_CSP);
+    expect(res.text).toBe(readFileSync(QRCODE_MODULE, 'utf8'));
+    expect(res.text).toMatch(/^export default qrcode;$/m);
+    expect(QRCODE_MODULE).toBe(path.join(ROOT, 'node_modules', 'qrcode-generator', 'dist', 'qrcode.mjs'));
+    expect([...file('app.js').matchAll(/^import .* from '([^']+)';$/gm)].map((m) => m[1])).toEqual(['./qrcode.mjs']);
+  });
+
+  it.each(['/demo', '/demo/', '/demo/index.html', '/demo/..%2fpackage.json', '/index.html', '/app.js', '/public/app.js', '/qrcode.mjs', '/demo/qrcode.js', '/demo/qrcode_UTF8.mjs'])(
     'exposes nothing else of public/ or the project: %s is 404 JSON',
     async (route) => {
       expectError(await request(app).get(route), 404, 'not_found');

@@ -96,6 +96,27 @@ describe('GET /docs', () => {
     expect(init.text).not.toMatch(/https?:\/\//);
   });
 
+  it('renders a document that has the second-factor operations, each with its summary, under Authentication', async () => {
+    const init = (await request(app).get('/docs/swagger-ui-init.js')).text;
+    const specUrl = /"swaggerUrl": "([^"]+)"/.exec(init)![1]!;
+    const { paths } = (await request(app).get(specUrl)).body as { paths: Record<string, Record<string, { operationId: string; summary: string; tags: string[] }>> };
+    const shown = (method: string, route: string) => {
+      const { operationId, summary, tags } = paths[route]![method]!;
+      return { operationId, summary: summary.length > 0, tags };
+    };
+    expect({
+      enrol: shown('post', '/mfa/totp'),
+      confirm: shown('post', '/mfa/totp/confirm'),
+      remove: shown('delete', '/mfa/totp'),
+      loginMfa: shown('post', '/login/mfa'),
+    }).toEqual({
+      enrol: { operationId: 'enrolTotp', summary: true, tags: ['Authentication'] },
+      confirm: { operationId: 'confirmTotp', summary: true, tags: ['Authentication'] },
+      remove: { operationId: 'deleteTotp', summary: true, tags: ['Authentication'] },
+      loginMfa: { operationId: 'loginMfa', summary: true, tags: ['Authentication'] },
+    });
+  });
+
   it("serves nothing else of swagger-ui-dist: other files are the API's 404", async () => {
     const others = ['package.json', 'index.html', 'swagger-initializer.js', 'swagger-ui.js.map', 'oauth2-redirect.html', '../package.json'];
     for (const url of others.map((name) => `/docs/${name}`)) {

@@ -1,4 +1,5 @@
 // The lifecycle routes' edges: bad bodies, wrong passwords counted as failed logins, mail turned off in production, and the development mail log.
+import bcrypt from 'bcrypt';
 import request from 'supertest';
 import { buildTestApp } from '../helpers/build-app';
 import { bearer, expectError, login, PASSWORD, register, registerAndLogin } from '../helpers/fixtures';
@@ -111,6 +112,34 @@ describe('account lifecycle: the development mail log', () => {
     const token = new URL(line!.mail!.link!).searchParams.get('token')!;
     expect((await request(app).post('/password/reset').send({ token, new_password: 'a brand new passphrase 42' })).status).toBe(204);
     await login(app, email, 'a brand new passphrase 42');
+    await app.services.mailer.close();
+  });
+});
+
+describe('account lifecycle: provisioned accounts', () => {
+  it('counts a USERS_FILE address as verified, so REQUIRE_EMAIL_VERIFICATION never locks out a provisioned admin', async () => {
+    const { app } = buildTestApp({ env: { REQUIRE_EMAIL_VERIFICATION: 'true' } });
+    const passwordHash = await bcrypt.hash(PASSWORD, 10);
+    await app.services.accounts.provision({ email: 'ops@example.com', passwordHash, role: 'admin' });
+    const tokens = await login(app, 'ops@example.com');
+    expect(tokens.user).toMatchObject({ email: 'ops@example.com', role: 'admin', email_verified: true });
+    await app.services.mailer.close();
+  });
+});
+
+describe('account lifecycle: password changes per account', () => {
+  it('allows LOGIN_RATE_LIMIT_MAX changes per account in the window, right or wrong, so a stolen session cannot void reset links in a loop', async () => {
+    const { app } = buildTestApp({ env: { LOGIN_RATE_LIMIT_MAX: '2' } });
+    const { tokens } = await registerAndLogin(app);
+    const first = await request(app).post('/password/change').set(...bearer(tokens.access_token)).send({ current_password: PASSWORD, new_password: 'second passphrase here' });
+    expect(first.status).toBe(200);
+    const second = await request(app).post('/password/change').set(...bearer(first.body.access_token)).send({ current_password: 'second passphrase here', new_password: 'third passphrase here' });
+    expect(second.status).toBe(200);
+    const third = await request(app).post('/password/change').set(...bearer(second.body.access_token)).send({ current_password: 'third passphrase here', new_password: 'fourth passphrase here' });
+    expectError(third, 429, 'rate_limited');
+    expect(Number(third.headers['retry-after'])).toBeGreaterThan(0);
+    // The refused change changed nothing.
+    expect((await request(app).get('/profile').set(...bearer(second.body.access_token))).status).toBe(200);
     await app.services.mailer.close();
   });
 });

@@ -65,7 +65,7 @@ describe('POST /login', () => {
     const now = nowSec(clock);
 
     expect(header).toEqual({ alg: 'HS256', typ: 'at+jwt', kid: expect.any(String) });
-    expect(Object.keys(payload).sort()).toEqual(['aud', 'exp', 'iat', 'iss', 'jti', 'role', 'sid', 'sub']);
+    expect(Object.keys(payload).sort()).toEqual(['amr', 'aud', 'exp', 'iat', 'iss', 'jti', 'role', 'sid', 'sub']);
     expect(payload).toEqual({
       iss: 'auth-server',
       aud: 'api',
@@ -75,6 +75,7 @@ describe('POST /login', () => {
       iat: now,
       exp: now + 900,
       role: 'user',
+      amr: ['pwd'],
     });
     expect(JSON.stringify(payload)).not.toContain(email);
     expect(jwt.verify(tokens.access_token, TEST_ENV.JWT_SECRET!, { algorithms: ['HS256'] })).toBeTruthy();
@@ -98,6 +99,8 @@ describe('POST /login', () => {
       jti: expect.any(String),
       iat: now,
       exp: now + 604800,
+      // The session's sign-in methods, so refreshed access tokens keep their amr.
+      amr: ['pwd'],
     });
     expect(payload.jti).not.toBe(access.payload.jti);
     expect(JSON.stringify(payload)).not.toContain(email);

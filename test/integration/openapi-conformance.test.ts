@@ -1,6 +1,7 @@
 // The document cannot lie: real responses of every route, success and each error, match what /openapi.json says.
 import request, { type Response } from 'supertest';
 import type { AuthApp } from '../../src/app';
+import { totpCode } from '../../src/auth/totp';
 import { AppError } from '../../src/errors';
 import { API_OPERATIONS } from '../../src/http/openapi/operations';
 import type { Stores } from '../../src/stores/types';
@@ -8,7 +9,7 @@ import { createMemoryStores } from '../../src/stores/memory';
 import { buildTestApp } from '../helpers/build-app';
 import { eventually } from '../helpers/eventually';
 import { FakeClock } from '../helpers/fake-clock';
-import { adminAndLogin, bearer, PASSWORD, register, registerAndLogin, uniqueEmail } from '../helpers/fixtures';
+import { adminAndLogin, bearer, decodeJwt, PASSWORD, register, registerAndLogin, uniqueEmail } from '../helpers/fixtures';
 import { createConformance, type Conformance } from '../helpers/openapi-conformance';
 
 let conformance: Conformance;
@@ -75,6 +76,10 @@ const BODY_ROUTES = [
   ['post', '/email/verify'],
   ['post', '/email/verify/resend'],
   ['delete', '/profile'],
+  ['post', '/mfa/totp'],
+  ['post', '/mfa/totp/confirm'],
+  ['delete', '/mfa/totp'],
+  ['post', '/login/mfa'],
 ] as const;
 
 describe.each(BODY_ROUTES)('%s %s with a bad body', (method, path) => {
@@ -188,6 +193,9 @@ const PROTECTED = [
   ['post', '/password/change'],
   ['post', '/email/verify/resend'],
   ['delete', '/profile'],
+  ['post', '/mfa/totp'],
+  ['post', '/mfa/totp/confirm'],
+  ['delete', '/mfa/totp'],
 ] as const;
 
 function call(app: AuthApp, method: 'get' | 'post' | 'delete', path: string) {
@@ -344,6 +352,132 @@ describe('the password and email routes', () => {
   });
 });
 
+/** A signed mfa_token naming the user of `accessToken`, as POST /login hands out (its attempt unknown to the stores). */
+function mfaTokenFor(app: AuthApp, accessToken: string): string {
+  const userId = decodeJwt(accessToken).payload.sub as string;
+  return app.services.tokens.signMfaToken({ userId, tokenId: 'conformance-attempt', ttlSec: 300 });
+}
+
+/** A key for MFA_ENCRYPTION_KEY (32 bytes, base64). */
+const MFA_KEY = 'q1Z0mC8yH3vKp7tW2sR9xL4bN6dF5gJ0aE1uI8oY3Tk=';
+
+/** A user of `app` with TOTP on: the secret, a recovery code, and an access token. */
+async function withTotp(env: Record<string, string> = {}) {
+  const user = await withUser({ MFA_ENCRYPTION_KEY: MFA_KEY, ...env });
+  const { app, clock, tokens } = user;
+  const { secret } = (await request(app).post('/mfa/totp').set(...bearer(tokens.access_token))).body as { secret: string };
+  const confirmed = await request(app).post('/mfa/totp/confirm').set(...bearer(tokens.access_token)).send({ code: totpCode(secret, clock.now()) });
+  expect(confirmed.status).toBe(200);
+  /** The code an authenticator shows a step later (the confirming step is used up). */
+  const nextCode = () => {
+    clock.advanceSeconds(30);
+    return totpCode(secret, clock.now());
+  };
+  return { ...user, secret, recoveryCodes: confirmed.body.recovery_codes as string[], nextCode };
+}
+
+/** A code that is not the current one of `secret`. */
+function wrongCode(secret: string, atMs: number): string {
+  return totpCode(secret, atMs) === '000000' ? '111111' : '000000';
+}
+
+describe('the second-factor routes', () => {
+  it('documents POST /mfa/totp 200, 400 for a body with a field, and 409 once TOTP is on', async () => {
+    const { app, tokens } = await withUser({ MFA_ENCRYPTION_KEY: MFA_KEY });
+    const started = await conforms(request(app).post('/mfa/totp').set(...bearer(tokens.access_token)), 200);
+    expect(started.body.otpauth_uri).toContain(`secret=${started.body.secret}`);
+    await conforms(request(app).post('/mfa/totp').set(...bearer(tokens.access_token)).send({ secret: 'AAAA' }), 400);
+    const on = await withTotp();
+    const again = await conforms(request(on.app).post('/mfa/totp').set(...bearer(on.tokens.access_token)), 409);
+    expect(again.body.error).toBe('mfa_already_enabled');
+  });
+
+  it('documents POST /mfa/totp/confirm 200, 400 (bad body, nothing pending), 401 for a wrong code and 409', async () => {
+    const { app, clock, tokens } = await withUser({ MFA_ENCRYPTION_KEY: MFA_KEY });
+    const confirm = (body: object) => request(app).post('/mfa/totp/confirm').set(...bearer(tokens.access_token)).send(body);
+    const nothingPending = await conforms(confirm({ code: '123456' }), 400);
+    expect(nothingPending.body.error).toBe('invalid_request');
+    const { secret } = (await request(app).post('/mfa/totp').set(...bearer(tokens.access_token))).body as { secret: string };
+    await conforms(confirm({ code: 123456 }), 400);
+    const wrong = await conforms(confirm({ code: wrongCode(secret, clock.now()) }), 401);
+    expect(wrong.body.error).toBe('invalid_mfa_code');
+    const confirmed = await conforms(confirm({ code: totpCode(secret, clock.now()) }), 200);
+    expect(confirmed.body.recovery_codes).toHaveLength(10);
+    await conforms(confirm({ code: totpCode(secret, clock.now()) }), 409);
+  });
+
+  it('documents DELETE /mfa/totp 204, 400, 401 for a wrong code and 404 once TOTP is off', async () => {
+    const { app, clock, tokens, secret, nextCode } = await withTotp();
+    const remove = (body: object) => request(app).delete('/mfa/totp').set(...bearer(tokens.access_token)).send(body);
+    await conforms(remove({}), 400);
+    const wrong = await conforms(remove({ code: wrongCode(secret, clock.now()) }), 401);
+    expect(wrong.body.error).toBe('invalid_mfa_code');
+    await conforms(remove({ code: nextCode() }), 204);
+    const off = await conforms(remove({ code: nextCode() }), 404);
+    expect(off.body.error).toBe('not_found');
+  });
+
+  it('documents DELETE /mfa/totp 429 once failed logins exhaust LOGIN_RATE_LIMIT_MAX', async () => {
+    const { app, clock, tokens, secret } = await withTotp({ LOGIN_RATE_LIMIT_MAX: '1' });
+    const wrong = { code: wrongCode(secret, clock.now()) };
+    await conforms(request(app).delete('/mfa/totp').set(...bearer(tokens.access_token)).send(wrong), 401);
+    await conforms(request(app).delete('/mfa/totp').set(...bearer(tokens.access_token)).send(wrong), 429);
+  });
+
+  it('documents POST /login 403 mfa_required, then POST /login/mfa 200 (with and without cookie mode), 400 and each 401', async () => {
+    const { app, email, clock, secret, recoveryCodes, nextCode } = await withTotp();
+    const signIn = async () => {
+      const res = await conforms(request(app).post('/login').send({ email, password: PASSWORD }), 403);
+      expect(res.body).toEqual({ error: 'mfa_required', error_description: expect.any(String), mfa_token: expect.any(String), expires_in: 300 });
+      return res.body.mfa_token as string;
+    };
+    const plain = await conforms(request(app).post('/login/mfa').send({ mfa_token: await signIn(), code: nextCode() }), 200);
+    expect(typeof plain.body.refresh_token).toBe('string');
+    expect(decodeJwt(plain.body.access_token).payload.amr).toEqual(['pwd', 'otp']);
+    const cookie = await conforms(
+      request(app).post('/login/mfa').set('X-Token-Mode', 'cookie').send({ mfa_token: await signIn(), code: recoveryCodes[0] }),
+      200,
+    );
+    expect(cookie.body.refresh_token).toBeUndefined();
+    expect(cookie.headers['set-cookie']).toHaveLength(1);
+
+    const token = await signIn();
+    await conforms(request(app).post('/login/mfa').send({ mfa_token: token }), 400);
+    const wrong = await conforms(request(app).post('/login/mfa').send({ mfa_token: token, code: wrongCode(secret, clock.now()) }), 401);
+    expect(wrong.body.error).toBe('invalid_mfa_code');
+    const forged = await conforms(request(app).post('/login/mfa').send({ mfa_token: 'not-an-mfa-token', code: nextCode() }), 401);
+    expect(forged.body.error).toBe('invalid_grant');
+  });
+
+  it('documents POST /login/mfa 429 once failed logins exhaust LOGIN_RATE_LIMIT_MAX', async () => {
+    const { app, email, clock, secret } = await withTotp({ LOGIN_RATE_LIMIT_MAX: '1' });
+    const { mfa_token: token } = (await request(app).post('/login').send({ email, password: PASSWORD })).body as { mfa_token: string };
+    const wrong = { mfa_token: token, code: wrongCode(secret, clock.now()) };
+    await conforms(request(app).post('/login/mfa').send(wrong), 401);
+    const limited = await conforms(request(app).post('/login/mfa').send(wrong), 429);
+    expect(limited.body.error).toBe('rate_limited');
+  });
+
+  it('documents 501 on each of them without MFA_ENCRYPTION_KEY where factors are kept beyond the process', async () => {
+    // A factor enrolled while the key was set; the app restarted without it, on a DATABASE_URL (the stores stay in memory here).
+    const { stores, clock, email, tokens, nextCode } = await withTotp();
+    const { app } = buildTestApp({ clock, stores, env: { DATABASE_URL: 'postgres://u:p@127.0.0.1:1/none' } });
+    await conforms(request(app).post('/mfa/totp').set(...bearer(tokens.access_token)), 501);
+    await conforms(request(app).post('/mfa/totp/confirm').set(...bearer(tokens.access_token)).send({ code: nextCode() }), 501);
+    await conforms(request(app).delete('/mfa/totp').set(...bearer(tokens.access_token)).send({ code: nextCode() }), 501);
+    const { mfa_token: token } = (await request(app).post('/login').send({ email, password: PASSWORD })).body as { mfa_token: string };
+    const off = await conforms(request(app).post('/login/mfa').send({ mfa_token: token, code: nextCode() }), 501);
+    expect(off.body.error).toBe('not_configured');
+  });
+
+  it('documents POST /login/mfa 429 past the per-address limit', async () => {
+    const { app } = buildTestApp({ env: { RATE_LIMIT_MAX: '1' } });
+    const body = { mfa_token: 'not-an-mfa-token', code: '123456' };
+    expect((await request(app).post('/login/mfa').send(body)).status).toBe(401);
+    await conforms(request(app).post('/login/mfa').send(body), 429);
+  });
+});
+
 describe('a store failing', () => {
   // What a failing store throws: something unexpected (500), or the Redis stores' "unreachable" (503).
   let failure: Error = new Error('disk on fire');
@@ -374,6 +508,15 @@ describe('a store failing', () => {
     ['POST /email/verify', (s) => fail(s.oneTimeTokens, 'consume'), (app) => request(app).post('/email/verify').send({ token: 'a'.repeat(43) })],
     ['POST /email/verify/resend', (s) => fail(s.users, 'findById'), (app, token) => request(app).post('/email/verify/resend').set(...bearer(token))],
     ['DELETE /profile', (s) => fail(s.users, 'findById'), (app, token) => request(app).delete('/profile').set(...bearer(token)).send({ password: PASSWORD })],
+    ['POST /mfa/totp', (s) => fail(s.mfa, 'putPending'), (app, token) => request(app).post('/mfa/totp').set(...bearer(token))],
+    ['POST /mfa/totp/confirm', (s) => fail(s.mfa, 'get'), (app, token) => request(app).post('/mfa/totp/confirm').set(...bearer(token)).send({ code: '123456' })],
+    ['DELETE /mfa/totp', (s) => fail(s.mfa, 'get'), (app, token) => request(app).delete('/mfa/totp').set(...bearer(token)).send({ code: '123456' })],
+    [
+      'POST /login/mfa',
+      (s) => fail(s.mfa, 'get'),
+      // A well-signed mfa_token of this user: the route reaches the factor store, which fails.
+      (app, token) => request(app).post('/login/mfa').send({ mfa_token: mfaTokenFor(app, token), code: '123456' }),
+    ],
   ];
 
   async function brokenApp(breakStore: (stores: Stores) => unknown) {

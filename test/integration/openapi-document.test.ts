@@ -9,6 +9,9 @@ import { API_OPERATIONS } from '../../src/http/openapi/operations';
 import * as responses from '../../src/http/response-schemas';
 import {
   deleteProfileBody,
+  loginMfaBody,
+  totpConfirmBody,
+  totpDeleteBody,
   emailVerifyBody,
   emptyBody,
   loginBody,
@@ -145,6 +148,10 @@ describe('the paths', () => {
     expect(success).toEqual({
       'POST /register': ['201'],
       'POST /login': ['200'],
+      'POST /mfa/totp': ['200'],
+      'POST /mfa/totp/confirm': ['200'],
+      'DELETE /mfa/totp': ['204'],
+      'POST /login/mfa': ['200'],
       'POST /refresh': ['200'],
       'POST /logout': ['204'],
       'GET /profile': ['200'],
@@ -179,6 +186,10 @@ describe('security', () => {
     expect(security).toEqual({
       'post /register': [],
       'post /login': [],
+      'post /mfa/totp': bearer,
+      'post /mfa/totp/confirm': bearer,
+      'delete /mfa/totp': bearer,
+      'post /login/mfa': [],
       'post /refresh': [],
       'post /logout': [{ bearerAuth: [] }, {}],
       'get /profile': bearer,
@@ -208,7 +219,7 @@ describe('security', () => {
     expect(parameters('/logout')).toEqual(['header:X-Token-Mode', 'cookie:__Host-refresh_token']);
     expect(parameters('/password/change')).toEqual(['header:X-Token-Mode']);
     const withParameters = operations(document).filter(([, , op]) => op.parameters?.some((p) => p.name === 'X-Token-Mode'));
-    expect(withParameters.map(([path]) => path).sort()).toEqual(['/login', '/logout', '/password/change', '/refresh']);
+    expect(withParameters.map(([path]) => path).sort()).toEqual(['/login', '/login/mfa', '/logout', '/password/change', '/refresh']);
     for (const path of ['/login', '/refresh', '/logout', '/password/change']) {
       const success = Object.entries(document.paths[path]!.post!.responses).find(([status]) => status < '300')![1];
       expect(success.headers!['Set-Cookie']).toMatchObject({ required: false });
@@ -300,6 +311,11 @@ describe('the schemas', () => {
     ['EmailVerifyRequest', emailVerifyBody],
     ['EmptyRequest', emptyBody],
     ['DeleteProfileRequest', deleteProfileBody],
+    ['TotpConfirmRequest', totpConfirmBody],
+    ['TotpDeleteRequest', totpDeleteBody],
+    ['LoginMfaRequest', loginMfaBody],
+    ['TotpEnrolment', responses.totpEnrolmentSchema],
+    ['RecoveryCodes', responses.recoveryCodesSchema],
     ['User', responses.userSchema],
     ['Session', responses.sessionSchema],
     ['TokenResponse', responses.tokenResponseSchema],
@@ -367,7 +383,7 @@ describe('the schemas', () => {
 
   it('are checked strictly by the tests: an extra field, a missing one or a wrong value is a problem', async () => {
     const { document } = await served();
-    const user = { id: 'u1', email: 'ann@example.com', role: 'user', created_at: '2026-01-15T09:30:00.000Z', email_verified: false };
+    const user = { id: 'u1', email: 'ann@example.com', role: 'user', created_at: '2026-01-15T09:30:00.000Z', email_verified: false, mfa_enabled: false };
     const ref = { $ref: '#/components/schemas/User' };
     expect(schemaProblems(ref, user, document)).toEqual([]);
     expect(schemaProblems(ref, { ...user, password_hash: '$2b$12$x' }, document)).toEqual([

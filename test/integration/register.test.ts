@@ -27,7 +27,7 @@ describe('POST /register', () => {
     expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(res.headers['cache-control']).toBe('no-store');
     expect(res.body).toEqual({
-      user: { id: expect.any(String), email: email.toLowerCase(), role: 'user', created_at: expect.any(String), email_verified: false },
+      user: { id: expect.any(String), email: email.toLowerCase(), role: 'user', created_at: expect.any(String), email_verified: false, mfa_enabled: false },
     });
     expect(res.body.user.id.length).toBeGreaterThan(0);
     expect(res.body.user.created_at).toMatch(ISO_8601);

@@ -42,7 +42,7 @@ describe('createVerifyToken in another service, with the shared key', () => {
 
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
-      auth: { userId: tokens.user.id, sessionId: payload.sid, tokenId: payload.jti, role: 'user', expiresAt: tokens.expires_at },
+      auth: { userId: tokens.user.id, sessionId: payload.sid, tokenId: payload.jti, role: 'user', amr: ['pwd'], expiresAt: tokens.expires_at },
     });
   });
 

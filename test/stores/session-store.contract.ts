@@ -202,6 +202,21 @@ export function runStoreContract(name: string, factory: StoresFactory, hooks?: C
         });
       });
 
+      it('changes the password only while the stored hash is the expected one, atomically', async () => {
+        const alice = user();
+        await stores.users.create(alice);
+        await stores.users.findById(alice.id);
+        // A reset lands first; a change checked against the old hash must then change nothing.
+        const reset = await stores.users.update(alice.id, { passwordHash: 'hash-of-reset' }, alice.passwordHash);
+        expect(reset).toEqual({ ...alice, passwordHash: 'hash-of-reset' });
+        await expect(stores.users.update(alice.id, { passwordHash: 'hash-of-change', emailVerified: true }, alice.passwordHash)).resolves.toBeNull();
+        await expect(stores.users.findById(alice.id)).resolves.toEqual({ ...alice, passwordHash: 'hash-of-reset' });
+        // Of two changes racing from one hash, exactly one wins.
+        const both = await Promise.all(['a', 'b'].map((h) => stores.users.update(alice.id, { passwordHash: `hash-${h}` }, 'hash-of-reset')));
+        expect(both.filter((result) => result !== null)).toHaveLength(1);
+        await expect(stores.users.update(randomId(), { role: 'admin' }, alice.passwordHash)).resolves.toBeNull();
+      });
+
       it('changes several fields at once, and sets them back (lastLoginAt to null)', async () => {
         const alice = user();
         await stores.users.create(alice);

@@ -9,6 +9,8 @@ import { configError } from '../helpers/config-errors';
 const STRONG = {
   JWT_SECRET: 'keys-Kp3-vQ9_zR7wX2mN8bT4yL6hJ1cF5dG0sA-access',
   JWT_REFRESH_SECRET: 'keys-Wq8_nE2-rT6yU1iO4pA7sD9fG3hJ5kL0zX-refresh',
+  // Set, so that the random-key warning of memory stores does not mix into the warnings under test.
+  MFA_ENCRYPTION_KEY: 'q1Z0mC8yH3vKp7tW2sR9xL4bN6dF5gJ0aE1uI8oY3Tk=',
 };
 const OLD_SECRET = 'keys-old-Hq2wE4rT6yU8iO0pA1sD3fG5hJ7kL9zX';
 const CLIENT_SECRET = 'keys-client-Zp4mQ8vB2nX6cW1rT9yK3hL7jF5dS0gA';
@@ -130,6 +132,7 @@ describe('JWT_ALGORITHM, JWT_PRIVATE_KEY and JWT_VERIFY_PUBLIC_KEYS', () => {
     const { config, warnings } = loadConfig({
       NODE_ENV: 'production',
       JWT_REFRESH_SECRET: STRONG.JWT_REFRESH_SECRET,
+      MFA_ENCRYPTION_KEY: STRONG.MFA_ENCRYPTION_KEY,
       JWT_ALGORITHM: 'ES256',
       JWT_PRIVATE_KEY: privatePem,
     });

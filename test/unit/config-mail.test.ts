@@ -54,6 +54,12 @@ describe('mail configuration', () => {
     ]);
   });
 
+  it('stops production with an http:// APP_URL: the links carry one-time tokens', () => {
+    expect(configError({ ...PRODUCTION, ...SMTP, APP_URL: 'http://app.example.com' }).problems).toEqual([
+      'APP_URL: must be an https:// URL in production (the links in mails carry one-time tokens)',
+    ]);
+  });
+
   it('starts production without mail at all (the mail routes then answer 501), and with all of it', () => {
     expect(loadConfig(PRODUCTION).config.mail.smtpUrl).toBeNull();
     expect(loadConfig({ ...PRODUCTION, ...SMTP, REQUIRE_EMAIL_VERIFICATION: 'true' }).config.requireEmailVerification).toBe(true);

@@ -12,7 +12,7 @@ function accessSecretProblems(value: string): string[] {
 
 describe('secrets outside production', () => {
   it.each(['development', 'test', undefined])('generates both secrets when they are missing (NODE_ENV=%s)', (nodeEnv) => {
-    const { config, warnings } = loadConfig({ NODE_ENV: nodeEnv });
+    const { config, warnings } = loadConfig({ NODE_ENV: nodeEnv, MFA_ENCRYPTION_KEY: STRONG.MFA_ENCRYPTION_KEY });
     const { accessSecret, refreshSecret } = config.jwt;
     expect(Buffer.byteLength(accessSecret)).toBeGreaterThanOrEqual(32);
     expect(Buffer.byteLength(refreshSecret)).toBeGreaterThanOrEqual(32);
@@ -38,7 +38,7 @@ describe('secrets outside production', () => {
   });
 
   it('warns that tokens will not survive a restart, without ever including a secret', () => {
-    const { config, warnings } = loadConfig({});
+    const { config, warnings } = loadConfig({ MFA_ENCRYPTION_KEY: STRONG.MFA_ENCRYPTION_KEY });
     expect(warnings.join('\n')).toMatch(/restart/);
     for (const warning of warnings) {
       expect(warning).not.toContain(config.jwt.accessSecret);
@@ -47,7 +47,7 @@ describe('secrets outside production', () => {
   });
 
   it('generates only the missing secret and keeps the given one', () => {
-    const { config, warnings } = loadConfig({ JWT_SECRET: STRONG.JWT_SECRET });
+    const { config, warnings } = loadConfig({ JWT_SECRET: STRONG.JWT_SECRET, MFA_ENCRYPTION_KEY: STRONG.MFA_ENCRYPTION_KEY });
     expect(config.jwt.accessSecret).toBe(STRONG.JWT_SECRET);
     expect(Buffer.byteLength(config.jwt.refreshSecret)).toBeGreaterThanOrEqual(32);
     expect(warnings).toEqual([expect.stringMatching(/^JWT_REFRESH_SECRET\b/)]);
@@ -55,7 +55,7 @@ describe('secrets outside production', () => {
 
   it('accepts a weak secret with a warning naming the variable but not the value', () => {
     const weak = 'weak-zqx7';
-    const { config, warnings } = loadConfig({ JWT_SECRET: weak, JWT_REFRESH_SECRET: STRONG.JWT_REFRESH_SECRET });
+    const { config, warnings } = loadConfig({ JWT_SECRET: weak, JWT_REFRESH_SECRET: STRONG.JWT_REFRESH_SECRET, MFA_ENCRYPTION_KEY: STRONG.MFA_ENCRYPTION_KEY });
     expect(config.jwt.accessSecret).toBe(weak);
     expect(warnings).toEqual([expect.stringMatching(/^JWT_SECRET\b.*production/)]);
     expect(warnings[0]).not.toContain(weak);

@@ -54,6 +54,7 @@ describe('loadConfig defaults', () => {
         emailVerificationTtlMs: 86_400_000,
       },
       requireEmailVerification: false,
+      mfa: { encryptionKey: expect.stringMatching(/^[0-9a-f]{64}$/) },
     });
   });
 

@@ -6,7 +6,7 @@ import { FakeClock } from '../helpers/fake-clock';
 import { testConfig } from '../helpers/test-config';
 
 function claims(expiresAt: number, userId = 'u1'): AccessClaims {
-  return { userId, sessionId: 's1', tokenId: 't1', role: 'user', issuedAt: expiresAt - 900, expiresAt };
+  return { userId, sessionId: 's1', tokenId: 't1', role: 'user', amr: ['pwd'], issuedAt: expiresAt - 900, expiresAt };
 }
 
 describe('VerifiedTokens', () => {
@@ -52,7 +52,7 @@ describe('VerifiedTokens', () => {
 });
 
 describe('TokenService.verifyAccess with remembered tokens', () => {
-  const input = { userId: 'u1', sessionId: 's1', tokenId: 't1', role: 'user' as const, sessionExpiresAtSec: 4_000_000_000 };
+  const input = { userId: 'u1', sessionId: 's1', tokenId: 't1', role: 'user' as const, amr: ['pwd'] as const, sessionExpiresAtSec: 4_000_000_000 };
 
   it('refuses a token it accepted before, once the token has expired', () => {
     const clock = new FakeClock();

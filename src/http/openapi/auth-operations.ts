@@ -52,7 +52,9 @@ export const AUTH_OPERATIONS: OperationSpec[] = [
     description:
       'An unknown email and a wrong password get the same answer. Failed logins are limited per (account, ' +
       'client address): `LOGIN_RATE_LIMIT_MAX` in `LOGIN_RATE_LIMIT_WINDOW`, then 429 even for the right password. ' +
-      'With `REQUIRE_EMAIL_VERIFICATION=true`, the right password of an unverified account is `403 email_not_verified`.',
+      'With `REQUIRE_EMAIL_VERIFICATION=true`, the right password of an unverified account is `403 email_not_verified`. ' +
+      'With TOTP active, the right password is `403 mfa_required` with `mfa_token` and `expires_in` (300) added to ' +
+      'the body and no session yet: finish at `POST /login/mfa`. Access tokens carry `amr` (RFC 8176): `["pwd"]` here.',
     auth: 'none',
     body: { schema: loginBody, required: true },
     cookieMode: { readsCookie: false, setCookie: 'the refresh token is set as the `__Host-refresh_token` cookie and left out of the body.' },
@@ -64,6 +66,7 @@ export const AUTH_OPERATIONS: OperationSpec[] = [
       invalid_request: BAD_BODY,
       invalid_credentials: 'unknown email or wrong password (one identical answer for both)',
       email_not_verified: 'the password is right, but `REQUIRE_EMAIL_VERIFICATION=true` and the address is not verified yet',
+      mfa_required: 'the password is right and TOTP is active: the body adds `mfa_token` and `expires_in`; send a code to `POST /login/mfa`',
       ...BODY_ERRORS,
       rate_limited: `${FAILED_LOGIN_LIMIT}; or ${PER_ADDRESS_LIMIT}`,
       ...STORE_ERRORS,

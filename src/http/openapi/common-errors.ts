@@ -28,13 +28,13 @@ export const STORE_ERRORS = {
 
 /** The per-address ceiling on the routes that take a password or redeem or send a mail link. */
 export const PER_ADDRESS_LIMIT =
-  'too many requests from this address to `/login`, `/register`, `/password/forgot`, `/password/reset` and ' +
+  'too many requests from this address to `/login`, `/login/mfa`, `/register`, `/password/forgot`, `/password/reset` and ' +
   '`/email/verify` together (`RATE_LIMIT_MAX` in `RATE_LIMIT_WINDOW`)';
 
 /** Failed logins per (account, client address): a wrong password wherever one is asked for counts. */
 export const FAILED_LOGIN_LIMIT =
   'too many failed logins for this account from this address (`LOGIN_RATE_LIMIT_MAX` in `LOGIN_RATE_LIMIT_WINDOW`); ' +
-  'a wrong password at `/login`, `/password/change` and `DELETE /profile` all count';
+  'a wrong password at `/login`, `/password/change` and `DELETE /profile`, and a wrong code at `/login/mfa` and `DELETE /mfa/totp`, all count';
 
 /** A 503 of a route that hashes or compares a password: a store, or the hashing queue. */
 export const HASHING_BUSY =

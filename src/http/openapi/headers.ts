@@ -8,7 +8,7 @@ export interface HeaderSpec {
 }
 
 /** A quoted limiter name with its numbers, one entry per limiter on the route (RateLimit draft 8). */
-const RATE_LIMIT_ITEM = /"[a-z]+"; [a-z]+=\d+(; [a-z]+=(\d+|:[A-Za-z0-9+/=]+:))*/.source;
+const RATE_LIMIT_ITEM = /"[a-z]+(-[a-z]+)*"; [a-z]+=\d+(; [a-z]+=(\d+|:[A-Za-z0-9+/=]+:))*/.source;
 
 export const HEADERS = {
   'X-Request-Id': {

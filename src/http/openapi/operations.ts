@@ -2,12 +2,14 @@
 import { ACCOUNT_OPERATIONS } from './account-operations';
 import { AUTH_OPERATIONS } from './auth-operations';
 import { LIFECYCLE_OPERATIONS } from './lifecycle-operations';
+import { MFA_OPERATIONS } from './mfa-operations';
 import { SERVICE_OPERATIONS } from './service-operations';
 import type { OperationSpec } from './types';
 import { VERIFICATION_OPERATIONS } from './verification-operations';
 
 export const API_OPERATIONS: readonly OperationSpec[] = [
   ...AUTH_OPERATIONS,
+  ...MFA_OPERATIONS,
   ...ACCOUNT_OPERATIONS,
   ...LIFECYCLE_OPERATIONS,
   ...VERIFICATION_OPERATIONS,

@@ -4,7 +4,7 @@ import type { AccountDeletionService } from '../../auth/account-deletion';
 import type { AccountService } from '../../auth/accounts';
 import type { SessionService } from '../../auth/session-service';
 import { bearerError } from '../bearer';
-import { sessionJson, userJson } from '../presenters';
+import { sessionJson, userJson, type MfaStatus } from '../presenters';
 import { accountForLimits, type RateLimiters } from '../rate-limits';
 import { defineRoute } from '../routing';
 import { deleteProfileBody } from '../schemas';
@@ -20,27 +20,30 @@ export interface AccountRoutesDeps {
   limiters: RateLimiters;
   /** GET /profile's handlers, from profileHandlers(): the app's fast lane runs them too. */
   profile: RequestHandler[];
+  mfa: MfaStatus;
 }
 
 /** GET /profile: the caller's own user. */
-export function profileHandlers({ accounts, verifyToken }: Pick<AccountRoutesDeps, 'accounts' | 'verifyToken'>): RequestHandler[] {
+export function profileHandlers({ accounts, verifyToken, mfa }: Pick<AccountRoutesDeps, 'accounts' | 'verifyToken' | 'mfa'>): RequestHandler[] {
   return [
     verifyToken,
     async function showProfile(req, res) {
-      const user = await accounts.findById(req.auth!.userId);
+      // Side by side: the factor's status is usually a cached answer (see MfaService.isEnabled).
+      const [user, mfaEnabled] = await Promise.all([accounts.findById(req.auth!.userId), mfa.isEnabled(req.auth!.userId)]);
       // A live session whose user is gone: the token no longer stands for anyone.
       if (!user) throw bearerError('invalid_token', 'token revoked');
-      sendJson(res, 200, { user: userJson(user) });
+      sendJson(res, 200, { user: userJson(user, mfaEnabled) });
     },
   ];
 }
 
-export function accountRoutes({ sessions, verifyToken, accounts, profile, deletion, limiters }: AccountRoutesDeps): Router {
+export function accountRoutes({ sessions, verifyToken, accounts, profile, deletion, limiters, mfa }: AccountRoutesDeps): Router {
   const router = Router();
 
   defineRoute(router, '/profile', {
     get: profile,
     delete: [
+      limiters.perAddress,
       verifyToken,
       (req, _res, next) => {
         req.body = parseBody(deleteProfileBody, req.body);
@@ -67,6 +70,7 @@ export function accountRoutes({ sessions, verifyToken, accounts, profile, deleti
 
   defineRoute(router, '/sessions/:id', {
     delete: [
+      limiters.perAddress,
       verifyToken,
       async (req, res) => {
         await sessions.end(req.auth!.userId, String(req.params.id));
@@ -81,7 +85,8 @@ export function accountRoutes({ sessions, verifyToken, accounts, profile, deleti
       requireRole('admin'),
       async (_req, res) => {
         const users = await accounts.list();
-        res.json({ users: users.map(userJson) });
+        const enabled = await Promise.all(users.map((user) => mfa.isEnabled(user.id)));
+        res.json({ users: users.map((user, index) => userJson(user, enabled[index]!)) });
       },
     ],
   });

@@ -5,7 +5,7 @@ import type { EmailVerificationService } from '../../auth/email-verification';
 import type { HashGate } from '../../auth/hash-gate';
 import type { SessionService } from '../../auth/session-service';
 import type { AccessTokenVerifier } from '../../auth/tokens';
-import { AppError } from '../../errors';
+import { AppError, ERROR_TABLE } from '../../errors';
 import type { BackgroundTasks } from '../../lib/background';
 import type { Clock } from '../../lib/clock';
 import { rateLimitHeaders } from '../../lib/rate-limit-headers';
@@ -15,6 +15,7 @@ import { whenUndelivered } from '../delivery';
 import { userJson } from '../presenters';
 import type { RateLimiters } from '../rate-limits';
 import { defineRoute } from '../routing';
+import { sendJson } from '../send-json';
 import { sendTokens } from '../send-tokens';
 import { clientInfo } from '../client-info';
 import { loginBody, logoutBody, refreshBody, registerBody } from '../schemas';
@@ -92,7 +93,8 @@ export function authRoutes(deps: AuthRoutesDeps): Router {
         }
         const { email, password } = parseBody(registerBody, req.body);
         const user = await accounts.register(email, password, 'user', req.ip ?? '');
-        res.status(201).json({ user: userJson(user) });
+        // A new account has no factor yet.
+        res.status(201).json({ user: userJson(user, false) });
         // After the answer: a mail server never slows a registration down.
         deps.background.run('verification mail', () => deps.verification.welcome(user));
       },
@@ -110,6 +112,13 @@ export function authRoutes(deps: AuthRoutesDeps): Router {
       async (req, res, next) => {
         const { email, password } = req.body as { email: string; password: string };
         const grant = await sessions.login(email, password, clientInfo(req));
+        if ('mfaToken' in grant) {
+          // The right password, a factor still due: no session yet. The failed-login limiter
+          // counts this 403 as a right password (see rate-limits.ts).
+          const { description } = ERROR_TABLE.mfa_required;
+          sendJson(res, 403, { error: 'mfa_required', error_description: description, mfa_token: grant.mfaToken, expires_in: grant.expiresIn });
+          return;
+        }
         // A client that hung up while its password was checked never gets these tokens: a session
         // left open for them would be one nobody holds, so it ends.
         const endSession = async () => sessions.end(grant.user.id, grant.sessionId);

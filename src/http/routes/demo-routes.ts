@@ -1,4 +1,4 @@
-// GET / and its two assets: the demo SPA (public/), the living example of cookie mode in a browser.
+// GET / and its assets: the demo SPA (public/) and the QR code module it imports, the living example of cookie mode and TOTP in a browser.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Router } from 'express';
@@ -23,17 +23,24 @@ export const DEMO_CSP = [
   "form-action 'none'",
 ].join('; ');
 
+/**
+ * The ES module build of qrcode-generator (MIT), which draws the enrolment QR code in the page. Its
+ * package exports only ".", so the file is found beside the CommonJS entry that resolves.
+ */
+export const QRCODE_MODULE = path.join(path.dirname(require.resolve('qrcode-generator')), 'qrcode.mjs');
+
 const ASSETS = [
-  { route: '/', file: 'index.html', type: 'text/html; charset=utf-8' },
-  { route: '/demo/app.js', file: 'app.js', type: 'text/javascript; charset=utf-8' },
-  { route: '/demo/app.css', file: 'app.css', type: 'text/css; charset=utf-8' },
+  { route: '/', file: path.join(PUBLIC_DIR, 'index.html'), type: 'text/html; charset=utf-8' },
+  { route: '/demo/app.js', file: path.join(PUBLIC_DIR, 'app.js'), type: 'text/javascript; charset=utf-8' },
+  { route: '/demo/app.css', file: path.join(PUBLIC_DIR, 'app.css'), type: 'text/css; charset=utf-8' },
+  { route: '/demo/qrcode.mjs', file: QRCODE_MODULE, type: 'text/javascript; charset=utf-8' },
 ] as const;
 
-/** Serves the three files of public/, read once when the router is built (no directory is exposed). */
+/** Serves the three files of public/ and the QR module, each read once when the router is built (no directory is exposed). */
 export function demoRoutes(): Router {
   const router = Router();
   for (const asset of ASSETS) {
-    const body = readFileSync(path.join(PUBLIC_DIR, asset.file));
+    const body = readFileSync(asset.file);
     defineRoute(router, asset.route, {
       get: [
         (_req, res) => {

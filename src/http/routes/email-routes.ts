@@ -2,7 +2,7 @@
 import { Router, type RequestHandler } from 'express';
 import type { AccountMail } from '../../auth/account-mail';
 import type { EmailVerificationService } from '../../auth/email-verification';
-import { userJson } from '../presenters';
+import { userJson, type MfaStatus } from '../presenters';
 import type { RateLimiters } from '../rate-limits';
 import { defineRoute } from '../routing';
 import { emailVerifyBody, emptyBody } from '../schemas';
@@ -15,9 +15,10 @@ export interface EmailRoutesDeps {
   mail: AccountMail;
   limiters: RateLimiters;
   verifyToken: RequestHandler;
+  mfa: MfaStatus;
 }
 
-export function emailRoutes({ verification, mail, limiters, verifyToken }: EmailRoutesDeps): Router {
+export function emailRoutes({ verification, mail, limiters, verifyToken, mfa }: EmailRoutesDeps): Router {
   const router = Router();
 
   defineRoute(router, '/email/verify', {
@@ -27,13 +28,14 @@ export function emailRoutes({ verification, mail, limiters, verifyToken }: Email
       async (req, res) => {
         const { token } = parseBody(emailVerifyBody, req.body);
         const user = await verification.verify(token);
-        sendJson(res, 200, { user: userJson(user) });
+        sendJson(res, 200, { user: userJson(user, await mfa.isEnabled(user.id)) });
       },
     ],
   });
 
   defineRoute(router, '/email/verify/resend', {
     post: [
+      limiters.perAddress,
       verifyToken,
       requireMail(mail),
       async (req, res) => {

@@ -4,6 +4,7 @@ import type { AccountService } from '../../auth/accounts';
 import type { AccountMail } from '../../auth/account-mail';
 import type { PasswordService } from '../../auth/password-service';
 import type { SessionService } from '../../auth/session-service';
+import { PASSWORD_AND_OTP, PASSWORD_ONLY, type AuthMethods } from '../../auth/tokens';
 import type { BackgroundTasks } from '../../lib/background';
 import type { Clock } from '../../lib/clock';
 import { clientInfo } from '../client-info';
@@ -27,12 +28,19 @@ export interface PasswordRoutesDeps {
   background: BackgroundTasks;
 }
 
+/** The access token's `amr`, as the methods a new session may claim: only those this server grants. */
+function sameProof(amr: readonly string[]): AuthMethods {
+  return amr.includes('otp') ? PASSWORD_AND_OTP : PASSWORD_ONLY;
+}
+
 export function passwordRoutes({ accounts, passwords, sessions, mail, limiters, verifyToken, clock, background }: PasswordRoutesDeps): Router {
   const router = Router();
 
   defineRoute(router, '/password/change', {
     post: [
+      limiters.perAddress,
       verifyToken,
+      limiters.passwordChanges,
       (req, _res, next) => {
         req.body = parseBody(passwordChangeBody, req.body);
         next();
@@ -41,7 +49,7 @@ export function passwordRoutes({ accounts, passwords, sessions, mail, limiters, 
       limiters.failedLogins,
       async (req, res, next) => {
         const { current_password: current, new_password: fresh } = req.body as { current_password: string; new_password: string };
-        const grant = await passwords.change(req.auth!.userId, current, fresh, clientInfo(req));
+        const grant = await passwords.change(req.auth!.userId, current, fresh, clientInfo(req), sameProof(req.auth!.amr));
         // As at /login: a client that hung up never gets the new session's tokens, so it ends.
         whenUndelivered(res, () => sessions.end(grant.user.id, grant.sessionId), next);
         sendTokens(req, res, grant, clock);

@@ -29,9 +29,9 @@ export class MemoryUserStore implements UserStore {
     return this.copy(id);
   }
 
-  async update(id: string, changes: UserChanges): Promise<UserRecord | null> {
+  async update(id: string, changes: UserChanges, ifPasswordHash?: string): Promise<UserRecord | null> {
     const current = this.byId.get(id);
-    if (!current) return null;
+    if (!current || (ifPasswordHash !== undefined && current.passwordHash !== ifPasswordHash)) return null;
     const updated: UserRecord = { ...current, ...pickUserChanges(changes) };
     this.byId.set(id, updated);
     // createdAt and id cannot change, so the user keeps its place in the order.

@@ -21,10 +21,11 @@ return 1
  * which holds any millisecond time before the year 5000 exactly.
  */
 const UPDATE = new LuaScript(`
--- KEYS: user record. ARGV: the changes as JSON, the user-changed channel, user id.
+-- KEYS: user record. ARGV: the changes as JSON, the user-changed channel, user id, the expected password hash or ''.
 local text = redis.call('GET', KEYS[1])
 if not text then return false end
 local user = cjson.decode(text)
+if ARGV[4] ~= '' and user.passwordHash ~= ARGV[4] then return false end
 for field, value in pairs(cjson.decode(ARGV[1])) do user[field] = value end
 local updated = cjson.encode(user)
 redis.call('SET', KEYS[1], updated)
@@ -97,10 +98,10 @@ export class RedisUserStore implements UserStore {
     return this.copy.read(id, async () => fromJson(await guarded(this.client.get(this.keys.user(id)))));
   }
 
-  async update(id: string, changes: UserChanges): Promise<UserRecord | null> {
+  async update(id: string, changes: UserChanges, ifPasswordHash?: string): Promise<UserRecord | null> {
     const { keys } = this;
     const text = await guarded(
-      UPDATE.run(this.client, [keys.user(id)], [JSON.stringify(pickUserChanges(changes)), keys.userChangedChannel, id]),
+      UPDATE.run(this.client, [keys.user(id)], [JSON.stringify(pickUserChanges(changes)), keys.userChangedChannel, id, ifPasswordHash ?? '']),
     );
     // Dropped here, not only on our own message: the contract holds from the moment update() resolves.
     this.dropCopy(id);

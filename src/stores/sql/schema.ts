@@ -45,7 +45,7 @@ export interface RateLimitsTable {
 
 export interface OneTimeTokensTable {
   hash: string;
-  purpose: 'password_reset' | 'email_verification';
+  purpose: 'password_reset' | 'email_verification' | 'mfa_challenge';
   user_id: string;
   created_at: Millis;
   expires_at: Millis;

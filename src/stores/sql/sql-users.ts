@@ -49,7 +49,7 @@ export class SqlUserStore implements UserStore {
     });
   }
 
-  async update(id: string, changes: UserChanges): Promise<UserRecord | null> {
+  async update(id: string, changes: UserChanges, ifPasswordHash?: string): Promise<UserRecord | null> {
     const set = changedColumns(pickUserChanges(changes));
     const { database, feed } = this;
     // The copy is dropped inside the guarded call: a change committed after its caller got a 503
@@ -57,8 +57,19 @@ export class SqlUserStore implements UserStore {
     const row = await guarded(async () => {
       const updated = await database.db.transaction().execute(async (trx) => {
         const changed = Object.keys(set).length === 0
-          ? await trx.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
-          : await trx.updateTable('users').set(set).where('id', '=', id).returningAll().executeTakeFirst();
+          ? await trx
+              .selectFrom('users')
+              .selectAll()
+              .where('id', '=', id)
+              .$if(ifPasswordHash !== undefined, (query) => query.where('password_hash', '=', ifPasswordHash!))
+              .executeTakeFirst()
+          : await trx
+              .updateTable('users')
+              .set(set)
+              .where('id', '=', id)
+              .$if(ifPasswordHash !== undefined, (query) => query.where('password_hash', '=', ifPasswordHash!))
+              .returningAll()
+              .executeTakeFirst();
         if (changed) await notifyUserChanged(database, trx, id);
         return changed;
       });
