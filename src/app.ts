@@ -8,6 +8,8 @@ import { OneTimeTokens } from './auth/one-time-tokens';
 import { PasswordService } from './auth/password-service';
 import { HashGate } from './auth/hash-gate';
 import { MfaService } from './auth/mfa-service';
+import { AdminService } from './auth/admin-service';
+import { AuditTrail } from './auth/audit-trail';
 import { SecretBox } from './auth/secret-box';
 import { PasswordHasher } from './auth/passwords';
 import { SessionService } from './auth/session-service';
@@ -16,9 +18,11 @@ import type { Config } from './config';
 import { createErrorHandler, notFound } from './http/error-handler';
 import { openFastLane } from './http/fast-lane';
 import { jsonBody } from './http/json-body';
+import { createMetrics, type AppMetrics } from './http/metrics';
 import { createRateLimiters } from './http/rate-limits';
 import { requestLogger } from './http/request-logger';
 import { accountRoutes, profileHandlers } from './http/routes/account-routes';
+import { adminRoutes } from './http/routes/admin-routes';
 import { authRoutes, refreshHandlers, signInShedding } from './http/routes/auth-routes';
 import { demoRoutes } from './http/routes/demo-routes';
 import { docsRoutes } from './http/routes/docs-routes';
@@ -26,6 +30,7 @@ import { emailRoutes } from './http/routes/email-routes';
 import { mfaRoutes } from './http/routes/mfa-routes';
 import { passwordRoutes } from './http/routes/password-routes';
 import { healthRoutes } from './http/routes/health-routes';
+import { metricsRoutes } from './http/routes/metrics-routes';
 import { verifierRoutes } from './http/routes/verifier-routes';
 import { corsPolicy, noStore, securityHeaders } from './http/security';
 import { series } from './http/series';
@@ -57,6 +62,8 @@ export interface AppServices {
   mfa: MfaService;
   /** The slots every bcrypt hash and comparison waits for (PASSWORD_HASH_CONCURRENCY, PASSWORD_HASH_QUEUE). */
   hashGate: HashGate;
+  /** The Prometheus registry and request timer; null when GET /metrics is off (production without METRICS_TOKEN). */
+  metrics: AppMetrics | null;
 }
 
 export type AuthApp = Express & { services: AppServices };
@@ -71,6 +78,7 @@ export function createApp(config: Config, stores: Stores, options: AppOptions): 
   const oneTimeTokens = new OneTimeTokens(stores.oneTimeTokens, clock);
   // What routes do after their answer (look-ups, mails): shutdown and tests wait for it.
   const background = new BackgroundTasks(logger);
+  const audit = new AuditTrail(stores.audit, background, clock);
   const mail = new AccountMail({ mailer, tokens: oneTimeTokens, counters: stores.rateLimits, users: stores.users, config: config.mail, logger });
   const mfa = new MfaService({
     factors: stores.mfa,
@@ -93,7 +101,11 @@ export function createApp(config: Config, stores: Stores, options: AppOptions): 
     limits: config.sessions,
     requireEmailVerification: config.requireEmailVerification,
     secondFactor: mfa,
-    onReuse: (session) => background.run('session-ended notice', () => mail.notifySessionEnded(session, clock.now())),
+    onReuse: (session, replayedFrom) => {
+      background.run('session-ended notice', () => mail.notifySessionEnded(session, clock.now()));
+      // The address and User-Agent of the replay, when known: the likely thief, not the owner.
+      audit.record('refresh.reuse_detected', session.userId, { ip: replayedFrom?.ip ?? '', userAgent: replayedFrom?.userAgent ?? '', actorId: null }, { session_id: session.id });
+    },
   });
   const passwords = new PasswordService({
     users: stores.users,
@@ -107,6 +119,7 @@ export function createApp(config: Config, stores: Stores, options: AppOptions): 
   });
   const verification = new EmailVerificationService({ users: stores.users, tokens: oneTimeTokens, mail, logger });
   const deletion = new AccountDeletionService({ ...stores, hasher, logger });
+  const admin = new AdminService({ users: stores.users, sessionStore: stores.sessions, sessions, deletion, mfa, mail, hasher, clock, logger });
   const verifyToken = createVerifyToken({ tokens, sessions: stores.revocations ?? stores.sessions });
   const limiters = createRateLimiters(config, stores.rateLimits, clock);
 
@@ -115,12 +128,14 @@ export function createApp(config: Config, stores: Stores, options: AppOptions): 
   app.set('etag', false);
   app.set('trust proxy', config.trustProxy);
 
-  // What every request passes first: its id and log line, security headers, CORS, no caching.
-  const edge = [requestLogger(logger), securityHeaders(), corsPolicy(config.corsOrigins), noStore];
+  const metrics = config.metrics.enabled ? createMetrics({ hashGate }) : null;
+  // What every request passes first: its timer (when metrics are on), its id and log line, security headers, CORS, no caching.
+  const edge = [...(metrics ? [metrics.timer] : []), requestLogger(logger), securityHeaders(), corsPolicy(config.corsOrigins), noStore];
   const body = jsonBody();
   const profile = profileHandlers({ accounts, verifyToken, mfa });
   const refresh = refreshHandlers({ sessions, clock });
-  const errorHandler = createErrorHandler(logger);
+  // The metrics tell a sign-in's or refresh's outcome by the error it was answered with.
+  const errorHandler = metrics ? metrics.noteErrors(createErrorHandler(logger)) : createErrorHandler(logger);
 
   app.use(series(...edge));
   app.use(verifierRoutes({ tokens, sessions: stores.revocations ?? stores.sessions, config }));
@@ -129,14 +144,16 @@ export function createApp(config: Config, stores: Stores, options: AppOptions): 
   app.use(body);
 
   // Protected routes first: each router a request passes costs it a few microseconds (see bench/).
-  app.use(accountRoutes({ accounts, sessions, verifyToken, profile, deletion, limiters, mfa }));
+  app.use(accountRoutes({ accounts, sessions, verifyToken, profile, deletion, limiters, mfa, audit }));
   app.use(
-    authRoutes({ accounts, sessions, tokens, limiters, clock, allowRegistration: config.allowRegistration, refresh, verification, background }),
+    authRoutes({ accounts, sessions, tokens, limiters, clock, allowRegistration: config.allowRegistration, refresh, verification, background, audit }),
   );
-  app.use(passwordRoutes({ accounts, passwords, sessions, mail, limiters, verifyToken, clock, background }));
-  app.use(emailRoutes({ verification, mail, limiters, verifyToken, mfa }));
-  app.use(mfaRoutes({ accounts, mfa, sessions, limiters, verifyToken, clock }));
+  app.use(passwordRoutes({ accounts, passwords, sessions, mail, limiters, verifyToken, clock, background, audit }));
+  app.use(emailRoutes({ verification, mail, limiters, verifyToken, mfa, audit }));
+  app.use(mfaRoutes({ accounts, mfa, sessions, limiters, verifyToken, clock, audit }));
+  app.use(adminRoutes({ admin, mfa, verifyToken, audit, auditLog: stores.audit }));
   app.use(healthRoutes(() => stores.ping(), logger));
+  if (metrics) app.use(metricsRoutes(metrics, config.metrics.token));
   app.use(demoRoutes());
   app.use(docsRoutes());
 
@@ -157,6 +174,6 @@ export function createApp(config: Config, stores: Stores, options: AppOptions): 
     errorHandler,
   );
 
-  app.services = { accounts, sessions, tokens, background, mailer, hashGate, mfa };
+  app.services = { accounts, sessions, tokens, background, mailer, hashGate, mfa, metrics };
   return app;
 }

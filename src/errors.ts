@@ -11,9 +11,11 @@ export type ErrorCode =
   | 'invalid_mfa_code'
   | 'mfa_required'
   | 'email_not_verified'
+  | 'account_disabled'
   | 'not_found'
   | 'method_not_allowed'
   | 'email_taken'
+  | 'last_admin'
   | 'mfa_already_enabled'
   | 'payload_too_large'
   | 'unsupported_media_type'
@@ -36,9 +38,11 @@ export const ERROR_TABLE: Record<ErrorCode, { status: number; description: strin
     status: 403,
     description: 'Confirm your email address before logging in: follow the link we mailed, or reset your password, which confirms it too.',
   },
+  account_disabled: { status: 403, description: 'This account has been disabled; ask an administrator.' },
   not_found: { status: 404, description: 'Not found.' },
   method_not_allowed: { status: 405, description: 'This method is not allowed on this route.' },
   email_taken: { status: 409, description: 'This email is already registered.' },
+  last_admin: { status: 409, description: 'This would leave no active admin; promote another admin first.' },
   mfa_already_enabled: { status: 409, description: 'Two-step sign-in is already on; turn it off first to enrol again.' },
   payload_too_large: { status: 413, description: 'The request body is too large.' },
   unsupported_media_type: {

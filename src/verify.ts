@@ -4,6 +4,7 @@ export {
   createVerifyToken,
   createAccessCheck,
   requireRole,
+  requireAmr,
   type AuthContext,
   type IsRevoked,
   type RevocationOptions,

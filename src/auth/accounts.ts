@@ -6,9 +6,6 @@ import { randomId } from '../lib/random-id';
 import type { UserRecord, UserStore } from '../stores/types';
 import type { PasswordHasher } from './passwords';
 
-/** The largest page the store contract allows. */
-const LIST_PAGE_SIZE = 1000;
-
 export class AccountService {
   constructor(
     private readonly users: UserStore,
@@ -53,19 +50,11 @@ export class AccountService {
     });
   }
 
-  findById(id: string): Promise<UserRecord | null> {
-    return this.users.findById(id);
+  findByEmail(email: string): Promise<UserRecord | null> {
+    return this.users.findByEmail(email);
   }
 
-  /** Every user, oldest first (GET /admin/users answers them all). */
-  async list(): Promise<UserRecord[]> {
-    const all: UserRecord[] = [];
-    let cursor: string | null = null;
-    do {
-      const page = await this.users.listPage({ limit: LIST_PAGE_SIZE, cursor });
-      all.push(...page.users);
-      cursor = page.nextCursor;
-    } while (cursor !== null);
-    return all;
+  findById(id: string): Promise<UserRecord | null> {
+    return this.users.findById(id);
   }
 }

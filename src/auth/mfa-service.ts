@@ -179,6 +179,14 @@ export class MfaService implements SecondFactorGate {
     return enabled;
   }
 
+  /** Removes every factor of the user without a code (an admin's action); true if there was one. */
+  async removeAll(userId: string): Promise<boolean> {
+    const removed = await this.deps.factors.delete(userId);
+    this.remember(userId, false);
+    if (removed) this.deps.logger.info({ userId }, 'second factor removed by an admin');
+    return removed;
+  }
+
   /** Forgets a deleted user's status. */
   forget(userId: string): void {
     this.statusCache.delete(userId);

@@ -72,22 +72,24 @@ export class PasswordService {
   }
 
   /**
-   * Mails a reset link when the address belongs to an account. The route answers before calling
-   * this, so the answer is the same, in content and in time, for every address.
+   * Mails a reset link when the address belongs to an account, and returns its id (null: no
+   * account). The route answers before calling this, so the answer is the same, in content and in
+   * time, for every address.
    */
-  async requestReset(email: string): Promise<void> {
+  async requestReset(email: string): Promise<string | null> {
     const { users, mail, logger } = this.deps;
     const user = await users.findByEmail(email);
-    if (!user) return;
+    if (!user) return null;
     logger.info({ userId: user.id }, 'password reset requested');
     await mail.sendReset(user);
+    return user.id;
   }
 
   /**
-   * Sets a new password with a reset link's token and ends every session of the user. Following
-   * the link proves the address too, so an unverified address becomes verified.
+   * Sets a new password with a reset link's token, ends every session of the user, and returns its
+   * id. Following the link proves the address too, so an unverified address becomes verified.
    */
-  async reset(token: string, newPassword: string, clientIp: string): Promise<void> {
+  async reset(token: string, newPassword: string, clientIp: string): Promise<string> {
     const { users, hasher, sessionStore, tokens, mail, clock, logger } = this.deps;
     const record = await tokens.redeem(token, 'password_reset');
     // Redeemed first, so a made-up token costs no hash; a hash that fails (the queue full) gives the link back.
@@ -100,5 +102,6 @@ export class PasswordService {
     const ended = await sessionStore.endAllForUser(updated.id);
     logger.info({ userId: updated.id, sessionsEnded: ended }, 'password reset');
     mail.notifyPasswordChanged(updated, 'reset', clock.now());
+    return updated.id;
   }
 }

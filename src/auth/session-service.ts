@@ -69,7 +69,7 @@ export class SessionService {
       /** Asks for the second factor after the right password; absent, no account has one. */
       secondFactor?: SecondFactorGate;
       /** Told after a replayed refresh token ended a session (the owner gets a mail); never awaited. */
-      onReuse?: (session: SessionRecord) => void;
+      onReuse?: (session: SessionRecord, replayedFrom: ClientInfo | null) => void;
     },
   ) {
     const { jwt, limits } = deps;
@@ -96,7 +96,8 @@ export class SessionService {
       this.deps.logger.info({ userId: user?.id ?? null }, 'login failed');
       throw new AppError('invalid_credentials');
     }
-    // Only after the right password: an unverified address tells nothing to whoever lacks it.
+    // Only after the right password: a disabled account or an unverified address tells nothing to whoever lacks it.
+    if (user.disabled) throw new AppError('account_disabled');
     if (this.deps.requireEmailVerification && !user.emailVerified) throw new AppError('email_not_verified');
     // Asked only after the right password: a wrong one answers the same for every account.
     const challenge = await this.deps.secondFactor?.challenge(user);
@@ -127,17 +128,18 @@ export class SessionService {
       refreshCount: 0,
     };
     await sessions.create(session);
-    // A reset, change or deletion may have landed while the password was being checked (a bcrypt
-    // time): it ended the sessions it saw, not this one. Read the user again now that the session
-    // exists: whichever came second ends it.
-    const current = await this.deps.users.findById(user.id);
-    if (!current || current.passwordHash !== user.passwordHash) {
+    // A reset, change, deletion or disabling may have landed while the password was being checked
+    // (a bcrypt time): it ended the sessions it saw, not this one. So the login is recorded only
+    // now that the session exists, and only over the hash that was checked: whichever came second
+    // ends the session.
+    const current = await this.deps.users.update(user.id, { lastLoginAt: now }, user.passwordHash);
+    if (!current || current.disabled) {
       await sessions.end(session.id);
-      this.deps.logger.info({ userId: user.id }, 'login refused: the password changed while it was checked');
-      throw new AppError('invalid_credentials');
+      this.deps.logger.info({ userId: user.id }, 'login refused: the account changed while the password was checked');
+      throw new AppError(current ? 'account_disabled' : 'invalid_credentials');
     }
     this.deps.logger.info({ userId: user.id, sessionId: session.id, amr }, 'login');
-    return this.grant(user, session, amr);
+    return this.grant(current, session, amr);
   }
 
   /**
@@ -145,7 +147,7 @@ export class SessionService {
    * presented after the session sat idle too long. Each session may refresh `limits.refreshLimit`
    * times per window: the grant says how many are left.
    */
-  async refresh(refreshToken: string): Promise<RefreshGrant> {
+  async refresh(refreshToken: string, client: ClientInfo | null = null): Promise<RefreshGrant> {
     const { sessions, users, clock, logger } = this.deps;
     const claims = this.deps.tokens.verifyRefresh(refreshToken);
     const next = { jti: randomId(), iat: epochSeconds(clock) };
@@ -156,7 +158,7 @@ export class SessionService {
         throw new AppError('invalid_grant', { description: 'The session has ended; log in again.' });
       case 'reused':
         logger.warn({ sessionId: outcome.session.id, userId: outcome.session.userId }, 'refresh token reuse detected; session ended');
-        this.deps.onReuse?.(outcome.session);
+        this.deps.onReuse?.(outcome.session, client);
         throw new AppError('invalid_grant', { description: 'The refresh token was already used; the session has ended.' });
       case 'idle':
         logger.info({ sessionId: outcome.session.id, userId: outcome.session.userId }, 'session ended after inactivity');
@@ -170,7 +172,8 @@ export class SessionService {
       }
     }
     const user = await users.findById(outcome.session.userId);
-    if (!user || user.id !== claims.userId) {
+    // A disabled account's sessions were ended; one that rotated while it was being disabled ends here.
+    if (!user || user.id !== claims.userId || user.disabled) {
       await sessions.end(outcome.session.id);
       throw new AppError('invalid_grant', { description: 'The session has ended; log in again.' });
     }
@@ -179,9 +182,10 @@ export class SessionService {
 
   /**
    * Ends the session the credentials belong to ('local'), the user's other sessions ('others')
-   * or all of them ('global'). Idempotent: credentials of an ended session change nothing.
+   * or all of them ('global'), and returns the session the credentials named. Idempotent:
+   * credentials of an ended session change nothing (null).
    */
-  async logout(input: { refreshToken?: string; access?: AccessClaims; scope: LogoutScope }): Promise<void> {
+  async logout(input: { refreshToken?: string; access?: AccessClaims; scope: LogoutScope; client?: ClientInfo }): Promise<SessionRecord | null> {
     const { sessions } = this.deps;
     // A genuine but expired refresh token belongs to a session that has ended by now.
     const refresh = input.refreshToken
@@ -197,18 +201,19 @@ export class SessionService {
 
     const session = await sessions.get(sessionId);
     // Only a live session may end others: an old token must not log a user out everywhere.
-    if (!session) return;
+    if (!session) return null;
     if (refresh && !this.isCurrentRefresh(session, refresh.tokenId)) {
       // A rotated-out refresh token is a replay, as on /refresh: end its session, nothing more.
       await sessions.end(session.id);
       this.deps.logger.warn({ sessionId: session.id, userId: session.userId }, 'refresh token reuse detected at logout; session ended');
-      this.deps.onReuse?.(session);
-      return;
+      this.deps.onReuse?.(session, input.client ?? null);
+      return null;
     }
     this.deps.logger.info({ userId: session.userId, sessionId: session.id, scope: input.scope }, 'logout');
     if (input.scope === 'local') await sessions.end(session.id);
     else if (input.scope === 'others') await sessions.endAllForUser(session.userId, session.id);
     else await sessions.endAllForUser(session.userId);
+    return session;
   }
 
   /** The user's live sessions, oldest first; one idle past the timeout has ended, though its record waits for its next refresh. */

@@ -1,7 +1,9 @@
 // Turns the environment into one frozen, typed Config, or one error that lists every problem.
 import { z } from 'zod';
 import { accountSettings, accountVariables, type AccountConfig } from './accounts';
+import { auditSettings, auditVariables, type AuditConfig } from './audit';
 import { mailChecks, mailSettings, mailVariables, type MailConfig } from './mail';
+import { metricsChecks, metricsSettings, metricsVariables, type MetricsConfig } from './metrics';
 import { mfaChecks, mfaSettings, mfaVariables, type MfaConfig } from './mfa';
 import { limitSettings, limitVariables, type LimitConfig } from './limits';
 import { passwordSettings, passwordVariables, type PasswordConfig } from './passwords';
@@ -16,7 +18,7 @@ export type { TrustProxy } from './server';
 export { SECRET_PLACEHOLDERS, secretWeakness } from './secrets';
 
 /** Everything the server needs to know, parsed and checked once at start-up. */
-export interface Config extends ServerConfig, TokenConfig, PasswordConfig, AccountConfig, LimitConfig, SessionConfig, StorageConfig, MailConfig, MfaConfig {}
+export interface Config extends ServerConfig, TokenConfig, PasswordConfig, AccountConfig, LimitConfig, SessionConfig, StorageConfig, MailConfig, MfaConfig, MetricsConfig, AuditConfig {}
 
 /** Raised when the environment is unusable; the message names each variable, never a value. */
 export class ConfigError extends Error {
@@ -37,6 +39,8 @@ const environmentSchema = z.object({
   ...storageVariables,
   ...mailVariables,
   ...mfaVariables,
+  ...metricsVariables,
+  ...auditVariables,
   ...edgeVariables,
 });
 
@@ -74,6 +78,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): LoadedCo
   sessionChecks(checked, problems);
   mailChecks(checked, production, problems);
   mfaChecks(checked, production, problems);
+  metricsChecks(checked, production, problems);
   const keyWarnings = keyChecks(checked, production, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -89,6 +94,8 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): LoadedCo
     ...storageSettings(e),
     ...mailSettings(e),
     ...mfaSettings(e, warnings),
+    ...metricsSettings(e, warnings),
+    ...auditSettings(e),
   };
   warnings.push(...keyWarnings);
   return { config: deepFreeze(config), warnings };

@@ -1,7 +1,7 @@
 // Turns records into the contract's JSON shapes: User, Session and TokenResponse.
 import type { TokenGrant } from '../auth/session-service';
-import type { SessionRecord, UserRecord } from '../stores/types';
-import type { SessionJson, TokenResponseJson, UserJson } from './response-schemas';
+import type { AuditEventRecord, SessionRecord, UserRecord } from '../stores/types';
+import type { AdminUserJson, AuditEventJson, SessionJson, TokenResponseJson, UserJson } from './response-schemas';
 
 /** Tells whether a user has a confirmed second factor (MfaService.isEnabled). */
 export interface MfaStatus {
@@ -20,6 +20,29 @@ export function userJson(user: UserRecord, mfaEnabled: boolean) {
     email_verified: user.emailVerified,
     mfa_enabled: mfaEnabled,
   } satisfies UserJson;
+}
+
+/** A user as admins see it: the User, whether it is disabled, and its last login. */
+export function adminUserJson(user: UserRecord, mfaEnabled: boolean) {
+  return {
+    ...userJson(user, mfaEnabled),
+    disabled: user.disabled,
+    last_login_at: user.lastLoginAt === null ? null : iso(user.lastLoginAt),
+  } satisfies AdminUserJson;
+}
+
+/** An audit event as admins read it: times in ISO 8601, ids and details as stored. */
+export function auditEventJson(event: AuditEventRecord) {
+  return {
+    id: event.id,
+    at: iso(event.at),
+    type: event.type,
+    user_id: event.userId,
+    actor_id: event.actorId,
+    ip: event.ip,
+    user_agent: event.userAgent,
+    details: { ...event.details },
+  } satisfies AuditEventJson;
 }
 
 export function sessionJson(session: SessionRecord, currentSessionId: string) {

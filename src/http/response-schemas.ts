@@ -1,6 +1,7 @@
 // The response bodies of the contract as zod schemas: the OpenAPI document is generated from them, tests check real responses with them.
 import { z } from 'zod';
 import { ERROR_TABLE, type ErrorCode } from '../errors';
+import { AUDIT_EVENT_TYPES } from '../stores/audit-events';
 
 /** Every error code of the contract, in the order of the error table. */
 export const ERROR_CODES = Object.keys(ERROR_TABLE) as [ErrorCode, ...ErrorCode[]];
@@ -85,6 +86,39 @@ export const errorSchema = z
   })
   .meta({ id: 'Error', description: 'Every error has this shape; never a stack trace or internal detail.' });
 
+export const adminUserSchema = userSchema
+  .extend({
+    disabled: z.boolean().meta({ description: 'A disabled account cannot sign in (403 account_disabled) and has no sessions.' }),
+    last_login_at: isoTime('The last login that opened a session').nullable(),
+  })
+  .meta({ id: 'AdminUser', description: 'A User as admins see it.' });
+export const adminUserResponseSchema = z.strictObject({ user: adminUserSchema }).meta({ id: 'AdminUserResponse' });
+export const adminUserPageSchema = z
+  .strictObject({
+    users: z.array(adminUserSchema),
+    next_cursor: z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last page.' }),
+  })
+  .meta({ id: 'AdminUserPage', description: 'Users, oldest first.' });
+export const auditEventSchema = z
+  .strictObject({
+    id: z.string().meta({ description: 'Sortable: newer events have greater ids.', example: '01KBX3Q9Z8M2N4P6R8T0V2W4Y6' }),
+    at: isoTime('When it happened'),
+    type: z.enum(AUDIT_EVENT_TYPES),
+    user_id: z.string().nullable().meta({ description: 'The account it happened to; null for a failed login naming no account.' }),
+    actor_id: z.string().nullable().meta({ description: 'Who did it: the admin for admin actions, else the user.' }),
+    ip: z.string().meta({ example: '203.0.113.7' }),
+    user_agent: z.string().meta({ example: 'curl/8.5.0' }),
+    details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).meta({
+      description: 'What an operator needs (changed fields, a reason, a session id); never a password, token, hash or code.',
+    }),
+  })
+  .meta({ id: 'AuditEvent' });
+export const auditPageSchema = z
+  .strictObject({
+    events: z.array(auditEventSchema),
+    next_cursor: z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last page.' }),
+  })
+  .meta({ id: 'AuditPage', description: 'Audit events, newest first.' });
 export const userResponseSchema = z.strictObject({ user: userSchema }).meta({ id: 'UserResponse' });
 export const userListSchema = z.strictObject({ users: z.array(userSchema) }).meta({ id: 'UserList' });
 export const sessionListSchema = z
@@ -148,6 +182,8 @@ export const introspectionSchema = z.union([active, inactive]).meta({
 });
 
 export type UserJson = z.infer<typeof userSchema>;
+export type AdminUserJson = z.infer<typeof adminUserSchema>;
+export type AuditEventJson = z.infer<typeof auditEventSchema>;
 export type SessionJson = z.infer<typeof sessionSchema>;
 export type TokenResponseJson = z.infer<typeof tokenResponseSchema>;
 export type ErrorJson = z.infer<typeof errorSchema>;

@@ -1,8 +1,8 @@
 // Declares a route's methods in one place, so every other method gets 405 with an Allow header.
-import type { RequestHandler, Router } from 'express';
+import type { ErrorRequestHandler, RequestHandler, Router } from 'express';
 import { AppError } from '../errors';
 
-type Method = 'get' | 'post' | 'delete';
+type Method = 'get' | 'post' | 'patch' | 'delete';
 
 export function defineRoute(router: Router, path: string, methods: Partial<Record<Method, RequestHandler[]>>): void {
   const route = router.route(path);
@@ -21,4 +21,13 @@ export function defineRoute(router: Router, path: string, methods: Partial<Recor
     }
     throw new AppError('method_not_allowed', { headers: { Allow: allow } });
   });
+}
+
+/**
+ * An error handler placed among a route's handlers: Express calls a four-argument function only
+ * with the errors of the handlers before it (here: to record a refused sign-in, then pass it on).
+ * The typings know one handler type per list, hence the cast.
+ */
+export function onRouteError(handler: ErrorRequestHandler): RequestHandler {
+  return handler as unknown as RequestHandler;
 }

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { givenPasswordProblem, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, passwordProblem } from '../auth/passwords';
 import { normalizeEmail } from '../lib/email-address';
+import { AUDIT_EVENT_TYPES } from '../stores/audit-events';
 
 /** A string field whose absence reads "is required" and wrong type "must be a string". */
 function requiredString() {
@@ -129,3 +130,57 @@ export const loginMfaBody = z
     code: mfaCode,
   })
   .meta({ id: 'LoginMfaRequest' });
+
+const roleField = z.enum(['user', 'admin'], { error: 'must be user or admin' });
+
+export const adminCreateUserBody = z
+  .strictObject({
+    email: emailField,
+    password: newPasswordField.optional().meta({ description: 'Absent: the user gets a reset mail as an invitation and chooses one.' }),
+    role: roleField.default('user'),
+    email_verified: z.boolean({ error: 'must be true or false' }).default(false),
+  })
+  .meta({ id: 'AdminCreateUserRequest' });
+
+export const adminUpdateUserBody = z
+  .strictObject({
+    role: roleField.optional(),
+    disabled: z.boolean({ error: 'must be true or false' }).optional(),
+    email_verified: z.boolean({ error: 'must be true or false' }).optional(),
+  })
+  .meta({ id: 'AdminUpdateUserRequest', description: 'Only the fields given change; disabling ends every session of the user.' });
+
+/** A query parameter given once: Express turns `?a=1&a=2` into an array, which is refused. */
+function queryText(max: number) {
+  return z.string({ error: 'must be given once, as text' }).max(max, { error: `must be at most ${max} characters` });
+}
+
+export const adminUserListQuery = z
+  .strictObject({
+    limit: queryText(3)
+      .regex(/^\d+$/, { error: 'must be a whole number from 1 to 200' })
+      .transform(Number)
+      .refine((n) => n >= 1 && n <= 200, { error: 'must be a whole number from 1 to 200' })
+      .optional(),
+    cursor: queryText(512).optional(),
+    email: queryText(254).optional(),
+  })
+  .meta({ id: 'AdminUserListQuery' });
+
+/** An ISO 8601 time in a query, as milliseconds. */
+function queryTime() {
+  return queryText(40)
+    .refine((text) => /^\d{4}-\d{2}-\d{2}T/.test(text) && Number.isFinite(Date.parse(text)), { error: 'must be an ISO 8601 time such as 2026-01-15T09:30:00Z' })
+    .transform((text) => Date.parse(text));
+}
+
+export const auditQuery = z
+  .strictObject({
+    limit: adminUserListQuery.shape.limit,
+    cursor: queryText(512).optional(),
+    user_id: queryText(64).optional(),
+    type: z.enum(AUDIT_EVENT_TYPES, { error: 'must be one of the audit event types' }).optional(),
+    since: queryTime().optional(),
+    until: queryTime().optional(),
+  })
+  .meta({ id: 'AuditQuery' });

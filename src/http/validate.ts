@@ -6,10 +6,10 @@ import { AppError, type FieldProblem } from '../errors';
  * Returns the parsed body or throws 400 invalid_request listing each problem. An absent body
  * counts as `{}`, so routes whose fields are all optional accept an empty request.
  */
-export function parseBody<Schema extends z.ZodType>(schema: Schema, body: unknown): z.output<Schema> {
+export function parseBody<Schema extends z.ZodType>(schema: Schema, body: unknown, part: 'body' | 'query' = 'body'): z.output<Schema> {
   const input = body === undefined ? {} : body;
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new AppError('invalid_request', { description: 'The body must be a JSON object.' });
+    throw new AppError('invalid_request', { description: `The ${part} must be a JSON object.` });
   }
   const result = schema.safeParse(input);
   if (result.success) return result.data;
@@ -25,6 +25,6 @@ export function parseBody<Schema extends z.ZodType>(schema: Schema, body: unknow
       if (issue.code === 'custom' && typeof issue.params?.description === 'string') named = issue.params.description;
     }
   }
-  const description = details.length === 1 && named ? named : 'The request body is invalid.';
+  const description = details.length === 1 && named ? named : part === 'body' ? 'The request body is invalid.' : 'The query is invalid.';
   throw new AppError('invalid_request', { description, details });
 }

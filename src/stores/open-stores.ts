@@ -49,6 +49,7 @@ async function openDatabaseStores(
       accessTtlMs: config.jwt.accessTtlSec * 1000,
       logger,
       rateLimits: redisCounters?.counter,
+      auditRetentionMs: config.audit.retentionMs,
     });
   } catch (error) {
     await redisCounters?.close();

@@ -251,6 +251,7 @@ export interface Stores {
   rateLimits: RateLimitCounter;
   oneTimeTokens: OneTimeTokenStore;
   mfa: MfaStore;
+  audit: AuditStore;
   /** A faster revocation check than `sessions.isActive`, when the implementation has one. */
   revocations?: RevocationCheck;
   /** Resolves when the backing storage answers; rejects otherwise (readiness). */
@@ -258,4 +259,108 @@ export interface Stores {
   /** Drops expired entries (sessions, counters, one-time tokens) so storage stays bounded by live data. */
   sweep(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** What an audit event records; the contract's closed list (shared/API.md, "Administration, audit, metrics"). */
+export type AuditEventType =
+  | 'user.registered'
+  | 'user.created'
+  | 'user.updated'
+  | 'user.disabled'
+  | 'user.enabled'
+  | 'user.deleted'
+  | 'login.succeeded'
+  | 'login.failed'
+  | 'login.rate_limited'
+  | 'refresh.reuse_detected'
+  | 'logout'
+  | 'session.ended'
+  | 'password.changed'
+  | 'password.reset_requested'
+  | 'password.reset'
+  | 'email.verified'
+  | 'mfa.enabled'
+  | 'mfa.disabled'
+  | 'mfa.failed';
+
+/** A detail of an audit event: only values every store keeps exactly (JSON scalars). */
+export type AuditDetailValue = string | number | boolean | null;
+
+/**
+ * One thing that happened, as the audit log keeps it. Never a password, token, hash or code: the
+ * store keeps what it is given, so keeping them out is the recorder's job.
+ */
+export interface AuditEventRecord {
+  /**
+   * Assigned by the store: 26 characters of Crockford base32, the first 10 encoding `at` and the
+   * other 16 random (ULID layout), so that ids sort as the events happened. Within one store
+   * instance, events of the same millisecond get increasing ids in the order they were recorded.
+   */
+  readonly id: string;
+  /** When it was recorded: the store's clock (ms since the epoch). */
+  readonly at: number;
+  readonly type: AuditEventType;
+  /** The user the event is about; null when there is none (a failed login for an unknown email). */
+  readonly userId: string | null;
+  /** Who did it: the admin for admin actions, else the user; null when nobody signed in did it. */
+  readonly actorId: string | null;
+  readonly ip: string;
+  readonly userAgent: string;
+  readonly details: Readonly<Record<string, AuditDetailValue>>;
+}
+
+/**
+ * What a recorder hands to AuditStore.record(): the store stamps the id and the time. Only these
+ * fields are kept (other properties are ignored), and of `details` only the string, finite number,
+ * boolean and null values. Strings are kept as well-formed Unicode without NUL (a lone surrogate
+ * or a NUL becomes U+FFFD); `ip`, `userAgent` and each detail key and string are cut to
+ * AUDIT_TEXT_LIMIT characters (audit-events.ts), so that a store bounded in events is bounded in
+ * bytes too, whatever a client sends.
+ */
+export type NewAuditEvent = Omit<AuditEventRecord, 'id' | 'at'>;
+
+/** Which events a page holds; every filter given must match. */
+export interface AuditQuery {
+  /** 1 to 200 events; anything else is a bug in the caller (RangeError). */
+  limit: number;
+  /** A `nextCursor` from an earlier page of this store; null or absent: the newest page. */
+  cursor?: string | null;
+  userId?: string;
+  type?: AuditEventType;
+  /** Only events at or after this time (ms, inclusive; a whole number). */
+  since?: number;
+  /** Only events before this time (ms, exclusive; a whole number). */
+  until?: number;
+}
+
+/** One page of events, newest first; `nextCursor` is null on the last page. */
+export interface AuditPage {
+  events: AuditEventRecord[];
+  nextCursor: string | null;
+}
+
+/**
+ * The audit log. What it keeps is bounded: the newest events up to a count (memory, Redis), or the
+ * events of the retention period (a database, dropped by sweep()).
+ */
+export interface AuditStore {
+  /**
+   * Stamps the event with `at` (when it happened, by default now on the store's clock: a recorder
+   * that writes after the fact passes the time of the fact) and a new id, keeps it (see NewAuditEvent for what is
+   * kept), and resolves with the record as stored. A store bounded by count drops its oldest
+   * events beyond the bound in the same atomic step, so it never holds more. A type the contract
+   * does not name is a bug in the recorder: RangeError, nothing kept.
+   */
+  record(event: NewAuditEvent, at?: number): Promise<AuditEventRecord>;
+  /**
+   * A page of the events that match, newest first (by id, which sorts by `at`). Paging with the
+   * returned cursors visits every matching event that existed throughout exactly once, even while
+   * others are recorded or dropped; an event recorded during the walk may or may not appear. The
+   * cursor is the id of the page's last event (a place in the log, whatever the filters); one that
+   * is not an id rejects with AppError('invalid_request'); a limit outside 1 to 200, or a
+   * `since`/`until` that is not a whole number, with a RangeError.
+   */
+  list(query: AuditQuery): Promise<AuditPage>;
+  /** Drops the events older than the retention period on the store's clock; absent when the store is bounded by count instead. */
+  sweep?(): Promise<void>;
 }

@@ -109,7 +109,8 @@ describeInBrowser('the demo page in Chromium', () => {
     const requested: string[] = [];
     context.on('request', (req) => requested.push(req.url()));
     const page = await openDemo(context, served);
-    const email = await signUp(page);
+    // The app is this test's own, so a plain address is free (and reads well in docs/demo-mfa.png).
+    const email = await signUp(page, 'ann@example.com');
     expect(await page.textContent('#profile-mfa')).toBe('off');
     expect(await page.textContent('#mfa-status')).toBe('off');
 
@@ -117,10 +118,7 @@ describeInBrowser('the demo page in Chromium', () => {
     await page.click('#mfa-enrol');
     const { secret, otpauth_uri: uri } = (await enrolment) as { secret: string; otpauth_uri: string };
     await page.locator('#mfa-qr:visible').waitFor();
-    await page.waitForFunction(() => {
-      const image = document.getElementById('mfa-qr') as HTMLImageElement | null;
-      return image !== null && image.complete && image.naturalWidth > 0;
-    });
+    await page.waitForFunction(`(() => { const image = document.getElementById('mfa-qr'); return image.complete && image.naturalWidth > 0; })()`);
     await screenshot(page, '6-mfa-scan');
 
     // The code on screen is the API's otpauth URI, and the key shown for typing in is its secret.

@@ -81,5 +81,12 @@ describe('the Postman collection', () => {
       stillOff: codes('Profile: two-step sign-in still off'),
       madeUpMfaToken: codes('Finish a sign-in with a made-up mfa_token'),
     }).toEqual({ enrol: [200], wrongCode: [401], stillOff: [200], madeUpMfaToken: [401] });
+
+    // The admin routes a user's token reaches: every one refused, the user's own account included.
+    expect({
+      list: codes('Admin users (not an admin)'),
+      details: codes("Admin: your own account's details (not an admin)"),
+      promote: codes('Admin: promote yourself (not an admin)'),
+    }).toEqual({ list: [403], details: [403], promote: [403] });
   }, 90_000);
 });

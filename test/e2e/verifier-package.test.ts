@@ -11,7 +11,7 @@ const FIXTURE = path.join(ROOT, 'test/e2e/fixtures/load-verifier.js');
 const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
 const TSC = path.join(ROOT, 'node_modules/.bin/tsc');
 
-const EXPORTS = ['AppError', 'KeyVerifier', 'authErrorHandler', 'createAccessCheck', 'createVerifyToken', 'requireRole'];
+const EXPORTS = ['AppError', 'KeyVerifier', 'authErrorHandler', 'createAccessCheck', 'createVerifyToken', 'requireAmr', 'requireRole'];
 /** All the verifier needs of the server's source: the token check, its middleware and their helpers. */
 const VERIFIER_MODULES = [
   'auth/access-claims',

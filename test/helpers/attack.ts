@@ -47,6 +47,9 @@ export const WEAK_SECRETS = [
   'replace-with-a-random-string-of-at-least-32-bytes-refresh',
 ];
 
+/** A password no attack may ever set: lifecycleDoors() offers it as the new one. */
+const UNSETTABLE_PASSWORD = 'a password no refused token may set';
+
 export interface RecordedResponse {
   method: string;
   url: string;
@@ -67,6 +70,7 @@ export class ResponseRecorder {
     ['JWT_REFRESH_SECRET', TEST_ENV.JWT_REFRESH_SECRET!],
     ['the introspection client secret', CLIENT.secret],
     ['the password of every test user', PASSWORD],
+    ['the new password lifecycleDoors() offers', UNSETTABLE_PASSWORD],
   ]);
 
   /** Adds a value no response may ever contain. */
@@ -176,9 +180,23 @@ function refusal(res: request.Response) {
 }
 
 /**
+ * The account-lifecycle doors that take an access token, each asked for the most it could do with
+ * the test users' real password: change it, mail a link, delete the account.
+ */
+async function lifecycleDoors(t: Target, token: string): Promise<[string, request.Response][]> {
+  const auth = `Bearer ${token}`;
+  return [
+    ['POST /password/change', await request(t.http).post('/password/change').set('Authorization', auth).send({ current_password: PASSWORD, new_password: UNSETTABLE_PASSWORD })],
+    ['POST /email/verify/resend', await request(t.http).post('/email/verify/resend').set('Authorization', auth)],
+    ['DELETE /profile', await request(t.http).delete('/profile').set('Authorization', auth).send({ password: PASSWORD })],
+  ];
+}
+
+/**
  * Presents `token` as an access token at every door that takes one: GET /profile, POST /logout
- * with scope "global" (the most a token could destroy), and POST /introspect. Each must refuse it:
- * 401 invalid_token with `description` (or 400 when the Authorization header itself is malformed),
+ * with scope "global" (the most a token could destroy), the account-lifecycle routes with the real
+ * password (a change, a resend, a deletion), and POST /introspect. Each must refuse it: 401
+ * invalid_token with `description` (or 400 when the Authorization header itself is malformed),
  * and `{"active": false}`.
  */
 export async function expectAccessTokenRefused(t: Target, token: string, description = 'token invalid'): Promise<void> {
@@ -192,14 +210,16 @@ export async function expectAccessTokenRefused(t: Target, token: string, descrip
   expect(refusal(profile)).toEqual(expected);
   const logout = await request(t.http).post('/logout').set('Authorization', `Bearer ${token}`).send({ scope: 'global' });
   expect(refusal(logout)).toEqual(expected);
+  for (const [door, res] of await lifecycleDoors(t, token)) expect({ door, ...refusal(res) }).toEqual({ door, ...expected });
   const introspection = await introspect(t, token);
   expect({ status: introspection.status, body: introspection.body }).toEqual({ status: 200, body: { active: false } });
 }
 
 /**
- * For a genuine access token whose session has ended: 401 "token revoked" at GET /profile and
- * GET /sessions, `{"active": false}` at /introspect. (POST /logout still answers it 204: logout is
- * idempotent, and an ended session can end nothing else; the lifecycle attacks check that.)
+ * For a genuine access token whose session has ended: 401 "token revoked" at GET /profile,
+ * GET /sessions and the account-lifecycle routes (with the real password), `{"active": false}` at
+ * /introspect. (POST /logout still answers it 204: logout is idempotent, and an ended session can
+ * end nothing else; the lifecycle attacks check that.)
  */
 export async function expectAccessTokenRevoked(t: Target, token: string): Promise<void> {
   const expected = {
@@ -211,6 +231,7 @@ export async function expectAccessTokenRevoked(t: Target, token: string): Promis
   for (const path of ['/profile', '/sessions']) {
     expect({ path, ...refusal(await request(t.http).get(path).set('Authorization', `Bearer ${token}`)) }).toEqual({ path, ...expected });
   }
+  for (const [door, res] of await lifecycleDoors(t, token)) expect({ door, ...refusal(res) }).toEqual({ door, ...expected });
   const introspection = await introspect(t, token);
   expect({ status: introspection.status, body: introspection.body }).toEqual({ status: 200, body: { active: false } });
 }
@@ -227,6 +248,7 @@ export async function expectMalformedBearerRefused(t: Target, token: string): Pr
   expect(refusal(await request(t.http).get('/profile').set('Authorization', `Bearer ${token}`))).toEqual(expected);
   const logout = await request(t.http).post('/logout').set('Authorization', `Bearer ${token}`).send({ scope: 'global' });
   expect(refusal(logout)).toEqual(expected);
+  for (const [door, res] of await lifecycleDoors(t, token)) expect({ door, ...refusal(res) }).toEqual({ door, ...expected });
   const introspection = await introspect(t, token);
   expect({ status: introspection.status, body: introspection.body }).toEqual({ status: 200, body: { active: false } });
 }
@@ -351,6 +373,16 @@ function header(headers: OutgoingHttpHeaders | IncomingHttpHeaders, name: string
   return Array.isArray(value) ? value.join(', ') : String(value);
 }
 
+/** The routes that take a one-time token (a reset or verification link): there invalid_grant is a 400 (RFC 6749 §5.2), not the refresh token's 401. */
+export const ONE_TIME_TOKEN_ROUTES: readonly string[] = ['/password/reset', '/email/verify'];
+
+/** The statuses the contract gives `code` on `path`. */
+export function statusesOf(code: ErrorCode, path: string): number[] {
+  const status = ERROR_TABLE[code]?.status;
+  if (status === undefined) return [];
+  return code === 'invalid_grant' && ONE_TIME_TOKEN_ROUTES.includes(path.toLowerCase()) ? [400] : [status];
+}
+
 function problemsOf(res: RecordedResponse, secrets: [string, string][], corsOrigins: readonly string[]): string[] {
   // As Express routes it: /openapi.json/ is /openapi.json and // is /, so their rules follow.
   const path = res.url.split('?')[0]!.replace(/(.)\/+$/, '$1');
@@ -401,7 +433,7 @@ function problemsOf(res: RecordedResponse, secrets: [string, string][], corsOrig
     }
     if (body) {
       const code = body.error as ErrorCode;
-      if (typeof code !== 'string' || ERROR_TABLE[code]?.status !== res.status) problems.push(`error code ${String(code)} for ${res.status}`);
+      if (typeof code !== 'string' || !statusesOf(code, path).includes(res.status)) problems.push(`error code ${String(code)} for ${res.status}`);
       if (typeof body.error_description !== 'string') problems.push('no error_description');
       const extra = Object.keys(body).filter((key) => !['error', 'error_description', 'details'].includes(key));
       if (extra.length > 0) problems.push(`error fields ${extra.join(', ')}`);

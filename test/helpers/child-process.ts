@@ -43,6 +43,8 @@ export interface SpawnOptions {
   env?: Record<string, string>;
   /** Blank every configuration variable and point dotenv at a missing file (for the server). */
   isolateConfig?: boolean;
+  /** Command-line arguments after the script. */
+  args?: string[];
 }
 
 /** Starts `node_modules/.bin/tsx <script>` in its own process group, with a minimal environment. */
@@ -66,7 +68,7 @@ function spawnScript(command: string, script: string, options: SpawnOptions): Ru
 
   // detached: the child leads its own process group, so the tsx wrapper and the node process it
   // starts can be killed together by the group id.
-  const proc = spawn(command, [script], { cwd: ROOT, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+  const proc = spawn(command, [script, ...(options.args ?? [])], { cwd: ROOT, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));

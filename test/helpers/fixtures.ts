@@ -19,7 +19,7 @@ export interface TokenResponseBody {
   expires_at: number;
   refresh_token: string;
   refresh_expires_in: number;
-  user: { id: string; email: string; role: 'user' | 'admin'; created_at: string };
+  user: { id: string; email: string; role: 'user' | 'admin'; created_at: string; email_verified: boolean; mfa_enabled: boolean };
 }
 
 export async function register(app: AuthApp, email = uniqueEmail(), password = PASSWORD) {

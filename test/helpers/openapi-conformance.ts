@@ -59,7 +59,9 @@ export function createConformance(document: JsonSchema): Conformance {
       expect(inDocument.content).toBeUndefined();
       return;
     }
-    expect({ where, contentType }).toEqual({ where, contentType: `${documented.mediaType}; charset=utf-8` });
+    // UTF-8 always; the Prometheus text format adds its version (`text/plain; version=0.0.4; charset=utf-8`).
+    const expected = documented.mediaType === 'text/plain' ? /^text\/plain; version=0\.0\.4; charset=utf-8$/ : `${documented.mediaType}; charset=utf-8`;
+    expect({ where, contentType }).toEqual({ where, contentType: typeof expected === 'string' ? expected : expect.stringMatching(expected) });
     const media = inDocument.content?.[documented.mediaType];
     expect({ where, documented: media !== undefined }).toEqual({ where, documented: true });
     if (documented.mediaType !== 'application/json') return;

@@ -1,4 +1,4 @@
-// GET /profile and GET /admin/users, and verifyToken refusing forged access tokens that differ in one point.
+// GET /profile and GET /admin/users (its answer and its guard), and verifyToken refusing forged access tokens that differ in one point.
 import request from 'supertest';
 import type { AuthApp } from '../../src/app';
 import { buildTestApp } from '../helpers/build-app';
@@ -30,7 +30,7 @@ describe('GET /profile', () => {
 });
 
 describe('GET /admin/users', () => {
-  it('shows an admin every user, without password hashes', async () => {
+  it('shows an admin a page of every user, as admins see them, without password hashes', async () => {
     const { app, clock } = buildTestApp();
     const { user } = await registerAndLogin(app);
     // Users are listed by (createdAt, id): two created in the same millisecond come in id order.
@@ -40,10 +40,37 @@ describe('GET /admin/users', () => {
 
     expect(res.status).toBe(200);
     expect(res.headers['cache-control']).toBe('no-store');
+    // The fake clock stood still between each registration and its login.
     expect(res.body).toEqual({
-      users: [user, { id: tokens.user.id, email: adminEmail, role: 'admin', created_at: tokens.user.created_at, email_verified: false, mfa_enabled: false }],
+      users: [
+        { ...user, disabled: false, last_login_at: user.created_at },
+        {
+          id: tokens.user.id,
+          email: adminEmail,
+          role: 'admin',
+          created_at: tokens.user.created_at,
+          email_verified: false,
+          mfa_enabled: false,
+          disabled: false,
+          last_login_at: tokens.user.created_at,
+        },
+      ],
+      next_cursor: null,
     });
     expect(res.text).not.toMatch(/\$2[aby]\$|hash|password/i);
+  });
+
+  it('pages with ?limit and the cursor it hands out', async () => {
+    const { app, clock } = buildTestApp();
+    const { user } = await registerAndLogin(app);
+    clock.advance(1000);
+    const { tokens } = await adminAndLogin(app);
+    const first = await request(app).get('/admin/users?limit=1').set(...bearer(tokens.access_token));
+    expect(first.body).toEqual({ users: [expect.objectContaining({ id: user.id })], next_cursor: expect.any(String) });
+    const second = await request(app)
+      .get(`/admin/users?limit=1&cursor=${encodeURIComponent(first.body.next_cursor)}`)
+      .set(...bearer(tokens.access_token));
+    expect(second.body).toEqual({ users: [expect.objectContaining({ id: tokens.user.id })], next_cursor: null });
   });
 
   it('answers 403 insufficient_scope with its challenge to a user', async () => {

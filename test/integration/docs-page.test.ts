@@ -117,6 +117,28 @@ describe('GET /docs', () => {
     });
   });
 
+  it('renders a document that has the admin operations, each with its summary, under Admin, and the metrics scrape under Service', async () => {
+    const init = (await request(app).get('/docs/swagger-ui-init.js')).text;
+    const specUrl = /"swaggerUrl": "([^"]+)"/.exec(init)![1]!;
+    const { paths } = (await request(app).get(specUrl)).body as { paths: Record<string, Record<string, { operationId: string; summary: string; tags: string[] }>> };
+    const shown = Object.entries(paths).flatMap(([route, item]) =>
+      Object.entries(item)
+        .filter(([, op]) => op.tags.includes('Admin') || route === '/metrics')
+        .map(([method, { operationId, summary, tags }]) => ({ route: `${method.toUpperCase()} ${route}`, operationId, summary: summary.length > 0, tags })),
+    );
+    const admin = (route: string, operationId: string) => ({ route, operationId, summary: true, tags: ['Admin'] });
+    expect(shown).toEqual([
+      admin('GET /admin/users', 'listUsers'),
+      admin('POST /admin/users', 'createUser'),
+      admin('GET /admin/users/{id}', 'getUser'),
+      admin('PATCH /admin/users/{id}', 'updateUser'),
+      admin('DELETE /admin/users/{id}', 'deleteUser'),
+      admin('DELETE /admin/users/{id}/sessions', 'endUserSessions'),
+      admin('DELETE /admin/users/{id}/mfa', 'removeUserFactors'),
+      { route: 'GET /metrics', operationId: 'metrics', summary: true, tags: ['Service'] },
+    ]);
+  });
+
   it("serves nothing else of swagger-ui-dist: other files are the API's 404", async () => {
     const others = ['package.json', 'index.html', 'swagger-initializer.js', 'swagger-ui.js.map', 'oauth2-redirect.html', '../package.json'];
     for (const url of others.map((name) => `/docs/${name}`)) {

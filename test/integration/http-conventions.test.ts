@@ -15,7 +15,11 @@ const ROUTES: [string, string][] = [
   ['/profile', 'GET, HEAD, DELETE'],
   ['/sessions', 'GET, HEAD'],
   ['/sessions/some-id', 'DELETE'],
-  ['/admin/users', 'GET, HEAD'],
+  ['/admin/users', 'GET, HEAD, POST'],
+  ['/admin/users/x', 'GET, HEAD, PATCH, DELETE'],
+  ['/admin/users/x/sessions', 'DELETE'],
+  ['/admin/users/x/mfa', 'DELETE'],
+  ['/admin/audit', 'GET, HEAD'],
   ['/health', 'GET, HEAD'],
   ['/ready', 'GET, HEAD'],
   ['/password/change', 'POST'],
@@ -23,6 +27,7 @@ const ROUTES: [string, string][] = [
   ['/password/reset', 'POST'],
   ['/email/verify', 'POST'],
   ['/email/verify/resend', 'POST'],
+  ['/metrics', 'GET, HEAD'],
 ];
 
 /** Methods a route does not have, as supertest method names. */
@@ -39,6 +44,7 @@ describe('routes and methods', () => {
     ['get', '/profile/extra'],
     ['delete', '/sessions/a/b'],
     ['get', '/admin'],
+    ['delete', '/admin/users/a/b'],
   ] as const)('answers %s %s, an unknown route, by 404 not_found', async (method, path) => {
     const res = await request(app)[method](path);
     expect(expectError(res, 404, 'not_found').error_description).toBe('No such route.');

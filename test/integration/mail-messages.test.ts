@@ -97,6 +97,11 @@ describe('passwordChangedMail', () => {
 });
 
 describe('sessionEndedMail', () => {
+  /** The line of the text part that names the session. */
+  function sessionLine(mail: MailMessage): string {
+    return mail.text.split('\n').find((text) => text.startsWith('The session:'))!;
+  }
+
   it('says a refresh token was used twice so the session was signed out, names the session, and advises a password change', () => {
     const mail = sessionEndedMail({ to: TO, at: AT, userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0', ip: '203.0.113.9' });
     expect(mail.subject).toBe('One of your sessions was signed out');
@@ -104,18 +109,47 @@ describe('sessionEndedMail', () => {
     expect(links(mail.text)).toEqual([]);
     expect(mail.text).toContain('At 2026-05-06T07:08:09Z, a refresh token');
     expect(mail.text).toContain('was used twice');
-    expectBothParts(mail, 'The session: Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0, from 203.0.113.9.');
+    // The app by its product tokens only: the comment in parentheses is the client's free text.
+    expectBothParts(mail, 'The session: Mozilla/5.0 Firefox/140.0, from 203.0.113.9.');
+    expect(mail.text).not.toContain('X11');
     expect(mail.text).toMatch(/If you did not expect this, change your password/);
   });
 
-  it('keeps a User-Agent on one line and short, and says "unknown" for a missing one', () => {
-    const forged = `Agent\r\nBcc: attacker@evil.example\u0000${'x'.repeat(500)}`;
+  it('names the app by its Name/version product tokens, at most six, in the order sent', () => {
+    const named = (userAgent: string) => sessionLine(sessionEndedMail({ to: TO, at: AT, userAgent, ip: '192.0.2.1' }));
+    expect(named('curl/8.5.0')).toBe('The session: curl/8.5.0, from 192.0.2.1.');
+    expect(named('okhttp/4.12.0 MyApp/2.3.1-beta (Android 14; Pixel 8)')).toBe('The session: okhttp/4.12.0 MyApp/2.3.1, from 192.0.2.1.');
+    const eight = Array.from({ length: 8 }, (_, i) => `P${i}/${i}.0`).join(' ');
+    expect(named(eight)).toBe('The session: P0/0.0 P1/1.0 P2/2.0 P3/3.0 P4/4.0 P5/5.0, from 192.0.2.1.');
+  });
+
+  it('lets no sentence, markup, address or URL of the User-Agent into either part', () => {
+    const userAgent =
+      'Mozilla/5.0 Your account is locked, call +1-555-0100 or visit https://evil.example/unlock/1.0 ' +
+      '<a href="http://evil.example/x">support</a> support@evil.example/2.0 evil.example/3.0 Firefox/140.0';
+    const mail = sessionEndedMail({ to: TO, at: AT, userAgent, ip: '203.0.113.9' });
+    expectBothParts(mail, 'The session: Mozilla/5.0 Firefox/140.0, from 203.0.113.9.');
+    for (const part of [mail.text, mail.html]) {
+      for (const quoted of ['locked', '555', 'evil.example', 'unlock', 'support', 'href=&quot;', '&lt;a']) expect(part).not.toContain(quoted);
+    }
+    expect(links(mail.text)).toEqual([]);
+  });
+
+  it('keeps the session line on one line and short, and says "an unknown app" when the User-Agent has no product token', () => {
+    const forged = `Agent/1.0\r\nBcc: attacker@evil.example\u0000${'x'.repeat(500)} Tool/2.0`;
     const mail = sessionEndedMail({ to: TO, at: AT, userAgent: forged, ip: '' });
-    const line = mail.text.split('\n').find((text) => text.startsWith('The session:'))!;
-    expect(line).toMatch(/^The session: Agent Bcc: attacker@evil\.example x+…, from an unknown address\.$/);
-    expect(line.length).toBeLessThan(260);
+    expect(sessionLine(mail)).toBe('The session: Agent/1.0 Tool/2.0, from an unknown address.');
+    expect(mail.text).not.toContain('Bcc');
     expect(mail.text).not.toContain('\u0000');
-    expect(sessionEndedMail({ to: TO, at: AT, userAgent: '  ', ip: '::1' }).text).toContain('The session: an unknown app, from ::1.');
+    // Names of 30 characters and versions longer than 20 (kept to 20): six of them are cut short.
+    const longest = Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(65 + i)}${'n'.repeat(29)}/1${'2'.repeat(60)}`).join(' ');
+    const long = sessionLine(sessionEndedMail({ to: TO, at: AT, userAgent: longest, ip: '::1' }));
+    expect(long).toMatch(/^The session: An{29}\/12{19} Bn{29}\/12{19} .*…, from ::1\.$/);
+    expect(long.length).toBeLessThan(260);
+    expect(long).not.toContain('G');
+    for (const userAgent of ['', '  ', 'ua', `Agent\r\nBcc: attacker@evil.example\u0000${'x'.repeat(500)}`, '<script>alert(1)</script>', 'https://evil.example/']) {
+      expect(sessionLine(sessionEndedMail({ to: TO, at: AT, userAgent, ip: '::1' }))).toBe('The session: an unknown app, from ::1.');
+    }
   });
 });
 

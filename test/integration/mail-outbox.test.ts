@@ -97,19 +97,34 @@ describe('mail over SMTP', () => {
     expect(delivered).toEqual([{ level: INFO, time: expect.any(Number), msg: 'mail delivered', mail: { domain: 'example.com', subject: 'Reset your password', attempts: 1 } }]);
   });
 
-  it('escapes in the HTML part what a notice quotes from a request, such as a User-Agent with markup', async () => {
+  it('quotes of a User-Agent with markup and a URL only its product tokens, in both parts, and escapes the address it names', async () => {
     const { mailer } = mailerFor(smtp.url);
-    const to = address();
+    const to = address("o'hara");
     const arriving = smtp.nextMail(to);
-    const userAgent = '<script>alert("x")</script> Evil & Co <a href="https://evil.example/">';
+    const userAgent = '<script>alert("x")</script> Evil & Co <a href="https://evil.example/">click</a> Mozilla/5.0 curl/8.5.0';
     mailer.send(sessionEndedMail({ to, at: Date.UTC(2026, 0, 2, 3, 4, 5), userAgent, ip: '203.0.113.9' }));
     const mail = await arriving;
 
-    expect(mail.html).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; Evil &amp; Co &lt;a href=&quot;https://evil.example/&quot;&gt;');
-    expect(mail.html).not.toContain('<script>');
-    expect(mail.html).not.toContain('href="https://evil.example/"');
-    expect(mail.text).toContain(userAgent);
+    expect(mail.text).toContain('The session: Mozilla/5.0 curl/8.5.0, from 203.0.113.9.');
+    expect(mail.html).toContain('<p>The session: Mozilla/5.0 curl/8.5.0, from 203.0.113.9.</p>');
+    for (const part of [mail.text, mail.html]) {
+      for (const quoted of ['script', 'alert', 'Evil', 'evil.example', 'click', 'href=&quot;', '&lt;a']) expect(part).not.toContain(quoted);
+    }
+    expect(mail.html).toContain(`o&#39;hara.${counter}@example.com`);
+    expect(mail.html).not.toContain("o'hara");
     expect(mail.text).toContain('2026-01-02T03:04:05Z');
+  });
+
+  it('names "an unknown app" when the User-Agent carries no product token', async () => {
+    const { mailer } = mailerFor(smtp.url);
+    const to = address();
+    const arriving = smtp.nextMail(to);
+    mailer.send(sessionEndedMail({ to, at: Date.UTC(2026, 0, 2, 3, 4, 5), userAgent: 'Visit https://evil.example/ now', ip: '203.0.113.9' }));
+    const mail = await arriving;
+
+    expect(mail.text).toContain('The session: an unknown app, from 203.0.113.9.');
+    expect(mail.html).toContain('<p>The session: an unknown app, from 203.0.113.9.</p>');
+    expect(`${mail.text}${mail.html}`).not.toContain('evil.example');
   });
 
   it('sends a mail given to a comma-separated address to that one string only, never splitting it into recipients', async () => {

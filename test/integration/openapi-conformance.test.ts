@@ -28,8 +28,8 @@ async function conforms(pending: PromiseLike<Response>, status: number): Promise
   return res;
 }
 
-function send(app: AuthApp, method: 'post' | 'delete', path: string) {
-  return method === 'post' ? request(app).post(path) : request(app).delete(path);
+function send(app: AuthApp, method: 'post' | 'patch' | 'delete', path: string) {
+  return request(app)[method](path);
 }
 
 const CLIENT_ENV = { INTROSPECTION_CLIENTS: 'notes-service:conformance-Zp4mQ8vB2nX6cW1rT9yK3hL7jF5dS0gA' };
@@ -80,6 +80,11 @@ const BODY_ROUTES = [
   ['post', '/mfa/totp/confirm'],
   ['delete', '/mfa/totp'],
   ['post', '/login/mfa'],
+  ['post', '/admin/users'],
+  ['patch', '/admin/users/some-user'],
+  ['delete', '/admin/users/some-user'],
+  ['delete', '/admin/users/some-user/sessions'],
+  ['delete', '/admin/users/some-user/mfa'],
 ] as const;
 
 describe.each(BODY_ROUTES)('%s %s with a bad body', (method, path) => {
@@ -196,9 +201,16 @@ const PROTECTED = [
   ['post', '/mfa/totp'],
   ['post', '/mfa/totp/confirm'],
   ['delete', '/mfa/totp'],
+  ['post', '/admin/users'],
+  ['get', '/admin/users/some-user'],
+  ['patch', '/admin/users/some-user'],
+  ['delete', '/admin/users/some-user'],
+  ['delete', '/admin/users/some-user/sessions'],
+  ['delete', '/admin/users/some-user/mfa'],
+  ['get', '/admin/audit'],
 ] as const;
 
-function call(app: AuthApp, method: 'get' | 'post' | 'delete', path: string) {
+function call(app: AuthApp, method: 'get' | 'post' | 'patch' | 'delete', path: string) {
   return method === 'get' ? request(app).get(path) : send(app, method, path);
 }
 
@@ -235,14 +247,137 @@ describe('the account routes', () => {
     await conforms(request(app).delete(`/sessions/${otherId}`).set(...bearer(tokens.access_token)), 404);
     expect(other.status).toBe(200);
   });
+});
 
-  it('documents GET /admin/users 200 for an admin and 403 for a user', async () => {
-    const { app, tokens } = await withUser();
-    const admin = await adminAndLogin(app);
-    const users = await conforms(request(app).get('/admin/users').set(...bearer(admin.tokens.access_token)), 200);
-    expect(users.body.users).toHaveLength(2);
-    const forbidden = await conforms(request(app).get('/admin/users').set(...bearer(tokens.access_token)), 403);
-    expect(forbidden.headers['www-authenticate']).toMatch(/error="insufficient_scope"/);
+describe('the admin routes', () => {
+  /** An app with a user (with tokens) and an admin (with tokens). */
+  async function withAdmin(env: Record<string, string> = {}) {
+    const user = await withUser(env);
+    const admin = await adminAndLogin(user.app);
+    const as = (token: string) => ({
+      get: (path: string) => request(user.app).get(path).set(...bearer(token)),
+      post: (path: string, body: object) => request(user.app).post(path).set(...bearer(token)).send(body),
+      patch: (path: string, body: object) => request(user.app).patch(path).set(...bearer(token)).send(body),
+      delete: (path: string) => request(user.app).delete(path).set(...bearer(token)),
+    });
+    return { ...user, admin, asAdmin: as(admin.tokens.access_token), asUser: as(user.tokens.access_token) };
+  }
+
+  it('documents GET /admin/users 200 (a page, the next one, a filter), and 400 for a bad limit, cursor or parameter', async () => {
+    const { asAdmin, email } = await withAdmin();
+    const first = await conforms(asAdmin.get('/admin/users?limit=1'), 200);
+    expect(first.body.users).toHaveLength(1);
+    const next = await conforms(asAdmin.get(`/admin/users?limit=1&cursor=${encodeURIComponent(first.body.next_cursor)}`), 200);
+    expect(next.body.users[0].id).not.toBe(first.body.users[0].id);
+    const found = await conforms(asAdmin.get(`/admin/users?email=${encodeURIComponent(email.toUpperCase())}`), 200);
+    expect(found.body).toEqual({ users: [expect.objectContaining({ email, disabled: false })], next_cursor: null });
+    for (const query of ['limit=0', 'limit=201', 'limit=ten', 'cursor=not-a-cursor', 'limit=1&limit=2', 'role=admin']) {
+      const refused = await conforms(asAdmin.get(`/admin/users?${query}`), 400);
+      expect({ query, error: refused.body.error }).toEqual({ query, error: 'invalid_request' });
+    }
+  });
+
+  it('documents POST /admin/users 201 (with a password, and without: an invitation), 400 and 409', async () => {
+    const { asAdmin, email } = await withAdmin();
+    const created = await conforms(asAdmin.post('/admin/users', { email: uniqueEmail(), password: PASSWORD, role: 'admin' }), 201);
+    expect(created.body.user).toMatchObject({ role: 'admin', disabled: false, last_login_at: null });
+    await conforms(asAdmin.post('/admin/users', { email: uniqueEmail() }), 201);
+    await conforms(asAdmin.post('/admin/users', { email: 'nope', password: 'short' }), 400);
+    const taken = await conforms(asAdmin.post('/admin/users', { email, password: PASSWORD }), 409);
+    expect(taken.body.error).toBe('email_taken');
+  });
+
+  it('documents POST /admin/users 501 without a password where mail is off (production without SMTP_URL)', async () => {
+    const { asAdmin } = await withAdmin({ NODE_ENV: 'production' });
+    const off = await conforms(asAdmin.post('/admin/users', { email: uniqueEmail() }), 501);
+    expect(off.body.error).toBe('not_configured');
+    await conforms(asAdmin.post('/admin/users', { email: uniqueEmail(), password: PASSWORD }), 201);
+  });
+
+  it('documents GET /admin/users/{id} 200 and 404', async () => {
+    const { asAdmin, user } = await withAdmin();
+    const shown = await conforms(asAdmin.get(`/admin/users/${user.id}`), 200);
+    expect(shown.body.sessions).toHaveLength(1);
+    await conforms(asAdmin.get('/admin/users/no-such-user'), 404);
+  });
+
+  it('documents PATCH /admin/users/{id} 200, 400, 404, and 409 for the last admin', async () => {
+    const { app, asAdmin, admin, user, email } = await withAdmin();
+    const disabled = await conforms(asAdmin.patch(`/admin/users/${user.id}`, { disabled: true }), 200);
+    expect(disabled.body.user.disabled).toBe(true);
+    await conforms(request(app).post('/login').send({ email, password: PASSWORD }), 403);
+    await conforms(asAdmin.patch(`/admin/users/${user.id}`, { role: 'root' }), 400);
+    await conforms(asAdmin.patch('/admin/users/no-such-user', { disabled: true }), 404);
+    const last = await conforms(asAdmin.patch(`/admin/users/${admin.tokens.user.id}`, { role: 'user' }), 409);
+    expect(last.body.error).toBe('last_admin');
+  });
+
+  it('documents DELETE /admin/users/{id} 204, 404, and 409 for the last admin', async () => {
+    const { asAdmin, admin, user } = await withAdmin();
+    await conforms(asAdmin.delete(`/admin/users/${user.id}`), 204);
+    await conforms(asAdmin.delete(`/admin/users/${user.id}`), 404);
+    const last = await conforms(asAdmin.delete(`/admin/users/${admin.tokens.user.id}`), 409);
+    expect(last.body.error).toBe('last_admin');
+  });
+
+  it('documents DELETE /admin/users/{id}/sessions and /mfa 204 and 404', async () => {
+    const { asAdmin, asUser, user } = await withAdmin();
+    await conforms(asAdmin.delete(`/admin/users/${user.id}/mfa`), 204);
+    await conforms(asAdmin.delete(`/admin/users/${user.id}/sessions`), 204);
+    await conforms(asUser.get('/profile'), 401);
+    await conforms(asAdmin.delete('/admin/users/no-such-user/sessions'), 404);
+    await conforms(asAdmin.delete('/admin/users/no-such-user/mfa'), 404);
+  });
+
+  it('documents GET /admin/audit 200 (a page, the next one, each filter), and 400 for a bad limit, cursor, filter or parameter', async () => {
+    const { app, asAdmin, user } = await withAdmin();
+    await request(app).post('/login').send({ email: uniqueEmail(), password: PASSWORD }).expect(401);
+    await app.services.background.idle();
+    const first = await conforms(asAdmin.get('/admin/audit?limit=1'), 200);
+    expect(first.body.events).toHaveLength(1);
+    expect(first.body.next_cursor).toEqual(expect.any(String));
+    const next = await conforms(asAdmin.get(`/admin/audit?limit=1&cursor=${encodeURIComponent(first.body.next_cursor)}`), 200);
+    expect(next.body.events[0].id < first.body.events[0].id).toBe(true);
+    const mine = await conforms(asAdmin.get(`/admin/audit?user_id=${encodeURIComponent(user.id)}`), 200);
+    expect(mine.body.events.map((event: { type: string }) => event.type).sort()).toEqual(['login.succeeded', 'user.registered']);
+    const failed = await conforms(asAdmin.get('/admin/audit?type=login.failed'), 200);
+    expect(failed.body.events).toEqual([expect.objectContaining({ type: 'login.failed', user_id: null })]);
+    const since = new Date(Date.parse(first.body.events[0].at) + 1000).toISOString();
+    const later = await conforms(asAdmin.get(`/admin/audit?since=${since}&until=2999-01-01T00:00:00Z`), 200);
+    expect(later.body).toEqual({ events: [], next_cursor: null });
+    for (const query of [
+      'limit=0',
+      'limit=201',
+      'cursor=not-a-cursor',
+      'type=login.maybe',
+      'since=yesterday',
+      'until=2026-13-45T00:00:00Z',
+      'user_id=a&user_id=b',
+      'actor_id=x',
+    ]) {
+      const refused = await conforms(asAdmin.get(`/admin/audit?${query}`), 400);
+      expect({ query, error: refused.body.error }).toEqual({ query, error: 'invalid_request' });
+    }
+    const badCursor = await conforms(asAdmin.get('/admin/audit?cursor=not-a-cursor'), 400);
+    expect(badCursor.body.error_description).toBe('The cursor is not valid.');
+  });
+
+  it('documents 403 insufficient_scope on each of them for a user', async () => {
+    const { asUser, user } = await withAdmin();
+    const answers = [
+      await conforms(asUser.get('/admin/users'), 403),
+      await conforms(asUser.post('/admin/users', { email: uniqueEmail(), password: PASSWORD }), 403),
+      await conforms(asUser.get(`/admin/users/${user.id}`), 403),
+      await conforms(asUser.patch(`/admin/users/${user.id}`, { role: 'admin' }), 403),
+      await conforms(asUser.delete(`/admin/users/${user.id}`), 403),
+      await conforms(asUser.delete(`/admin/users/${user.id}/sessions`), 403),
+      await conforms(asUser.delete(`/admin/users/${user.id}/mfa`), 403),
+      await conforms(asUser.get('/admin/audit'), 403),
+    ];
+    for (const forbidden of answers) {
+      expect(forbidden.body.error).toBe('insufficient_scope');
+      expect(forbidden.headers['www-authenticate']).toMatch(/error="insufficient_scope"/);
+    }
   });
 });
 
@@ -342,6 +477,14 @@ describe('the password and email routes', () => {
     await conforms(request(app).post('/email/verify').send({ token }), 501);
     const off = await conforms(request(app).post('/email/verify/resend').set(...bearer(tokens.access_token)), 501);
     expect(off.body.error).toBe('not_configured');
+  });
+
+  it('documents POST /login 403 for a disabled account', async () => {
+    const { app, email, user } = await withUser();
+    const admin = await adminAndLogin(app);
+    await request(app).patch(`/admin/users/${user.id}`).set(...bearer(admin.tokens.access_token)).send({ disabled: true }).expect(200);
+    const refused = await conforms(request(app).post('/login').send({ email, password: PASSWORD }), 403);
+    expect(refused.body.error).toBe('account_disabled');
   });
 
   it('documents POST /login 403 for an unverified address with REQUIRE_EMAIL_VERIFICATION=true', async () => {
@@ -470,6 +613,16 @@ describe('the second-factor routes', () => {
     expect(off.body.error).toBe('not_configured');
   });
 
+  it('documents POST /login/mfa 403 when an admin disabled the account between the password and the code', async () => {
+    const { app, email, nextCode, tokens } = await withTotp();
+    const admin = await adminAndLogin(app);
+    const { mfa_token: token } = (await request(app).post('/login').send({ email, password: PASSWORD })).body as { mfa_token: string };
+    const userId = decodeJwt(tokens.access_token).payload.sub as string;
+    await request(app).patch(`/admin/users/${userId}`).set(...bearer(admin.tokens.access_token)).send({ disabled: true }).expect(200);
+    const refused = await conforms(request(app).post('/login/mfa').send({ mfa_token: token, code: nextCode() }), 403);
+    expect(refused.body.error).toBe('account_disabled');
+  });
+
   it('documents POST /login/mfa 429 past the per-address limit', async () => {
     const { app } = buildTestApp({ env: { RATE_LIMIT_MAX: '1' } });
     const body = { mfa_token: 'not-an-mfa-token', code: '123456' };
@@ -493,6 +646,25 @@ describe('a store failing', () => {
     ['GET /sessions', (s) => fail(s.sessions, 'listByUser'), (app, token) => request(app).get('/sessions').set(...bearer(token))],
     ['DELETE /sessions/{id}', (s) => fail(s.sessions, 'get'), (app, token) => request(app).delete('/sessions/x').set(...bearer(token))],
     ['GET /admin/users', (s) => fail(s.users, 'listPage'), (app, token) => request(app).get('/admin/users').set(...bearer(token))],
+    [
+      'POST /admin/users',
+      (s) => fail(s.users, 'create'),
+      (app, token) => request(app).post('/admin/users').set(...bearer(token)).send({ email: uniqueEmail(), password: PASSWORD }),
+    ],
+    ['GET /admin/users/{id}', (s) => fail(s.users, 'findById'), (app, token) => request(app).get('/admin/users/x').set(...bearer(token))],
+    [
+      'PATCH /admin/users/{id}',
+      (s) => fail(s.users, 'findById'),
+      (app, token) => request(app).patch('/admin/users/x').set(...bearer(token)).send({ disabled: true }),
+    ],
+    ['DELETE /admin/users/{id}', (s) => fail(s.users, 'findById'), (app, token) => request(app).delete('/admin/users/x').set(...bearer(token))],
+    [
+      'DELETE /admin/users/{id}/sessions',
+      (s) => fail(s.users, 'findById'),
+      (app, token) => request(app).delete('/admin/users/x/sessions').set(...bearer(token)),
+    ],
+    ['DELETE /admin/users/{id}/mfa', (s) => fail(s.users, 'findById'), (app, token) => request(app).delete('/admin/users/x/mfa').set(...bearer(token))],
+    ['GET /admin/audit', (s) => fail(s.audit, 'list'), (app, token) => request(app).get('/admin/audit').set(...bearer(token))],
     ['POST /introspect', (s) => fail(s.sessions, 'isActive'), (app, token) => introspect(app).type('form').send({ token })],
     [
       'POST /password/change',
@@ -570,6 +742,22 @@ describe('the service routes', () => {
     await conforms(request(app).get('/ready'), 200);
     await conforms(request(app).get('/openapi.json'), 200);
     await conforms(request(app).get('/docs'), 200);
+  });
+
+  it('documents GET /metrics 200 open outside production; with METRICS_TOKEN 200, 400 and 401; 404 in production without it', async () => {
+    const open = await conforms(request(buildTestApp().app).get('/metrics'), 200);
+    expect(open.text).toMatch(/^# HELP /m);
+    const token = 'scrape-Vb7nQ2xK9mW4cR8tY1pL6hJ3fD5sA0gZ';
+    const { app } = buildTestApp({ env: { METRICS_TOKEN: token } });
+    const scraped = await conforms(request(app).get('/metrics').set(...bearer(token)), 200);
+    expect(scraped.text).toContain('auth_logins_total');
+    await conforms(request(app).get('/metrics').set('Authorization', 'Bearer'), 400);
+    const none = await conforms(request(app).get('/metrics'), 401);
+    expect(none.headers['www-authenticate']).toBe('Bearer realm="auth"');
+    const wrong = await conforms(request(app).get('/metrics').set(...bearer('not-the-token')), 401);
+    expect(wrong.body.error).toBe('invalid_token');
+    const off = await conforms(request(buildTestApp({ env: { NODE_ENV: 'production' } }).app).get('/metrics'), 404);
+    expect(off.body.error).toBe('not_found');
   });
 
   it('documents GET /ready 503 when a store is down', async () => {

@@ -4,10 +4,16 @@ import type { z } from 'zod';
 import packageJson from '../../package.json';
 import type { AuthApp } from '../../src/app';
 import { ERROR_TABLE, type ErrorCode } from '../../src/errors';
+import { adminUserDetailSchema } from '../../src/http/openapi/admin-operations';
 import * as documentModule from '../../src/http/openapi/document';
 import { API_OPERATIONS } from '../../src/http/openapi/operations';
 import * as responses from '../../src/http/response-schemas';
+import { AUDIT_EVENT_TYPES } from '../../src/stores/audit-events';
 import {
+  adminCreateUserBody,
+  adminUpdateUserBody,
+  adminUserListQuery,
+  auditQuery,
   deleteProfileBody,
   loginMfaBody,
   totpConfirmBody,
@@ -27,7 +33,7 @@ import { schemaProblems, type JsonSchema } from '../helpers/json-schema';
 
 type Operation = {
   security?: Record<string, string[]>[];
-  parameters?: { name: string; in: string; required?: boolean }[];
+  parameters?: { name: string; in: string; required?: boolean; description?: string; schema?: JsonSchema }[];
   requestBody?: { content: Record<string, { schema: JsonSchema }> };
   responses: Record<string, Response>;
 };
@@ -128,7 +134,7 @@ describe('GET /openapi.json', () => {
 describe('the paths', () => {
   // The demo page (GET /) and the scripts, stylesheets and images of the two HTML pages are not
   // API operations: the contract's route table lists neither.
-  const NOT_API = (route: string) => route === 'GET /' || /\.(js|css|png|ico|svg|map)$/.test(route);
+  const NOT_API = (route: string) => route === 'GET /' || /\.(m?js|css|png|ico|svg|map)$/.test(route);
 
   it('are exactly the routes the app serves, method for method', async () => {
     const { app } = buildTestApp();
@@ -164,22 +170,123 @@ describe('the paths', () => {
       'GET /sessions': ['200'],
       'DELETE /sessions/{id}': ['204'],
       'GET /admin/users': ['200'],
+      'POST /admin/users': ['201'],
+      'GET /admin/users/{id}': ['200'],
+      'PATCH /admin/users/{id}': ['200'],
+      'DELETE /admin/users/{id}': ['204'],
+      'DELETE /admin/users/{id}/sessions': ['204'],
+      'DELETE /admin/users/{id}/mfa': ['204'],
+      'GET /admin/audit': ['200'],
       'GET /.well-known/jwks.json': ['200'],
       'POST /introspect': ['200'],
       'GET /health': ['200'],
       'GET /ready': ['200'],
       'GET /openapi.json': ['200'],
       'GET /docs': ['200'],
+      'GET /metrics': ['200'],
     });
   });
 });
 
+describe('parameters', () => {
+  it('documents the queries of GET /admin/users and GET /admin/audit, each parameter optional and described, and no query elsewhere', async () => {
+    const { document } = await served();
+    const query = operations(document).flatMap(([path, method, op]) =>
+      (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => ({ where: `${method} ${path}`, name: p.name, required: p.required })),
+    );
+    expect(query).toEqual([
+      ...['limit', 'cursor', 'email'].map((name) => ({ where: 'get /admin/users', name, required: false })),
+      ...['limit', 'cursor', 'user_id', 'type', 'since', 'until'].map((name) => ({ where: 'get /admin/audit', name, required: false })),
+    ]);
+    for (const path of ['/admin/users', '/admin/audit']) {
+      for (const parameter of document.paths[path]!.get!.parameters!) {
+        expect({ path, name: parameter.name, described: (parameter.description ?? '').length > 0 }).toEqual({ path, name: parameter.name, described: true });
+      }
+    }
+  });
+
+  it.each([
+    ['/admin/users', adminUserListQuery],
+    ['/admin/audit', auditQuery],
+  ] as const)('documents the limit of GET %s as the route takes it: 1 to 200, 50 when absent', async (path, schema) => {
+    const { document } = await served();
+    const limit = document.paths[path]!.get!.parameters!.find((p) => p.name === 'limit')!;
+    expect(limit.description).toMatch(/1 to 200; 50 when absent/);
+    expect(limit.schema).toMatchObject({ type: 'string', pattern: '^\\d+$' });
+    // What the document allows, the route takes; what it refuses, the route refuses too.
+    for (const value of ['1', '50', '200']) {
+      expect(schemaProblems(limit.schema!, value, document)).toEqual([]);
+      expect(schema.safeParse({ limit: value }).success).toBe(true);
+    }
+    for (const value of ['x', '-1', '1000']) {
+      expect(schemaProblems(limit.schema!, value, document)).not.toEqual([]);
+      expect(schema.safeParse({ limit: value }).success).toBe(false);
+    }
+  });
+
+  it('documents the type filter of GET /admin/audit as exactly the event types the route takes', async () => {
+    const { document } = await served();
+    const parameters = document.paths['/admin/audit']!.get!.parameters!;
+    const type = parameters.find((p) => p.name === 'type')!;
+    expect(type.schema).toMatchObject({ type: 'string', enum: [...AUDIT_EVENT_TYPES] });
+    for (const value of AUDIT_EVENT_TYPES) expect(auditQuery.safeParse({ type: value }).success).toBe(true);
+    expect(schemaProblems(type.schema!, 'login.maybe', document)).not.toEqual([]);
+    expect(auditQuery.safeParse({ type: 'login.maybe' }).success).toBe(false);
+    for (const name of ['since', 'until']) {
+      const time = parameters.find((p) => p.name === name)!;
+      expect({ name, schema: time.schema }).toMatchObject({ name, schema: { type: 'string' } });
+      expect(time.description).toMatch(/ISO 8601/);
+      expect(auditQuery.safeParse({ [name]: '2026-12-01T00:00:00Z' }).success).toBe(true);
+      expect(auditQuery.safeParse({ [name]: 'yesterday' }).success).toBe(false);
+    }
+  });
+
+  it('documents what GET /admin/audit answers: an AuditPage, and the errors of a bad query, a token, the role and the store', async () => {
+    const { document } = await served();
+    const responses = document.paths['/admin/audit']!.get!.responses;
+    expect(Object.keys(responses).sort()).toEqual(['200', '400', '401', '403', '500', '503']);
+    expect(responses['200']!.content!['application/json']!.schema).toEqual({ $ref: '#/components/schemas/AuditPage' });
+    const codes = (status: string) => Object.keys(responses[status]!.content!['application/json']!.examples!).sort();
+    expect(codes('400')).toEqual(['invalid_request']);
+    expect(codes('401')).toEqual(['invalid_token', 'unauthorized']);
+    expect(codes('403')).toEqual(['insufficient_scope']);
+    expect(codes('500')).toEqual(['server_error']);
+    expect(codes('503')).toEqual(['unavailable']);
+    const examples = responses['400']!.content!['application/json']!.examples as unknown as Record<string, { description: string }>;
+    expect(examples.invalid_request!.description).toMatch(/cursor/);
+    const page = document.components.schemas.AuditPage as { properties: Record<string, JsonSchema> };
+    expect(page.properties.events).toEqual({ type: 'array', items: { $ref: '#/components/schemas/AuditEvent' } });
+  });
+
+  it('documents the {id} of each path that has one as a required path parameter', async () => {
+    const { document } = await served();
+    for (const [path, method, op] of operations(document).filter(([path]) => path.includes('{id}'))) {
+      const inPath = (op.parameters ?? []).filter((p) => p.in === 'path');
+      expect({ where: `${method} ${path}`, inPath: inPath.map((p) => [p.name, p.required, (p.description ?? '').length > 0]) }).toEqual({
+        where: `${method} ${path}`,
+        inPath: [['id', true, true]],
+      });
+    }
+  });
+});
+
+describe('GET /metrics', () => {
+  it('is documented as the Prometheus text format, with the statuses of METRICS_TOKEN and of production', async () => {
+    const { document } = await served();
+    const responses = document.paths['/metrics']!.get!.responses;
+    expect(Object.keys(responses).sort()).toEqual(['200', '400', '401', '404']);
+    expect(Object.keys(responses['200']!.content!)).toEqual(['text/plain']);
+    expect(Object.keys(responses['401']!.content!['application/json']!.examples!).sort()).toEqual(['invalid_token', 'unauthorized']);
+  });
+});
+
 describe('security', () => {
-  it('declares the Bearer scheme, required on protected operations, optional on logout, absent elsewhere', async () => {
+  it('declares the Bearer scheme, required on protected operations, optional on logout, absent elsewhere; METRICS_TOKEN optional on the scrape', async () => {
     const { document } = await served();
     expect(document.components.securitySchemes).toEqual({
       bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: expect.any(String) },
       introspectionClient: { type: 'http', scheme: 'basic', description: expect.any(String) },
+      metricsToken: { type: 'http', scheme: 'bearer', description: expect.any(String) },
     });
     const security = Object.fromEntries(operations(document).map(([path, method, op]) => [`${method} ${path}`, op.security]));
     const bearer = [{ bearerAuth: [] }];
@@ -202,12 +309,20 @@ describe('security', () => {
       'get /sessions': bearer,
       'delete /sessions/{id}': bearer,
       'get /admin/users': bearer,
+      'post /admin/users': bearer,
+      'get /admin/users/{id}': bearer,
+      'patch /admin/users/{id}': bearer,
+      'delete /admin/users/{id}': bearer,
+      'delete /admin/users/{id}/sessions': bearer,
+      'delete /admin/users/{id}/mfa': bearer,
+      'get /admin/audit': bearer,
       'get /.well-known/jwks.json': [],
       'post /introspect': [{ introspectionClient: [] }],
       'get /health': [],
       'get /ready': [],
       'get /openapi.json': [],
       'get /docs': [],
+      'get /metrics': [{ metricsToken: [] }, {}],
     });
   });
 
@@ -314,6 +429,8 @@ describe('the schemas', () => {
     ['TotpConfirmRequest', totpConfirmBody],
     ['TotpDeleteRequest', totpDeleteBody],
     ['LoginMfaRequest', loginMfaBody],
+    ['AdminCreateUserRequest', adminCreateUserBody],
+    ['AdminUpdateUserRequest', adminUpdateUserBody],
     ['TotpEnrolment', responses.totpEnrolmentSchema],
     ['RecoveryCodes', responses.recoveryCodesSchema],
     ['User', responses.userSchema],
@@ -322,7 +439,12 @@ describe('the schemas', () => {
     ['Error', responses.errorSchema],
     ['FieldProblem', responses.fieldProblemSchema],
     ['UserResponse', responses.userResponseSchema],
-    ['UserList', responses.userListSchema],
+    ['AdminUser', responses.adminUserSchema],
+    ['AdminUserResponse', responses.adminUserResponseSchema],
+    ['AdminUserPage', responses.adminUserPageSchema],
+    ['AdminUserDetail', adminUserDetailSchema],
+    ['AuditEvent', responses.auditEventSchema],
+    ['AuditPage', responses.auditPageSchema],
     ['SessionList', responses.sessionListSchema],
     ['Accepted', responses.acceptedSchema],
     ['Health', responses.healthSchema],
@@ -358,6 +480,10 @@ describe('the schemas', () => {
     expect(body('/password/reset')).toEqual({ $ref: '#/components/schemas/PasswordResetRequest' });
     expect(body('/email/verify')).toEqual({ $ref: '#/components/schemas/EmailVerifyRequest' });
     expect(body('/email/verify/resend')).toEqual({ $ref: '#/components/schemas/EmptyRequest' });
+    expect(body('/admin/users')).toEqual({ $ref: '#/components/schemas/AdminCreateUserRequest' });
+    expect(document.paths['/admin/users/{id}']!.patch!.requestBody!.content['application/json']!.schema).toEqual({
+      $ref: '#/components/schemas/AdminUpdateUserRequest',
+    });
     expect(document.paths['/profile']!.delete!.requestBody!.content['application/json']!.schema).toEqual({
       $ref: '#/components/schemas/DeleteProfileRequest',
     });

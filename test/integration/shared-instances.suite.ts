@@ -4,7 +4,7 @@ import type { AuthApp } from '../../src/app';
 import type { Stores } from '../../src/stores/types';
 import { buildTestApp } from '../helpers/build-app';
 import { FakeClock } from '../helpers/fake-clock';
-import { bearer, decodeJwt, expectError, login, PASSWORD, register, uniqueEmail } from '../helpers/fixtures';
+import { adminAndLogin, bearer, decodeJwt, expectError, login, PASSWORD, register, uniqueEmail } from '../helpers/fixtures';
 import { eventually } from '../helpers/eventually';
 import { TcpProxy } from '../helpers/tcp-proxy';
 
@@ -84,6 +84,35 @@ export function runSharedInstancesSuite(backend: SharedBackend): void {
       expectError(rejected, 401, 'invalid_token');
       expect(rejected.headers['www-authenticate']).toBe(REVOKED);
       expectError(await request(a.app).post('/refresh').send({ refresh_token: tokens.refresh_token }), 401, 'invalid_grant');
+    });
+
+    it('an admin disabling a user on A: the user\'s access token fails on B at once, and the login on B is 403 account_disabled', async () => {
+      const clock = new FakeClock();
+      const [a, b] = [await instance(clock), await instance(clock)];
+      const admin = await adminAndLogin(a.app);
+      const { email, user } = await register(a.app);
+      const tokens = await login(b.app, email);
+      expect((await profile(b.app, tokens.access_token)).status).toBe(200);
+      const disabled = await request(a.app).patch(`/admin/users/${user.id}`).set(...bearer(admin.tokens.access_token)).send({ disabled: true });
+      expect(disabled.status).toBe(200);
+      await eventually(() => b.stores.revocations.has(sessionId(tokens.access_token)));
+      expect((await profile(b.app, tokens.access_token)).headers['www-authenticate']).toBe(REVOKED);
+      expectError(await request(b.app).post('/login').send({ email, password: PASSWORD }), 403, 'account_disabled');
+    });
+
+    it('a password change on A ends the other sessions on B, and only the new password logs in on B', async () => {
+      const clock = new FakeClock();
+      const [a, b] = [await instance(clock), await instance(clock)];
+      const { email } = await register(a.app);
+      const onB = await login(b.app, email);
+      const onA = await login(a.app, email);
+      const changed = await request(a.app).post('/password/change').set(...bearer(onA.access_token)).send({ current_password: PASSWORD, new_password: 'a brand new passphrase 42' });
+      expect(changed.status).toBe(200);
+      await eventually(() => b.stores.revocations.has(sessionId(onB.access_token)));
+      expectError(await profile(b.app, onB.access_token), 401, 'invalid_token');
+      expect((await profile(b.app, changed.body.access_token)).status).toBe(200);
+      expectError(await request(b.app).post('/login').send({ email, password: PASSWORD }), 401, 'invalid_credentials');
+      expect((await request(b.app).post('/login').send({ email, password: 'a brand new passphrase 42' })).status).toBe(200);
     });
 
     it('shares the failed-login limit: 3 failures spread over A and B make the next attempt on either a 429', async () => {

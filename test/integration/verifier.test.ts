@@ -1,9 +1,10 @@
 // createVerifyToken as another service uses it (from src/verify): shared keys, issuer, audience, tolerance, revocation check.
 import express, { type RequestHandler } from 'express';
 import request from 'supertest';
-import { authErrorHandler, createVerifyToken, requireRole, type IsRevoked, type VerifyTokenOptions } from '../../src/verify';
+import { totpCode } from '../../src/auth/totp';
+import { authErrorHandler, createVerifyToken, requireAmr, requireRole, type IsRevoked, type VerifyTokenOptions } from '../../src/verify';
 import { buildTestApp } from '../helpers/build-app';
-import { adminAndLogin, bearer, decodeJwt, registerAndLogin } from '../helpers/fixtures';
+import { adminAndLogin, bearer, decodeJwt, PASSWORD, registerAndLogin } from '../helpers/fixtures';
 import { forgeAccessToken } from '../helpers/forge';
 import { TEST_ENV } from '../helpers/test-config';
 
@@ -19,6 +20,7 @@ function service(options: Partial<VerifyTokenOptions> = {}) {
   const app = express();
   app.get('/me', verifyToken, (req, res) => void res.json({ auth: req.auth }));
   app.get('/admin', verifyToken, requireRole('admin'), (_req, res) => void res.json({ ok: true }));
+  app.get('/payout', verifyToken, requireAmr('otp'), (_req, res) => void res.json({ ok: true }));
   app.use(authErrorHandler());
   app.use(((error, _req, res, _next) => {
     res.status(500).json({ error: 'service_error', message: String(error) });
@@ -54,6 +56,21 @@ describe('createVerifyToken in another service, with the shared key', () => {
     const admin = await adminAndLogin(auth.app);
     const admitted = await request(service()).get('/admin').set(...bearer(admin.tokens.access_token));
     expect(admitted.status).toBe(200);
+  });
+
+  it('lets requireAmr("otp") refuse a password-only token (403 insufficient_scope) and admit one of a sign-in with a code', async () => {
+    const mfa = buildTestApp({ env: { JWT_SECRET_ID: KID, MFA_ENCRYPTION_KEY: 'q1Z0mC8yH3vKp7tW2sR9xL4bN6dF5gJ0aE1uI8oY3Tk=' } });
+    const { email, tokens } = await registerAndLogin(mfa.app);
+    const refused = await request(service({ clock: mfa.clock })).get('/payout').set(...bearer(tokens.access_token));
+    expectChallenge(refused, 403, 'insufficient_scope', 'This needs a sign-in with a second factor (amr otp).');
+
+    const { secret } = (await request(mfa.app).post('/mfa/totp').set(...bearer(tokens.access_token))).body as { secret: string };
+    await request(mfa.app).post('/mfa/totp/confirm').set(...bearer(tokens.access_token)).send({ code: totpCode(secret, mfa.clock.now()) }).expect(200);
+    const { mfa_token: mfaToken } = (await request(mfa.app).post('/login').send({ email, password: PASSWORD }).expect(403)).body as { mfa_token: string };
+    mfa.clock.advanceSeconds(30);
+    const second = await request(mfa.app).post('/login/mfa').send({ mfa_token: mfaToken, code: totpCode(secret, mfa.clock.now()) }).expect(200);
+    const admitted = await request(service({ clock: mfa.clock })).get('/payout').set(...bearer(second.body.access_token));
+    expect({ status: admitted.status, body: admitted.body }).toEqual({ status: 200, body: { ok: true } });
   });
 
   it('answers a request without credentials with the realm-only challenge', async () => {

@@ -1,11 +1,12 @@
-// Property-based fuzzing (fast-check) on every backend: random and mutated requests at every route, then random session lifecycles against a model; no 5xx, the contract's shapes, and no bad token ever served.
+// Property-based fuzzing (fast-check) on every backend: random and mutated requests at every route, then random session and account lifecycles against models; no 5xx, the contract's shapes, and no bad token ever served.
 import { randomInt } from 'node:crypto';
 import fc from 'fast-check';
 import request from 'supertest';
 import type { z } from 'zod';
-import { ERROR_TABLE, type ErrorCode } from '../../src/errors';
+import type { ErrorCode } from '../../src/errors';
 import { REFRESH_COOKIE } from '../../src/http/cookie-mode';
 import {
+  acceptedSchema,
   errorSchema,
   healthSchema,
   introspectionSchema,
@@ -16,12 +17,14 @@ import {
   userListSchema,
   userResponseSchema,
 } from '../../src/http/response-schemas';
-import { auditResponses, CLIENT, ResponseRecorder, target, type Target } from '../helpers/attack';
+import { auditResponses, CLIENT, ResponseRecorder, statusesOf, target, type Target } from '../helpers/attack';
 import { FakeClock } from '../helpers/fake-clock';
 import { decodeJwt, PASSWORD, registerAndLogin, uniqueEmail } from '../helpers/fixtures';
 import { describeEachBackend } from '../helpers/store-backends';
+import { runAccountFuzz } from './fuzz-accounts';
 import { runSessionFuzz } from './fuzz-sessions';
 import { FOREIGN_SIGNERS, MUTATIONS, mutate, resign } from './fuzz-tokens';
+import { loggedMail, settled } from './mail-log';
 
 /** A number the environment gives, or the default; anything but a whole number stops the file. */
 function wholeNumber(name: string, fallback: number): number {
@@ -41,10 +44,17 @@ const RUNS = wholeNumber('FUZZ_RUNS', 300);
 /** Session-fuzz steps per backend, in sequences of at most STEPS_PER_RUN, each with fresh users. */
 const STEPS = wholeNumber('FUZZ_STEPS', 120);
 const STEPS_PER_RUN = 60;
-process.stdout.write(`fuzz.test.ts: seed ${SEED}, ${RUNS} requests and ${STEPS} session steps per backend (FUZZ_SEED=${SEED} replays this run)\n`);
+/** Account-fuzz steps per backend, in sequences of at most ACCOUNT_STEPS_PER_RUN, each with fresh accounts. */
+const ACCOUNT_STEPS = wholeNumber('FUZZ_ACCOUNT_STEPS', 80);
+const ACCOUNT_STEPS_PER_RUN = 40;
+process.stdout.write(
+  `fuzz.test.ts: seed ${SEED}, ${RUNS} requests, ${STEPS} session steps and ${ACCOUNT_STEPS} account steps per backend (FUZZ_SEED=${SEED} replays this run)\n`,
+);
 
 /** The fuzz refreshes one session far more often than a client would: the per-session limit stays out of its way. */
 const FUZZ_ENV = { REFRESH_RATE_LIMIT_MAX: '1000000' };
+/** The account fuzz gives wrong passwords on purpose; its model leaves the failed-login budget out. */
+const ACCOUNT_FUZZ_ENV = { ...FUZZ_ENV, LOGIN_RATE_LIMIT_MAX: '1000000' };
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 type Method = (typeof METHODS)[number];
@@ -59,6 +69,11 @@ const PATHS = [
   '/sessions',
   '/sessions/SID',
   '/admin/users',
+  '/password/change',
+  '/password/forgot',
+  '/password/reset',
+  '/email/verify',
+  '/email/verify/resend',
   '/health',
   '/ready',
   '/introspect',
@@ -71,7 +86,10 @@ const PATHS = [
 ];
 
 /** The routes that need a live access token (as routed: lower case, no trailing slash). */
-const PROTECTED = ['/profile', '/sessions', '/sessions/SID', '/admin/users'];
+const PROTECTED = ['/profile', '/sessions', '/sessions/SID', '/admin/users', '/password/change', '/email/verify/resend'];
+
+/** The routes that take a one-time token (a reset or verification link) in the body. */
+const ONE_TIME = ['/password/reset', '/email/verify'];
 
 /** The documented success of each route: its body's schema (null: no body; 'page': HTML, CSS or JS). */
 function successSchema(method: Method, path: string): z.ZodType | null | 'page' | 'document' {
@@ -85,6 +103,12 @@ function successSchema(method: Method, path: string): z.ZodType | null | 'page' 
     'GET /sessions': sessionListSchema,
     'DELETE /sessions/:id': null,
     'GET /admin/users': userListSchema,
+    'DELETE /profile': null,
+    'POST /password/change': tokenResponseSchema,
+    'POST /password/forgot': acceptedSchema,
+    'POST /password/reset': null,
+    'POST /email/verify': userResponseSchema,
+    'POST /email/verify/resend': acceptedSchema,
     'GET /health': healthSchema,
     'GET /ready': readySchema,
     'POST /introspect': introspectionSchema,
@@ -101,6 +125,9 @@ interface Victim {
   access: string;
   refresh: string;
   sid: string;
+  /** The newest reset and verification links mailed to the victim, once there are any. */
+  reset: string | null;
+  verification: string | null;
 }
 
 const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)), maxLength: 60 });
@@ -171,6 +198,11 @@ function requestArbitrary(victim: () => Victim, nowSec: () => number) {
     { refresh_token: refreshToken() },
     { refresh_token: refreshToken(), scope: 'others' },
     { token: access() },
+    { current_password: PASSWORD, new_password: 'fuzzed new passphrase one' },
+    { email: victim().email },
+    { token: victim().reset ?? 'no-reset-link-yet', new_password: 'fuzzed new passphrase two' },
+    { token: victim().verification ?? 'no-verification-link-yet' },
+    { password: PASSWORD },
   ];
 
   const mutatedBody = fc
@@ -191,7 +223,7 @@ function requestArbitrary(victim: () => Victim, nowSec: () => number) {
     fc.json({ maxDepth: 4 }).map((text) => () => text),
     mutatedBody,
     fc.constant(() => JSON.stringify(validBodies()[0])),
-    fc.constantFrom(2, 3, 4).map((index) => () => JSON.stringify(validBodies()[index])),
+    fc.constantFrom(2, 3, 4, 5, 6, 7, 8, 9).map((index) => () => JSON.stringify(validBodies()[index])),
     fc.uint8Array({ maxLength: 300 }).map((bytes) => () => Buffer.from(bytes)),
     fc.constant(() => `{"pad":"${'x'.repeat(11 * 1024)}"}`),
   );
@@ -222,7 +254,7 @@ function problems(method: Method, requestPath: string, res: request.Response): s
     if (type !== 'application/json; charset=utf-8') found.push(`error Content-Type ${type}`);
     const parsed = errorSchema.safeParse(res.body);
     if (!parsed.success) found.push(`error body ${res.text.slice(0, 200)}`);
-    else if (ERROR_TABLE[parsed.data.error as ErrorCode].status !== res.status) found.push(`${parsed.data.error} with ${res.status}`);
+    else if (!statusesOf(parsed.data.error as ErrorCode, bare).includes(res.status)) found.push(`${parsed.data.error} with ${res.status}`);
     return found;
   }
   if (method === 'OPTIONS' || method === 'HEAD' || res.status === 204) {
@@ -276,23 +308,102 @@ function cookieToken(res: request.Response): string | undefined {
   return cookies.find((cookie) => cookie.startsWith(`${REFRESH_COOKIE}=`))?.slice(REFRESH_COOKIE.length + 1).split(';')[0] || undefined;
 }
 
-/** Every token the server issued in this file: anything else (mutated, forged, foreign) must never be honoured. */
+/** The `sub` and `sid` of a JWT, or nothing for anything that is not one. */
+function subject(token: string | undefined): { sub?: string; sid?: string } {
+  if (token === undefined) return {};
+  try {
+    const { payload } = decodeJwt(token);
+    return { sub: typeof payload.sub === 'string' ? payload.sub : undefined, sid: typeof payload.sid === 'string' ? payload.sid : undefined };
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Every token the server issued in this file: anything else (mutated, forged, foreign) must never
+ * be honoured. And what the lifecycle routes did with them: the sessions a change, a reset or a
+ * deletion ended (whose tokens must never be honoured again), and the links the server mailed,
+ * used and voided (each honoured at most once, and never once void).
+ */
 class Issued {
   readonly access = new Set<string>();
   readonly refresh = new Set<string>();
+  /** Every link mailed: its token, to whom, and what for. */
+  readonly mailed = new Map<string, { email: string; kind: 'reset' | 'verification' }>();
+  /** Links used once, or made void by a change, a reset or a deletion: each with why. */
+  readonly spent = new Map<string, string>();
+  /** The sessions a change, a reset or a deletion ended, each with why. */
+  readonly ended = new Map<string, string>();
+  /** Which user each session (sid) and each address belongs to. */
+  private readonly userOfSession = new Map<string, string>();
+  private readonly userOfEmail = new Map<string, string>();
 
   note(res: request.Response): void {
-    if (res.status !== 200 || typeof res.body !== 'object' || res.body === null) return;
+    if (res.status < 200 || res.status >= 300 || typeof res.body !== 'object' || res.body === null) return;
+    const user = res.body.user as { id?: unknown; email?: unknown } | undefined;
+    if (typeof user?.id === 'string' && typeof user.email === 'string') this.userOfEmail.set(user.email, user.id);
+    if (res.status !== 200) return;
+    for (const token of [res.body.access_token, res.body.refresh_token, cookieToken(res)]) {
+      if (typeof token !== 'string') continue;
+      const { sub, sid } = subject(token);
+      if (sub !== undefined && sid !== undefined) this.userOfSession.set(sid, sub);
+    }
     if (typeof res.body.access_token === 'string') this.access.add(res.body.access_token);
     if (typeof res.body.refresh_token === 'string') this.refresh.add(res.body.refresh_token);
     const fromCookie = cookieToken(res);
     if (fromCookie) this.refresh.add(fromCookie);
   }
 
+  /** Reads the mail the log gained from line `from` on: every link in it is one the server issued. */
+  noteMail(logs: readonly string[], from: number): void {
+    for (const mail of loggedMail(logs, from)) {
+      if (mail.token !== null && mail.kind !== null) this.mailed.set(mail.token, { email: mail.to, kind: mail.kind });
+    }
+  }
+
+  /** Why the session of an issued token has ended, or undefined while it may be live. */
+  private endedSession(token: string | undefined): string | undefined {
+    if (token === undefined || !(this.access.has(token) || this.refresh.has(token))) return undefined;
+    const { sid } = subject(token);
+    return sid === undefined ? undefined : this.ended.get(sid);
+  }
+
+  /** What a lifecycle answer did: the sessions it ended and the links it used up or voided. */
+  apply(method: Method, bare: string, sent: Sent, res: request.Response): void {
+    const endAll = (userId: string | undefined, why: string, keep?: string) => {
+      if (userId === undefined) return;
+      for (const [sid, owner] of this.userOfSession) if (owner === userId && sid !== keep && !this.ended.has(sid)) this.ended.set(sid, why);
+    };
+    const voidLinks = (email: string | undefined, kinds: ('reset' | 'verification')[], why: string) => {
+      for (const [token, link] of this.mailed) if (link.email === email && kinds.includes(link.kind) && !this.spent.has(token)) this.spent.set(token, why);
+    };
+    const emailOf = (userId: string | undefined) => [...this.userOfEmail].find(([, id]) => id === userId)?.[0];
+    if (method === 'POST' && bare === '/password/change' && res.status === 200) {
+      const userId = subject(sent.bearer).sub;
+      endAll(userId, 'a password change', subject(res.body.access_token).sid);
+      voidLinks(emailOf(userId), ['reset'], 'voided by a password change');
+    }
+    if (method === 'DELETE' && bare === '/profile' && res.status === 204) {
+      const userId = subject(sent.bearer).sub;
+      endAll(userId, 'the account deleted');
+      voidLinks(emailOf(userId), ['reset', 'verification'], 'voided: the account was deleted');
+    }
+    if (method === 'POST' && ONE_TIME.includes(bare) && res.status >= 200 && res.status < 300 && sent.bodyToken !== undefined) {
+      this.spent.set(sent.bodyToken, 'used');
+      if (bare === '/password/reset') {
+        const email = this.mailed.get(sent.bodyToken)?.email;
+        endAll(email === undefined ? undefined : this.userOfEmail.get(email), 'a password reset');
+        voidLinks(email, ['reset'], 'voided by a password reset');
+      }
+    }
+  }
+
   /**
    * The security properties of one answer: a protected route answers 2xx only to an access token
    * the server issued, /refresh only to a refresh token it issued, /logout only when every
-   * credential it carries was issued, and /introspect calls active only an issued access token.
+   * credential it carries was issued, and /introspect calls active only an issued access token;
+   * none of them honours a token of a session a change, a reset or a deletion ended; and a link
+   * is honoured only if the server mailed it, once, and never after it was voided.
    */
   breaches(method: Method, bare: string, sent: Sent, res: request.Response): string[] {
     if (res.status < 200 || res.status >= 300 || method === 'OPTIONS') return [];
@@ -302,16 +413,33 @@ class Issued {
     if (PROTECTED.includes(bare) && !(sent.bearer !== undefined && this.access.has(sent.bearer))) {
       found.push(`a ${res.status} on a protected route for a Bearer token the server never issued: ${short(sent.bearer)}`);
     }
+    const endedBearer = this.endedSession(sent.bearer);
+    if (PROTECTED.includes(bare) && endedBearer !== undefined) {
+      found.push(`a ${res.status} on a protected route for an access token of a session ended by ${endedBearer}`);
+    }
     if (bare === '/refresh' && method === 'POST' && !refreshIssued) {
       found.push(`a ${res.status} at /refresh for a refresh token the server never issued: ${short(sent.bodyRefresh ?? sent.cookieRefresh)}`);
+    }
+    if (bare === '/refresh' && method === 'POST' && refreshIssued) {
+      const presented = [sent.bodyRefresh, sent.cookieRefresh].filter((token) => token !== undefined && this.refresh.has(token));
+      const why = presented.map((token) => this.endedSession(token));
+      if (why.every((reason) => reason !== undefined)) found.push(`a ${res.status} at /refresh for a refresh token of a session ended by ${why[0]}`);
     }
     if (bare === '/logout' && method === 'POST') {
       if (sent.bearer !== undefined ? !this.access.has(sent.bearer) : !refreshIssued) {
         found.push(`a ${res.status} at /logout for credentials the server never issued: ${short(sent.bearer ?? sent.bodyRefresh ?? sent.cookieRefresh)}`);
       }
     }
-    if (bare === '/introspect' && res.body?.active === true && !(sent.bodyToken !== undefined && this.access.has(sent.bodyToken))) {
-      found.push(`introspection called a token the server never issued active: ${short(sent.bodyToken)}`);
+    if (bare === '/introspect' && res.body?.active === true) {
+      if (!(sent.bodyToken !== undefined && this.access.has(sent.bodyToken))) found.push(`introspection called a token the server never issued active: ${short(sent.bodyToken)}`);
+      const endedToken = this.endedSession(sent.bodyToken);
+      if (endedToken !== undefined) found.push(`introspection called a token of a session ended by ${endedToken} active`);
+    }
+    if (ONE_TIME.includes(bare) && method === 'POST') {
+      const link = sent.bodyToken === undefined ? undefined : this.mailed.get(sent.bodyToken);
+      if (link === undefined) found.push(`a ${res.status} at ${bare} for a link the server never mailed: ${short(sent.bodyToken)}`);
+      else if (this.spent.has(sent.bodyToken!)) found.push(`a ${res.status} at ${bare} for a link already ${this.spent.get(sent.bodyToken!)}`);
+      else if (link.kind !== (bare === '/password/reset' ? 'reset' : 'verification')) found.push(`a ${res.status} at ${bare} for a ${link.kind} link`);
     }
     return found;
   }
@@ -322,11 +450,27 @@ describeEachBackend('fuzz', (backend) => {
   let t: Target;
   const issued = new Issued();
   let victim: Victim;
+  /** The first log line the fuzz has not read for mail yet. */
+  let mailFrom = 0;
 
-  function victimOf(email: string, tokens: { access_token: string; refresh_token: string }): Victim {
-    issued.access.add(tokens.access_token);
-    issued.refresh.add(tokens.refresh_token);
-    return { email, access: tokens.access_token, refresh: tokens.refresh_token, sid: String(decodeJwt(tokens.access_token).payload.sid) };
+  /** The newest reset and verification links mailed to `email`. */
+  function linksOf(email: string): Pick<Victim, 'reset' | 'verification'> {
+    const links: Pick<Victim, 'reset' | 'verification'> = { reset: null, verification: null };
+    for (const [token, link] of issued.mailed) if (link.email === email) links[link.kind] = token;
+    return links;
+  }
+
+  /** Reads the mail sent since the last look, after the work the last answers started has ended. */
+  async function readMail(): Promise<void> {
+    await settled(t.http);
+    issued.noteMail(t.logs, mailFrom);
+    mailFrom = t.logs.length;
+    victim = { ...victim, ...linksOf(victim.email) };
+  }
+
+  function victimOf(email: string, tokens: { access_token: string; refresh_token: string; user: { id: string; email: string } }): Victim {
+    issued.note({ status: 200, body: tokens, headers: {} } as unknown as request.Response);
+    return { email, access: tokens.access_token, refresh: tokens.refresh_token, sid: String(decodeJwt(tokens.access_token).payload.sid), ...linksOf(email) };
   }
 
   beforeAll(async () => {
@@ -334,9 +478,10 @@ describeEachBackend('fuzz', (backend) => {
     const stores = await backend.open(clock);
     t = await target(recorder, FUZZ_ENV, { stores, clock });
     victim = victimOf(t.victim.email, t.victim.tokens);
+    await readMail();
   }, 60_000);
 
-  it(`random and mutated requests at every route never draw a 5xx, always answer in the contract's shapes, and never honour a token the server did not issue (${RUNS} requests, seed ${SEED})`, async () => {
+  it(`random and mutated requests at every route never draw a 5xx, always answer in the contract's shapes, never honour a token the server did not issue or a session a change, reset or deletion ended, and honour each mailed link at most once (${RUNS} requests, seed ${SEED})`, async () => {
     const requests = requestArbitrary(
       () => victim,
       () => t.nowSec(),
@@ -354,6 +499,8 @@ describeEachBackend('fuzz', (backend) => {
         const sent = sentCredentials(headers, payload);
         const found = [...problems(method, requestPath, res), ...issued.breaches(method, bare, sent, res)];
         issued.note(res);
+        issued.apply(method, bare, sent, res);
+        await readMail();
         if (found.length > 0) throw new Error(`${backend.name}: ${method} ${concrete} → ${res.status}: ${found.join('; ')} (FUZZ_SEED=${SEED})`);
 
         // Keep the victim's tokens current: a rotation of its refresh token replaces both.
@@ -364,11 +511,13 @@ describeEachBackend('fuzz', (backend) => {
         // A request that may have ended the victim's session: if it did, a new victim logs in, so
         // that the requests after it do not all meet a dead session.
         const mayHaveEnded =
-          (res.status === 204 && (bare === '/logout' || bare === '/sessions/SID')) ||
+          (res.status === 204 && (bare === '/logout' || bare === '/sessions/SID' || bare === '/profile' || bare === '/password/reset')) ||
+          (res.status === 200 && bare === '/password/change') ||
           (bare === '/refresh' && res.status === 401 && presented !== undefined && issued.refresh.has(presented));
         if (mayHaveEnded && (await request(t.http).get('/profile').set('Authorization', `Bearer ${victim.access}`)).status !== 200) {
           const next = await registerAndLogin(t.http);
           victim = victimOf(next.email, next.tokens);
+          await readMail();
         }
       }),
       { seed: SEED, numRuns: RUNS, endOnFailure: true },
@@ -390,6 +539,31 @@ describeEachBackend('fuzz', (backend) => {
     process.stdout.write(`fuzz (${backend.name}), seed ${SEED}: ${result.requests} requests; ${seen.join(', ')}\n`);
     expect(result.steps).toBeGreaterThanOrEqual(STEPS);
   }, 60_000 + STEPS * 200);
+
+  it(`random password changes, reset requests and resets, verifications, resends, deletions and clock moves answer as the account model says: no ended session's or deleted account's token honoured, each link at most once, only the new session after a change (${ACCOUNT_STEPS} steps, seed ${SEED})`, async () => {
+    const clock = new FakeClock();
+    const own = await target(recorder, ACCOUNT_FUZZ_ENV, { stores: await backend.open(clock), clock });
+    const { jwt, mail } = own.config;
+    const runs = Math.max(1, Math.ceil(ACCOUNT_STEPS / ACCOUNT_STEPS_PER_RUN));
+    const result = await runAccountFuzz(own, {
+      seed: SEED,
+      runs,
+      steps: Math.ceil(ACCOUNT_STEPS / runs),
+      lifetimes: {
+        accessTtlSec: jwt.accessTtlSec,
+        refreshTtlSec: jwt.refreshTtlSec,
+        cooldownMs: mail.cooldownMs,
+        resetTtlMs: mail.passwordResetTtlMs,
+        verificationTtlMs: mail.emailVerificationTtlMs,
+      },
+      backend: backend.name,
+      recorder,
+    });
+    const seen = [...result.seen].sort(([a], [b]) => (a < b ? -1 : 1)).map(([outcome, times]) => `${outcome} ×${times}`);
+    process.stdout.write(`account fuzz (${backend.name}), seed ${SEED}: ${result.requests} requests; ${seen.join(', ')}\n`);
+    expect(result.steps).toBeGreaterThanOrEqual(ACCOUNT_STEPS);
+    // About 150 ms a step (most steps hash a password once or twice).
+  }, 60_000 + ACCOUNT_STEPS * 400);
 
   it('left the server serving: /health, a new registration, a login and a protected route', async () => {
     expect((await request(t.http).get('/health')).body).toEqual({ status: 'ok' });

@@ -15,32 +15,92 @@ import { PASSWORD, register, uniqueEmail } from '../helpers/fixtures';
 import { rawRequest } from '../helpers/raw-http';
 import { targetOn } from '../helpers/backend-target';
 import { describeEachBackend } from '../helpers/store-backends';
+import { settled, theTokenMailed } from './mail-log';
 
 // Every attack below runs on each storage backend: what a refused request must leave unchanged (users, sessions, refresh ids) is read back from the backend. PGlite is left out: PostgreSQL (required in CI) runs the same SQL store.
 describeEachBackend('headers and bodies', (backend) => {
   const recorder = new ResponseRecorder();
   let t: Target;
 
+  /** The victim's own reset and verification links: a body that used one up would change the victim. */
+  const links = { reset: '', verification: '' };
+
   beforeAll(async () => {
-    t = await targetOn(backend, recorder);
+    // The attacks send POST /password/change dozens of times with the victim's token, and every
+    // change counts against the per-account limit (LOGIN_RATE_LIMIT_MAX): these are about parsing, not limits.
+    t = await targetOn(backend, recorder, { LOGIN_RATE_LIMIT_MAX: '1000' });
+    await settled(t.http);
+    links.verification = theTokenMailed(t.logs, t.victim.email, 'verification');
+    const from = t.logs.length;
+    expect((await request(t.http).post('/password/forgot').send({ email: t.victim.email })).status).toBe(202);
+    await settled(t.http);
+    links.reset = theTokenMailed(t.logs, t.victim.email, 'reset', from);
+    recorder.secret("the victim's reset token", links.reset);
+    recorder.secret("the victim's verification token", links.verification);
   });
 
-  const BODY_ROUTES = ['/register', '/login', '/refresh', '/logout'] as const;
+  /** Every route that reads a JSON body with fields, as method and path. */
+  const BODY_ROUTES = [
+    'POST /register',
+    'POST /login',
+    'POST /refresh',
+    'POST /logout',
+    'POST /password/change',
+    'POST /password/forgot',
+    'POST /password/reset',
+    'POST /email/verify',
+    'DELETE /profile',
+  ] as const;
   type BodyRoute = (typeof BODY_ROUTES)[number];
+  /** The routes of BODY_ROUTES that want a Bearer token: the victim's own, so that an attack that got through would show on the victim. */
+  const BEARER_ROUTES: readonly BodyRoute[] = ['POST /password/change', 'DELETE /profile'];
+  const NEW_PASSWORD = 'a new passphrase no attack may set';
+  recorder.secret('the new password of the attacks', NEW_PASSWORD);
   const basic = `Basic ${Buffer.from(`${CLIENT.id}:${CLIENT.secret}`).toString('base64')}`;
+
+  function parts(route: BodyRoute): { method: 'POST' | 'DELETE'; path: string } {
+    const [method, path] = route.split(' ') as ['POST' | 'DELETE', string];
+    return { method, path };
+  }
+
+  /** The request to `route` as a client sends it, with the victim's Bearer token where the route wants one. */
+  function open(route: BodyRoute): request.Test {
+    const { method, path } = parts(route);
+    const req = method === 'DELETE' ? request(t.http).delete(path) : request(t.http).post(path);
+    return BEARER_ROUTES.includes(route) ? req.set('Authorization', `Bearer ${t.victim.tokens.access_token}`) : req;
+  }
 
   /** A body each route would accept, so that only the attack's change can be refused. */
   function validBody(route: BodyRoute): Record<string, unknown> {
-    if (route === '/register') return { email: uniqueEmail('never'), password: PASSWORD };
-    if (route === '/login') return { email: t.victim.email, password: PASSWORD };
-    return { refresh_token: t.victim.tokens.refresh_token };
+    switch (route) {
+      case 'POST /register':
+        return { email: uniqueEmail('never'), password: PASSWORD };
+      case 'POST /login':
+        return { email: t.victim.email, password: PASSWORD };
+      case 'POST /password/change':
+        return { current_password: PASSWORD, new_password: NEW_PASSWORD };
+      case 'POST /password/forgot':
+        return { email: t.victim.email };
+      case 'POST /password/reset':
+        return { token: links.reset, new_password: NEW_PASSWORD };
+      case 'POST /email/verify':
+        return { token: links.verification };
+      case 'DELETE /profile':
+        return { password: PASSWORD };
+      default:
+        return { refresh_token: t.victim.tokens.refresh_token };
+    }
   }
 
-  /** Users and the victim's sessions with their current refresh token ids: what no refused request may change. */
+  /**
+   * Users, the victim's sessions with their current refresh token ids, and the victim's password
+   * hash and verified flag: what no refused request may change.
+   */
   async function state() {
     const users = (await allUsers(t.stores.users)).map((user) => user.email);
     const sessions = (await t.stores.sessions.listByUser(t.victim.tokens.user.id)).map((s) => `${s.id}:${s.refreshJti}`);
-    return { users, sessions };
+    const victim = await t.stores.users.findById(t.victim.tokens.user.id);
+    return { users, sessions, victim: victim && { hash: victim.passwordHash, verified: victim.emailVerified } };
   }
 
   function expectError(res: { status: number; body: unknown; headers: Record<string, unknown> }, status: number, error: string): void {
@@ -86,6 +146,20 @@ describeEachBackend('headers and bodies', (backend) => {
       }
     });
 
+    it.each(forms)('answers %s at POST /password/change, POST /email/verify/resend and DELETE /profile without letting anyone in, changing nothing', async (_what, value, status, error) => {
+      const before = await state();
+      const attempts = [
+        request(t.http).post('/password/change').set('Authorization', value()).send({ current_password: PASSWORD, new_password: NEW_PASSWORD }),
+        request(t.http).post('/email/verify/resend').set('Authorization', value()),
+        request(t.http).delete('/profile').set('Authorization', value()).send({ password: PASSWORD }),
+      ];
+      for (const res of await Promise.all(attempts)) {
+        expectError(res, status, error);
+        expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="auth"/);
+      }
+      expect(await state()).toEqual(before);
+    });
+
     const basicForms: [string, string][] = [
       ['Basic alone', 'Basic'],
       ['Basic with no colon', `Basic ${Buffer.from(CLIENT.id).toString('base64')}`],
@@ -107,12 +181,23 @@ describeEachBackend('headers and bodies', (backend) => {
   });
 
   describe('duplicate headers', () => {
-    it('refuses two Authorization headers, even both with the valid token, on every protected route and /introspect', async () => {
+    it('refuses two Authorization headers, even both with the valid token, on every protected route (the lifecycle routes too) and /introspect', async () => {
       const bearer = `Bearer ${t.victim.tokens.access_token}`;
       for (const [method, path] of [['GET', '/profile'], ['GET', '/sessions'], ['DELETE', '/sessions/x'], ['GET', '/admin/users'], ['POST', '/logout']]) {
         const res = await rawRequest(t.http, { method: method!, path: path!, headers: [['Authorization', bearer], ['Authorization', bearer]] });
         expectError(res, 400, 'invalid_request');
       }
+      const before = await state();
+      const lifecycle: [string, string, string | undefined][] = [
+        ['POST', '/password/change', JSON.stringify({ current_password: PASSWORD, new_password: NEW_PASSWORD })],
+        ['POST', '/email/verify/resend', undefined],
+        ['DELETE', '/profile', JSON.stringify({ password: PASSWORD })],
+      ];
+      for (const [method, path, body] of lifecycle) {
+        const headers: [string, string][] = [['Authorization', bearer], ['Authorization', bearer], ...(body ? [['Content-Type', 'application/json'] as [string, string]] : [])];
+        expectError(await rawRequest(t.http, { method, path, headers, ...(body ? { body } : {}) }), 400, 'invalid_request');
+      }
+      expect(await state()).toEqual(before);
       const res = await rawRequest(t.http, { method: 'POST', path: '/introspect', headers: [['Authorization', basic], ['Authorization', basic]] });
       expectError(res, 400, 'invalid_request');
     });
@@ -153,6 +238,9 @@ describeEachBackend('headers and bodies', (backend) => {
       ['DELETE', '/sessions/some-id'],
       ['GET', '/admin/users'],
       ['POST', '/logout'],
+      ['POST', '/password/change'],
+      ['POST', '/email/verify/resend'],
+      ['DELETE', '/profile'],
     ])('refuses ?access_token= on %s %s, with or without an Authorization header', async (method, path) => {
       const token = t.victim.tokens.access_token;
       const send = (withHeader: boolean) => {
@@ -186,23 +274,24 @@ describeEachBackend('headers and bodies', (backend) => {
   });
 
   describe('oversized bodies', () => {
-    it.each(BODY_ROUTES)('answers POST %s with 10 kB + 1 byte by 413, changing nothing', async (route) => {
+    it.each(BODY_ROUTES)('answers %s with 10 kB + 1 byte by 413, changing nothing', async (route) => {
       const before = await state();
       const text = JSON.stringify({ ...validBody(route), pad: '' });
       const padded = text.replace('"pad":""', `"pad":"${'x'.repeat(10 * 1024 + 1 - text.length)}"`);
       expect(Buffer.byteLength(padded)).toBe(10 * 1024 + 1);
-      expectError(await request(t.http).post(route).set('Content-Type', 'application/json').send(padded), 413, 'payload_too_large');
+      expectError(await open(route).set('Content-Type', 'application/json').send(padded), 413, 'payload_too_large');
       expect(await state()).toEqual(before);
     });
 
-    it.each([...BODY_ROUTES, '/introspect'])(
-      'refuses POST %s declaring a 1 GB body at once, without reading it, and closes the connection (regression: read it all first)',
+    it.each([...BODY_ROUTES, 'POST /email/verify/resend', 'POST /introspect'])(
+      'refuses %s declaring a 1 GB body at once, without reading it, and closes the connection (regression: read it all first)',
       async (route) => {
         const server = await listen(t.http);
         try {
-          const type = route === '/introspect' ? 'application/x-www-form-urlencoded' : 'application/json';
-          const auth = route === '/introspect' ? `Authorization: ${basic}\r\n` : '';
-          const answer = await rawExchange(server.port, `POST ${route} HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: ${type}\r\nContent-Length: 1000000000\r\n\r\n{"a":`, 3000);
+          const [method, path] = route.split(' ') as [string, string];
+          const type = path === '/introspect' ? 'application/x-www-form-urlencoded' : 'application/json';
+          const auth = path === '/introspect' ? `Authorization: ${basic}\r\n` : BEARER_ROUTES.includes(route as BodyRoute) || path === '/email/verify/resend' ? `Authorization: Bearer ${t.victim.tokens.access_token}\r\n` : '';
+          const answer = await rawExchange(server.port, `${method} ${path} HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: ${type}\r\nContent-Length: 1000000000\r\n\r\n{"a":`, 3000);
           expect({ head: answer.text.split('\r\n')[0], closed: answer.closed, close: /\r\nConnection: close\r\n/i.test(answer.text) }).toEqual({
             head: 'HTTP/1.1 413 Payload Too Large',
             closed: true,
@@ -255,35 +344,39 @@ describeEachBackend('headers and bodies', (backend) => {
     ];
 
     it.each(BODY_ROUTES.flatMap((route) => types.map(([type, status, error]) => [route, type, status, error] as const)))(
-      'answers POST %s with Content-Type %s by %s, changing nothing',
+      'answers %s with Content-Type %s by %s, changing nothing',
       async (route, type, status, error) => {
         const before = await state();
-        const res = await request(t.http).post(route).set('Content-Type', type).send(JSON.stringify(validBody(route)));
+        const res = await open(route).set('Content-Type', type).send(JSON.stringify(validBody(route)));
         expectError(res, status, error);
         expect(await state()).toEqual(before);
       },
     );
 
     it.each(BODY_ROUTES.flatMap((route) => ['gzip', 'deflate', 'br', 'x-unknown'].map((encoding) => [route, encoding] as const)))(
-      'answers POST %s with Content-Encoding %s by 415 (no zip bombs)',
+      'answers %s with Content-Encoding %s by 415 (no zip bombs)',
       async (route, encoding) => {
-        const res = await request(t.http).post(route).set('Content-Type', 'application/json').set('Content-Encoding', encoding).send(JSON.stringify(validBody(route)));
+        const res = await open(route).set('Content-Type', 'application/json').set('Content-Encoding', encoding).send(JSON.stringify(validBody(route)));
         expectError(res, 415, 'unsupported_media_type');
       },
     );
 
-    it.each(BODY_ROUTES)('refuses POST %s with a body really encoded in UTF-16 (regression: body-parser decoded it)', async (route) => {
+    it.each(BODY_ROUTES)('refuses %s with a body really encoded in UTF-16 (regression: body-parser decoded it)', async (route) => {
       const before = await state();
       const utf16 = Buffer.from(JSON.stringify(validBody(route)), 'utf16le');
-      const res = await request(t.http).post(route).set('Content-Type', 'application/json; charset=utf-16le').send(utf16);
+      const res = await open(route).set('Content-Type', 'application/json; charset=utf-16le').send(utf16);
       expectError(res, 415, 'unsupported_media_type');
       expect(res.body.error_description).toBe('The body must be UTF-8 JSON.');
       expect(await state()).toEqual(before);
     });
 
-    it.each(BODY_ROUTES)('answers POST %s with a JSON body and no Content-Type by 415', async (route) => {
-      const res = await rawRequest(t.http, { method: 'POST', path: route, body: JSON.stringify(validBody(route)) });
+    it.each(BODY_ROUTES)('answers %s with a JSON body and no Content-Type by 415, changing nothing', async (route) => {
+      const before = await state();
+      const { method, path } = parts(route);
+      const headers: [string, string][] = BEARER_ROUTES.includes(route) ? [['Authorization', `Bearer ${t.victim.tokens.access_token}`]] : [];
+      const res = await rawRequest(t.http, { method, path, headers, body: JSON.stringify(validBody(route)) });
       expectError(res, 415, 'unsupported_media_type');
+      expect(await state()).toEqual(before);
     });
 
     it.each(['text/plain', 'application/xml', 'multipart/form-data; boundary=x', 'application/x-www-form-urlencoded; charset=latin1'])(
@@ -328,15 +421,16 @@ describeEachBackend('headers and bodies', (backend) => {
 
     const pollutions = ['"__proto__":{"role":"admin","polluted":true}', '"constructor":{"prototype":{"role":"admin","polluted":true}}', '"prototype":{"role":"admin"}'];
 
-    it.each(BODY_ROUTES.flatMap((route) => pollutions.map((json) => [route, json] as const)))('refuses POST %s with %s at the top level', async (route, json) => {
+    it.each(BODY_ROUTES.flatMap((route) => pollutions.map((json) => [route, json] as const)))('refuses %s with %s at the top level', async (route, json) => {
       const text = JSON.stringify(validBody(route)).replace(/}$/, `,${json}}`);
-      expectError(await request(t.http).post(route).set('Content-Type', 'application/json').send(text), 400, 'invalid_request');
+      expectError(await open(route).set('Content-Type', 'application/json').send(text), 400, 'invalid_request');
     });
 
-    it.each(BODY_ROUTES)('refuses POST %s with __proto__ nested inside an allowed field', async (route) => {
-      const field = route === '/register' || route === '/login' ? 'email' : 'refresh_token';
+    it.each(BODY_ROUTES)('refuses %s with __proto__ nested inside an allowed field', async (route) => {
+      const field = Object.keys(validBody(route))[0]!;
       const text = JSON.stringify(validBody(route)).replace(new RegExp(`"${field}":"[^"]*"`), `"${field}":{"__proto__":{"role":"admin","polluted":true}}`);
-      expectError(await request(t.http).post(route).set('Content-Type', 'application/json').send(text), 400, 'invalid_request');
+      expect(text).toContain('__proto__');
+      expectError(await open(route).set('Content-Type', 'application/json').send(text), 400, 'invalid_request');
     });
 
     it('ignores pollution in the query string, form bodies, cookies and header names', async () => {
@@ -374,8 +468,12 @@ describeEachBackend('headers and bodies', (backend) => {
   describe('deep and huge JSON', () => {
     const deepArray = `${'['.repeat(5000)}${']'.repeat(5000)}`;
     const deepObject = `${'{"a":'.repeat(1600)}1${'}'.repeat(1600)}`;
-    /** A refresh token that is a lone surrogate is a string, so /refresh and /logout check it (401) rather than refuse the shape (400). */
-    const stringOr401 = (route: BodyRoute) => (route === '/refresh' || route === '/logout' ? 401 : 400);
+    /**
+     * A refresh token that is a lone surrogate is a string, so /refresh and /logout check it (401)
+     * rather than refuse the shape (400); so is a one-time token (400 invalid_grant), and a password
+     * asked again at DELETE /profile (401 invalid_credentials).
+     */
+    const stringOr401 = (route: BodyRoute) => (route === 'POST /refresh' || route === 'POST /logout' || route === 'DELETE /profile' ? 401 : 400);
     const bodies: [string, (route: BodyRoute) => string, number | ((route: BodyRoute) => number)][] = [
       ['5000 nested arrays', () => deepArray, 400],
       ['1600 nested objects', () => deepObject, 400],
@@ -388,10 +486,10 @@ describeEachBackend('headers and bodies', (backend) => {
     ];
 
     it.each(BODY_ROUTES.flatMap((route) => bodies.map(([what, body, status]) => [route, what, body, status] as const)))(
-      'answers POST %s with %s cleanly (no 5xx), changing nothing',
+      'answers %s with %s cleanly (no 5xx), changing nothing',
       async (route, _what, body, status) => {
         const before = await state();
-        const res = await request(t.http).post(route).set('Content-Type', 'application/json').send(body(route));
+        const res = await open(route).set('Content-Type', 'application/json').send(body(route));
         expect(res.status).toBe(typeof status === 'function' ? status(route) : status);
         expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
         expect(await state()).toEqual(before);
@@ -405,6 +503,34 @@ describeEachBackend('headers and bodies', (backend) => {
       expectError(email, 400, 'invalid_request');
     });
 
+    it('refuses 9 kB passwords and tokens at the lifecycle routes before hashing or looking anything up', async () => {
+      const before = await state();
+      const long = 'p'.repeat(9000);
+      const attempts = [
+        open('POST /password/change').send({ current_password: long, new_password: NEW_PASSWORD }),
+        open('POST /password/change').send({ current_password: PASSWORD, new_password: long }),
+        open('DELETE /profile').send({ password: long }),
+        request(t.http).post('/password/reset').send({ token: long, new_password: NEW_PASSWORD }),
+        request(t.http).post('/password/reset').send({ token: links.reset, new_password: long }),
+        request(t.http).post('/email/verify').send({ token: long }),
+        request(t.http).post('/password/forgot').send({ email: `${'e'.repeat(9000)}@example.com` }),
+      ];
+      for (const res of await Promise.all(attempts)) expectError(res, 400, 'invalid_request');
+      expect(await state()).toEqual(before);
+    });
+
+    it('refuses POST /email/verify/resend with any body but an empty one, and sends nothing', async () => {
+      const before = await state();
+      const resend = () => request(t.http).post('/email/verify/resend').set('Authorization', `Bearer ${t.victim.tokens.access_token}`);
+      expectError(await resend().set('Content-Type', 'application/json').send(`{"pad":"${'x'.repeat(11 * 1024)}"}`), 413, 'payload_too_large');
+      expectError(await resend().set('Content-Type', 'text/plain').send('{}'), 415, 'unsupported_media_type');
+      for (const body of ['{"email":"someone.else@example.com"}', '{"__proto__":{"role":"admin"}}', '[]', '"x"', `${'['.repeat(5000)}${']'.repeat(5000)}`]) {
+        expectError(await resend().set('Content-Type', 'application/json').send(body), 400, 'invalid_request');
+      }
+      expect((await resend()).status).toBe(202);
+      expect(await state()).toEqual(before);
+    });
+
     it('refuses a form body of more parameters than the limit at /introspect', async () => {
       const form = Array.from({ length: 40 }, (_, i) => `p${i}=${i}`).join('&');
       const res = await request(t.http).post('/introspect').set('Authorization', basic).type('form').send(`token=x&${form}`);
@@ -415,6 +541,15 @@ describeEachBackend('headers and bodies', (backend) => {
     it('still serves the victim and registers a new user after all of it', async () => {
       await expectVictimUntouched(t);
       await register(t.http);
+    });
+  });
+
+  describe("the victim's links after every attack", () => {
+    it('were never used up by any of them: the verification link verifies and the reset link resets, once each', async () => {
+      const verified = await request(t.http).post('/email/verify').send({ token: links.verification });
+      expect({ status: verified.status, verified: verified.body.user?.email_verified }).toEqual({ status: 200, verified: true });
+      expect((await request(t.http).post('/password/reset').send({ token: links.reset, new_password: NEW_PASSWORD })).status).toBe(204);
+      await request(t.http).post('/login').send({ email: t.victim.email, password: NEW_PASSWORD }).expect(200);
     });
   });
 

@@ -1,10 +1,15 @@
 // What the logs may hold: one line per request with id, method, path and status, and never a credential.
 import { generateKeyPairSync } from 'node:crypto';
 import request from 'supertest';
-import type { TestApp } from '../helpers/build-app';
-import { bearer, PASSWORD, register, type TokenResponseBody } from '../helpers/fixtures';
+import { hashOneTimeToken } from '../../src/auth/one-time-tokens';
+import type { Stores } from '../../src/stores/types';
+import { buildTestApp, type TestApp } from '../helpers/build-app';
+import { freePort } from '../helpers/child-process';
+import { FakeClock } from '../helpers/fake-clock';
+import { bearer, login, PASSWORD, register, uniqueEmail, type TokenResponseBody } from '../helpers/fixtures';
 import { appOn } from '../helpers/backend-target';
 import { describeEachBackend } from '../helpers/store-backends';
+import { loggedMail, settled, theTokenMailed } from './mail-log';
 
 // Runs on each storage backend: the requests logged register, log in and refresh against it. PGlite is left out: PostgreSQL (required in CI) runs the same SQL store.
 describeEachBackend('logging', (backend) => {
@@ -161,6 +166,179 @@ describeEachBackend('logging', (backend) => {
         })),
       );
       expect(new Set(sent.map((s) => s.requestId)).size).toBe(sent.length);
+    });
+  });
+
+  describe('the log of the account lifecycle', () => {
+    const NEW_PASSWORD = 'lifecycle-new-secret-pw-0815';
+    const RESET_PASSWORD = 'lifecycle-reset-secret-pw-2342';
+    const WRONG_CURRENT = 'lifecycle-wrong-current-pw-1337';
+    const WRONG_DELETE = 'lifecycle-wrong-delete-pw-9001';
+    let world: TestApp;
+    const secrets: Record<string, string> = {};
+    const tokens: Record<string, string> = {};
+    const statuses: string[] = [];
+
+    beforeAll(async () => {
+      world = await appOn(backend);
+      const { app } = world;
+      const sent = async (what: string, req: request.Test) => {
+        const res = await req;
+        statuses.push(`${what} ${res.status}`);
+        return res;
+      };
+      const from = world.logs.length;
+      const { email, user } = await register(app);
+      await settled(app);
+      tokens.verification = theTokenMailed(world.logs, email, 'verification', from);
+      const hashOf = async () => (await world.stores.users.findById(user.id))!.passwordHash;
+      secrets['hash after registration'] = await hashOf();
+      const first = await login(app, email);
+
+      await sent('change, wrong current', request(app).post('/password/change').set(...bearer(first.access_token)).send({ current_password: WRONG_CURRENT, new_password: NEW_PASSWORD }));
+      const changed = await sent('change', request(app).post('/password/change').set(...bearer(first.access_token)).send({ current_password: PASSWORD, new_password: NEW_PASSWORD }));
+      secrets['hash after the change'] = await hashOf();
+      const forgotFrom = world.logs.length;
+      await sent('forgot', request(app).post('/password/forgot').send({ email }));
+      await sent('forgot, unknown', request(app).post('/password/forgot').send({ email: uniqueEmail('nobody') }));
+      await settled(app);
+      tokens.reset = theTokenMailed(world.logs, email, 'reset', forgotFrom);
+      await sent('reset, wrong token', request(app).post('/password/reset').send({ token: `${tokens.reset}x`, new_password: RESET_PASSWORD }));
+      await sent('reset', request(app).post('/password/reset').send({ token: tokens.reset, new_password: RESET_PASSWORD }));
+      await sent('reset, used token', request(app).post('/password/reset').send({ token: tokens.reset, new_password: RESET_PASSWORD }));
+      secrets['hash after the reset'] = await hashOf();
+      await sent('verify', request(app).post('/email/verify').send({ token: tokens.verification }));
+      await sent('verify, used token', request(app).post('/email/verify').send({ token: tokens.verification }));
+      const again = await login(app, email, RESET_PASSWORD);
+      await sent('resend', request(app).post('/email/verify/resend').set(...bearer(again.access_token)));
+      await sent('delete, wrong password', request(app).delete('/profile').set(...bearer(again.access_token)).send({ password: WRONG_DELETE }));
+      await sent('delete', request(app).delete('/profile').set(...bearer(again.access_token)).send({ password: RESET_PASSWORD }));
+      await sent('change, deleted account', request(app).post('/password/change').set(...bearer(again.access_token)).send({ current_password: RESET_PASSWORD, new_password: NEW_PASSWORD }));
+      await settled(app);
+      await new Promise((resolve) => setImmediate(resolve));
+
+      Object.assign(secrets, {
+        'current password': PASSWORD,
+        'new password of the change': NEW_PASSWORD,
+        'new password of the reset': RESET_PASSWORD,
+        'wrong current password': WRONG_CURRENT,
+        'wrong password at deletion': WRONG_DELETE,
+        'access token of the changed session': (changed.body as TokenResponseBody).access_token,
+        'refresh token of the changed session': (changed.body as TokenResponseBody).refresh_token,
+      });
+      for (const name of ['hash after registration', 'hash after the change', 'hash after the reset']) secrets[`${name} (digest)`] = secrets[name]!.slice(7);
+    });
+
+    it('made the journey it claims: a change, a reset, a verification, a resend and a deletion, with their refusals', () => {
+      expect(statuses).toEqual([
+        'change, wrong current 401',
+        'change 200',
+        'forgot 202',
+        'forgot, unknown 202',
+        'reset, wrong token 400',
+        'reset 204',
+        'reset, used token 400',
+        'verify 200',
+        'verify, used token 400',
+        'resend 202',
+        'delete, wrong password 401',
+        'delete 204',
+        'change, deleted account 401',
+      ]);
+    });
+
+    it.each([
+      'current password',
+      'new password of the change',
+      'new password of the reset',
+      'wrong current password',
+      'wrong password at deletion',
+      'hash after registration',
+      'hash after registration (digest)',
+      'hash after the change',
+      'hash after the change (digest)',
+      'hash after the reset',
+      'hash after the reset (digest)',
+      'access token of the changed session',
+      'refresh token of the changed session',
+    ])('never contains the %s', (name) => {
+      expect(secrets[name]).toEqual(expect.any(String));
+      expect(world.logs.filter((line) => line.includes(secrets[name]!))).toEqual([]);
+    });
+
+    it('never contains a bcrypt hash, nor the fields current_password and new_password', () => {
+      const all = world.logs.join('\n');
+      expect(all).not.toMatch(/\$2[aby]\$\d\d\$/);
+      expect(all).not.toMatch(/current_password|new_password/);
+    });
+
+    it('holds each one-time token in its mail line only (the development log outside production without SMTP_URL), nowhere else', () => {
+      for (const [kind, token] of Object.entries(tokens)) {
+        const holding = world.logs.map((line, index) => ({ line, index })).filter(({ line }) => line.includes(token));
+        const mailLines = loggedMail(world.logs).filter((mail) => mail.token === token).map((mail) => mail.line);
+        expect({ kind, lines: holding.map(({ index }) => index) }).toEqual({ kind, lines: mailLines });
+        expect(mailLines).toHaveLength(1);
+      }
+    });
+  });
+
+  describe('the log of the account lifecycle with SMTP_URL set (as in production)', () => {
+    const created: string[] = [];
+    let world: TestApp;
+    let email: string;
+
+    /** The backend's stores, noting the hash of every one-time token stored: the tokens themselves are nowhere to be read. */
+    function notingTokens(stores: Stores): Stores {
+      const oneTimeTokens = new Proxy(stores.oneTimeTokens, {
+        get(target, property, receiver) {
+          const value = Reflect.get(target, property, receiver) as unknown;
+          if (typeof value !== 'function') return value;
+          const method = (value as (...args: unknown[]) => unknown).bind(target);
+          if (property !== 'create') return method;
+          return (record: { hash: string }) => {
+            created.push(record.hash);
+            return method(record);
+          };
+        },
+      });
+      return new Proxy(stores, {
+        get(target, property) {
+          if (property === 'oneTimeTokens') return oneTimeTokens;
+          const value = Reflect.get(target, property, target) as unknown;
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+    }
+
+    beforeAll(async () => {
+      // A port nothing listens on: every delivery fails at once, and its failure is logged.
+      const smtpUrl = `smtp://mailer:mail-secret-pw@127.0.0.1:${await freePort()}`;
+      const clock = new FakeClock();
+      world = buildTestApp({ env: { SMTP_URL: smtpUrl, APP_URL: 'https://app.example.test' }, clock, stores: notingTokens(await backend.open(clock)) });
+      const { app } = world;
+      ({ email } = await register(app));
+      expect((await request(app).post('/password/forgot').send({ email })).status).toBe(202);
+      await app.services.background.idle();
+      // Closing gives up at once on what could not be sent, and logs it.
+      await (app.services.mailer as { close(options?: { timeoutMs?: number }): Promise<void> }).close({ timeoutMs: 2000 });
+    });
+
+    it('stored a verification and a reset token (the mails the log must not give away)', () => {
+      expect(created).toHaveLength(2);
+    });
+
+    it('logged the deliveries that failed (so the check below reads real mail lines)', () => {
+      const failures = world.logs.map((line) => JSON.parse(line) as { level?: number; mail?: unknown }).filter((entry) => (entry.level ?? 0) >= 40 && entry.mail);
+      expect(failures.length).toBeGreaterThanOrEqual(2);
+    });
+
+    it('never contains a one-time token, a link to one, the address, or the SMTP password', () => {
+      // Any run of base64url characters in the log that hashes to a stored token would be one.
+      const candidates = world.logs.join('\n').match(/[A-Za-z0-9_-]{32,}/g) ?? [];
+      expect(candidates.filter((candidate) => created.includes(hashOneTimeToken(candidate)))).toEqual([]);
+      expect(world.logs.filter((line) => /token=|reset-password|verify-email/.test(line))).toEqual([]);
+      expect(world.logs.filter((line) => line.includes(email) || line.includes('mail-secret-pw'))).toEqual([]);
+      expect(loggedMail(world.logs)).toEqual([]);
     });
   });
 

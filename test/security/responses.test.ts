@@ -5,6 +5,7 @@ import { auditResponses, CLIENT, listen, rawExchange, ResponseRecorder, target, 
 import { FakeClock } from '../helpers/fake-clock';
 import { PASSWORD } from '../helpers/fixtures';
 import { describeEachBackend } from '../helpers/store-backends';
+import { settled } from './mail-log';
 
 // Every attack below runs on each storage backend: the answers read the backend's records, and the failures are injected in front of the backend's own stores. PGlite is left out: PostgreSQL (required in CI) runs the same SQL store.
 describeEachBackend('responses', (backend) => {
@@ -12,19 +13,21 @@ describeEachBackend('responses', (backend) => {
   let t: Target;
   /** When set, every store call throws an error full of internals (a path, a stack, an address, a secret-looking value). */
   let storesFail = false;
+  /** When set, the calls to the records (users, sessions, one-time tokens, factors) throw so, while the counters and the revocation check answer. */
+  let recordsFail = false;
   const INTERNAL_MESSAGE = 'connect ECONNREFUSED 10.0.0.7:6379 (redis-internal.corp) password=hunter2-internal';
   recorder.secret('the message of the store failure', INTERNAL_MESSAGE);
   recorder.secret('the password in the store failure', 'hunter2-internal');
 
   /** The backend's stores, every method of which (the revocation check's too) throws while `storesFail` is set. */
   function failingStores(stores: Stores): Stores {
-    const trap = <T extends object>(store: T): T =>
+    const trap = <T extends object>(store: T, record = false): T =>
       new Proxy(store, {
         get(target, property, receiver) {
           const value = Reflect.get(target, property, receiver) as unknown;
           if (typeof value !== 'function') return value;
           return (...args: unknown[]) => {
-            if (storesFail) {
+            if (storesFail || (record && recordsFail)) {
               const error = new Error(INTERNAL_MESSAGE);
               error.stack = `Error: ${INTERNAL_MESSAGE}\n    at RedisStore.get (/work/main/src/stores/redis/redis-sessions.ts:42:7)`;
               return Promise.reject(error);
@@ -34,8 +37,10 @@ describeEachBackend('responses', (backend) => {
         },
       });
     const trapped: Partial<Stores> = {
-      users: trap(stores.users),
-      sessions: trap(stores.sessions),
+      users: trap(stores.users, true),
+      sessions: trap(stores.sessions, true),
+      oneTimeTokens: trap(stores.oneTimeTokens, true),
+      mfa: trap(stores.mfa, true),
       rateLimits: trap(stores.rateLimits),
       ...(stores.revocations ? { revocations: trap(stores.revocations) } : {}),
       ping: trap({ ping: () => stores.ping() }).ping,
@@ -55,8 +60,10 @@ describeEachBackend('responses', (backend) => {
     t = await target(recorder, { CORS_ORIGINS: 'https://app.example.com' }, { clock, stores: failingStores(await backend.open(clock)) });
   });
 
-  afterEach(() => {
+  afterEach(async () => {
     storesFail = false;
+    await settled(t.http);
+    recordsFail = false;
   });
 
   const ROUTES: [string, string][] = [
@@ -68,6 +75,11 @@ describeEachBackend('responses', (backend) => {
     ['/sessions', 'GET'],
     ['/sessions/some-id', 'DELETE'],
     ['/admin/users', 'GET'],
+    ['/password/change', 'POST'],
+    ['/password/forgot', 'POST'],
+    ['/password/reset', 'POST'],
+    ['/email/verify', 'POST'],
+    ['/email/verify/resend', 'POST'],
     ['/health', 'GET'],
     ['/ready', 'GET'],
     ['/introspect', 'POST'],
@@ -104,6 +116,15 @@ describeEachBackend('responses', (backend) => {
       ['GET /profile', () => request(t.http).get('/profile').set('Authorization', `Bearer ${t.victim.tokens.access_token}`)],
       ['GET /sessions', () => request(t.http).get('/sessions').set('Authorization', `Bearer ${t.victim.tokens.access_token}`)],
       ['POST /introspect', () => request(t.http).post('/introspect').auth(CLIENT.id, CLIENT.secret).type('form').send({ token: t.victim.tokens.access_token })],
+      [
+        'POST /password/change',
+        () => request(t.http).post('/password/change').set('Authorization', `Bearer ${t.victim.tokens.access_token}`).send({ current_password: PASSWORD, new_password: 'a new passphrase never set' }),
+      ],
+      ['POST /password/forgot', () => request(t.http).post('/password/forgot').send({ email: t.victim.email })],
+      ['POST /password/reset', () => request(t.http).post('/password/reset').send({ token: 'q8Jx0bQe3c2mT9rZ1yK4vW7nL5pA6sD8fG0hJ2kL4mN', new_password: 'a new passphrase never set' })],
+      ['POST /email/verify', () => request(t.http).post('/email/verify').send({ token: 'q8Jx0bQe3c2mT9rZ1yK4vW7nL5pA6sD8fG0hJ2kL4mN' })],
+      ['POST /email/verify/resend', () => request(t.http).post('/email/verify/resend').set('Authorization', `Bearer ${t.victim.tokens.access_token}`)],
+      ['DELETE /profile', () => request(t.http).delete('/profile').set('Authorization', `Bearer ${t.victim.tokens.access_token}`).send({ password: PASSWORD })],
     ];
 
     it.each(calls)('answers %s with a bare 500 server_error that says nothing of the failure', async (_what, call) => {
@@ -113,6 +134,27 @@ describeEachBackend('responses', (backend) => {
         status: 500,
         body: { error: 'server_error', error_description: 'An unexpected error occurred.' },
       });
+    });
+
+    it.each(calls.filter(([what]) => what !== 'POST /password/forgot' && what !== 'POST /introspect'))(
+      'answers %s with a bare 500 server_error when only the records fail (the counters answering)',
+      async (_what, call) => {
+        recordsFail = true;
+        const res = await call();
+        expect({ status: res.status, body: res.body }).toEqual({
+          status: 500,
+          body: { error: 'server_error', error_description: 'An unexpected error occurred.' },
+        });
+      },
+    );
+
+    it('answers POST /password/forgot 202 though the look-up behind the answer fails: the failure reaches the log, never the client', async () => {
+      recordsFail = true;
+      const from = t.logs.length;
+      const res = await request(t.http).post('/password/forgot').send({ email: t.victim.email });
+      expect({ status: res.status, body: res.body }).toEqual({ status: 202, body: { status: 'accepted' } });
+      await settled(t.http);
+      expect(t.logs.slice(from).filter((line) => line.includes('ECONNREFUSED 10.0.0.7:6379')).length).toBeGreaterThan(0);
     });
 
     it('answers GET /ready with 503 unavailable and no detail, while GET /health stays 200', async () => {

@@ -1,7 +1,9 @@
 // The in-memory stores: the shared store contract, plus sweeping that really frees memory.
-import { MemoryOneTimeTokenStore, MemoryRateLimitCounter, MemorySessionStore, createMemoryStores } from '../../src/stores/memory';
+import { MemoryAuditStore, MemoryOneTimeTokenStore, MemoryRateLimitCounter, MemorySessionStore, createMemoryStores } from '../../src/stores/memory';
+import { MEMORY_AUDIT_MAX_EVENTS } from '../../src/stores/memory/memory-audit';
 import type { SessionRecord, Stores } from '../../src/stores/types';
 import { FakeClock } from '../helpers/fake-clock';
+import { runAuditContract } from './audit-store.contract';
 import { runStoreContract, type ExpiringEntry } from './session-store.contract';
 
 /** What the memory stores hold, looked up in their maps without the expiry check a read makes. */
@@ -20,6 +22,31 @@ async function holds(stores: Stores, entry: ExpiringEntry): Promise<boolean> {
 }
 
 runStoreContract('memory', (clock) => createMemoryStores(clock), { holds });
+
+runAuditContract('memory', {
+  open(clock, { maxEvents }) {
+    const stores = createMemoryStores(clock, { auditMaxEvents: maxEvents });
+    return { audit: stores.audit, sweep: () => stores.sweep(), close: () => stores.close() };
+  },
+  bound: { kind: 'count' },
+});
+
+describe('memory stores: the audit bound', () => {
+  it(`keeps ${MEMORY_AUDIT_MAX_EVENTS} events by default, never more`, async () => {
+    const stores = createMemoryStores(new FakeClock());
+    if (!(stores.audit instanceof MemoryAuditStore)) throw new Error('createMemoryStores did not build the memory audit store');
+    const event = { type: 'logout' as const, userId: null, actorId: null, ip: '127.0.0.1', userAgent: 'jest', details: {} };
+    for (let i = 0; i < MEMORY_AUDIT_MAX_EVENTS; i += 1) await stores.audit.record(event);
+    expect(stores.audit.size).toBe(MEMORY_AUDIT_MAX_EVENTS);
+    const newest = await stores.audit.record(event);
+    expect(stores.audit.size).toBe(MEMORY_AUDIT_MAX_EVENTS);
+    await expect(stores.audit.list({ limit: 1 })).resolves.toMatchObject({ events: [newest] });
+  });
+
+  it.each([0, -1, 1.5])('refuses a bound of %p', (bound) => {
+    expect(() => new MemoryAuditStore(new FakeClock(), bound)).toThrow(RangeError);
+  });
+});
 
 describe('memory stores: sweeping', () => {
   const HOUR = 3_600_000;

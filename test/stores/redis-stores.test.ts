@@ -2,7 +2,8 @@
 import type { Redis } from 'ioredis';
 import { AppError } from '../../src/errors';
 import { randomId } from '../../src/lib/random-id';
-import { RedisUserStore, type RedisStores } from '../../src/stores/redis';
+import { createRedisStores, RedisAuditStore, RedisUserStore, type RedisStores } from '../../src/stores/redis';
+import { createLogger } from '../../src/lib/logger';
 import { redisKeys } from '../../src/stores/redis/keys';
 import type { UserChangeFeed } from '../../src/stores/user-copy';
 import type { SessionRecord, UserRecord } from '../../src/stores/types';
@@ -10,6 +11,7 @@ import { FakeClock } from '../helpers/fake-clock';
 import { eventually } from '../helpers/eventually';
 import { deleteKeys, describeWithRedis, inspector, openRedisStores, uniquePrefix } from '../helpers/redis';
 import { TcpProxy } from '../helpers/tcp-proxy';
+import { runAuditContract } from './audit-store.contract';
 import { runStoreContract, type ExpiringEntry } from './session-store.contract';
 import { sessionRecord, userRecord as aUserRecord } from '../helpers/store-records';
 
@@ -56,6 +58,66 @@ describeWithRedis('Redis stores', (url) => {
   }
 
   runStoreContract('Redis', (clock: FakeClock) => openRedisStores(url, prefix, clock), { holds });
+
+  /** Full stores under a prefix of their own (below the file's, so afterAll deletes it): a bounded log starts empty. */
+  async function auditStores(clock: FakeClock, auditMaxEvents?: number, keyPrefix = `${prefix}${randomId()}:`): Promise<RedisStores> {
+    const stores = createRedisStores({ url, keyPrefix, clock, accessTtlMs: ACCESS_TTL, logger: createLogger('silent'), auditMaxEvents });
+    opened.push(stores);
+    await stores.whenReady(5000);
+    return stores;
+  }
+
+  runAuditContract('Redis', {
+    async open(clock, { maxEvents }) {
+      const stores = await auditStores(clock, maxEvents);
+      // This file's afterEach closes them.
+      return { audit: stores.audit, sweep: () => stores.sweep(), close: async () => undefined };
+    },
+    bound: { kind: 'count' },
+  });
+
+  describe('the audit log in Redis', () => {
+    const event = (userId: string | null, type: 'login.succeeded' | 'logout') => ({
+      type, userId, actorId: null, ip: '127.0.0.1', userAgent: 'jest', details: { n: 1 },
+    });
+
+    it('trims the events hash and every index with the log, in the step that records', async () => {
+      const clock = new FakeClock();
+      const auditPrefix = `${prefix}${randomId()}:`;
+      const stores = await auditStores(clock, 4, auditPrefix);
+      expect(stores.audit).toBeInstanceOf(RedisAuditStore);
+      const [alice, bob] = [randomId(), randomId()];
+      // Alice's two events are the oldest: once trimmed, her index is gone with them.
+      for (const [userId, type] of [[alice, 'logout'], [alice, 'login.succeeded'], [bob, 'logout'], [null, 'logout'], [bob, 'login.succeeded'], [bob, 'logout']] as const) {
+        clock.advance(1);
+        await stores.audit.record(event(userId, type));
+      }
+      const keys = redisKeys(auditPrefix);
+      await expect(redis.zcard(keys.auditLog)).resolves.toBe(4);
+      await expect(redis.hlen(keys.auditEvents)).resolves.toBe(4);
+      await expect(redis.exists(keys.auditByUser(alice))).resolves.toBe(0);
+      await expect(redis.zcard(keys.auditByUser(bob))).resolves.toBe(3);
+      await expect(redis.zcard(keys.auditByType('logout'))).resolves.toBe(3);
+      await expect(redis.zcard(keys.auditByType('login.succeeded'))).resolves.toBe(1);
+      const logged = (await redis.zrange(keys.auditLog, '0', '-1')).map((member) => member.slice(0, 26));
+      expect((await redis.hkeys(keys.auditEvents)).sort()).toEqual(logged);
+    });
+
+    it('answers 503 unavailable (AppError) when Redis is away, and records again once it is back', async () => {
+      const clock = new FakeClock();
+      const link = await proxy();
+      const stores = await openRedisStores(link.urlFor(url), `${prefix}${randomId()}:`, clock, ACCESS_TTL);
+      opened.push(stores);
+      link.set('down');
+      const unavailable = expect.objectContaining({ code: 'unavailable', status: 503 });
+      await expect(stores.audit.record(event(null, 'logout'))).rejects.toEqual(unavailable);
+      await expect(stores.audit.list({ limit: 1 })).rejects.toEqual(unavailable);
+      link.set('up');
+      await eventually(async () => stores.ping().then(() => true, () => false));
+      const stored = await stores.audit.record(event(null, 'logout'));
+      await expect(stores.audit.list({ limit: 1 })).resolves.toEqual({ events: [stored], nextCursor: null });
+    });
+  });
 
   /** An instance's stores; `through` routes its connections through a proxy the test controls. */
   async function instance(clock: FakeClock, options: { keyPrefix?: string; through?: TcpProxy } = {}) {

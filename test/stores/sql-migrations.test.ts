@@ -15,7 +15,11 @@ import { describeWithPostgres, dropSchema, inspector, uniqueSchema } from '../he
 import { sessionRecord } from '../helpers/store-records';
 
 const ALL = Object.keys(MIGRATIONS);
-const TABLES = ['mfa_factors', 'one_time_tokens', 'rate_limits', 'revoked_sessions', 'sessions', 'users'];
+/** Every table of the latest schema, the Migrator's own included, by name. */
+const TABLES = [
+  'audit_events', 'kysely_migration', 'kysely_migration_lock', 'mfa_factors', 'one_time_tokens', 'rate_limits',
+  'revoked_sessions', 'sessions', 'users',
+];
 
 afterEach(() => killStartedChildren());
 
@@ -53,7 +57,8 @@ describeWithPostgres('migrations on PostgreSQL', (url) => {
     const database = await open(schema);
 
     await expect(migrateToLatest(database)).resolves.toEqual({ applied: ALL });
-    expect(await tablesOf(schema)).toEqual(['kysely_migration', 'kysely_migration_lock', ...TABLES]);
+    expect(ALL).toEqual(['0001-initial', '0002-refresh-window', '0003-audit']);
+    expect(await tablesOf(schema)).toEqual(TABLES);
     await expect(migrateToLatest(database)).resolves.toEqual({ applied: [] });
   });
 
@@ -105,6 +110,41 @@ describeWithPostgres('migrations on PostgreSQL', (url) => {
       session: { id: live.id, refreshWindowStart: clock.now(), refreshCount: 1 },
     });
     await stores.close();
+  });
+
+  it('adds the audit log to a schema of the second migration, with the indexes its pages use, and takes it out again', async () => {
+    const schema = uniqueSchema();
+    schemas.push(schema);
+    const database = await open(schema);
+    const migrator = new Migrator({ db: database.db, provider: { getMigrations: async () => MIGRATIONS }, migrationTableSchema: schema });
+    expect((await migrator.migrateTo('0002-refresh-window')).error).toBeUndefined();
+    expect(await tablesOf(schema)).not.toContain('audit_events');
+
+    await expect(migrateToLatest(database)).resolves.toEqual({ applied: ['0003-audit'] });
+    const client = await inspector(url);
+    try {
+      const { rows: indexes } = await client.query<{ indexdef: string }>(
+        'select indexdef from pg_indexes where schemaname = $1 and tablename = $2 order by indexname',
+        [schema, 'audit_events'],
+      );
+      expect(indexes.map((row) => row.indexdef.replace(/^.* USING btree /, ''))).toEqual(['(id)', '(type, id)', '(user_id, id)']);
+      const { rows: columns } = await client.query<{ column_name: string; collation_name: string | null; is_nullable: string }>(
+        'select column_name, collation_name, is_nullable from information_schema.columns where table_schema = $1 and table_name = $2 order by ordinal_position',
+        [schema, 'audit_events'],
+      );
+      // Ids compare byte by byte whatever the database's locale: their order is time order.
+      expect(columns.map((c) => [c.column_name, c.is_nullable])).toEqual([
+        ['id', 'NO'], ['at', 'NO'], ['type', 'NO'], ['user_id', 'YES'], ['actor_id', 'YES'], ['ip', 'NO'], ['user_agent', 'NO'], ['details', 'NO'],
+      ]);
+      expect(columns[0]!.collation_name).toBe('C');
+    } finally {
+      await client.end();
+    }
+
+    await expect(migrator.migrateTo('0002-refresh-window')).resolves.toEqual({
+      results: [{ direction: 'Down', migrationName: '0003-audit', status: 'Success' }],
+    });
+    expect(await tablesOf(schema)).not.toContain('audit_events');
   });
 
   it('leaves other schemas alone: two schemas in one database each get their own tables', async () => {

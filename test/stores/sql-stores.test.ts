@@ -11,6 +11,7 @@ import { eventually } from '../helpers/eventually';
 import { sessionRecord, userRecord } from '../helpers/store-records';
 import { FakeClock } from '../helpers/fake-clock';
 import { describeWithPostgres, dropSchema, inspector, uniqueSchema } from '../helpers/postgres';
+import { runAuditContract } from './audit-store.contract';
 import { runStoreContract, type ContractHooks, type ExpiringEntry } from './session-store.contract';
 
 const ACCESS_TTL = 15 * 60_000;
@@ -131,6 +132,45 @@ describeWithPostgres('PostgreSQL stores', (url) => {
     await stores.whenReady(5000);
     return stores;
   }, hooks);
+
+  runAuditContract('PostgreSQL', {
+    async open(clock, { retentionMs }) {
+      const stores = await openSqlStores({
+        target: { kind: 'postgres', url, schema },
+        clock,
+        accessTtlMs: ACCESS_TTL,
+        logger: createLogger('silent'),
+        auditRetentionMs: retentionMs,
+      });
+      // This file's afterEach closes them.
+      opened.push(stores);
+      await stores.whenReady(5000);
+      return { audit: stores.audit, sweep: () => stores.sweep(), close: async () => undefined };
+    },
+    bound: { kind: 'retention' },
+  });
+
+  it('sweeps a backlog of old audit events larger than one delete statement takes', async () => {
+    const clock = new FakeClock();
+    const stores = await open(clock);
+    const client = await inspector(url);
+    try {
+      // Events of 1970 (ids of time 0), 12,000 of them: beyond the retention of any clock.
+      await client.query(
+        `insert into ${client.escapeIdentifier(schema)}.audit_events (id, at, type, user_id, actor_id, ip, user_agent, details)
+         select '0000000000' || lpad(n::text, 16, '0'), 0, 'logout', null, null, '127.0.0.1', 'backlog', '{}' from generate_series(1, 12000) n`,
+      );
+      const kept = await stores.audit.record({ type: 'logout', userId: randomId(), actorId: null, ip: '127.0.0.1', userAgent: 'jest', details: {} });
+      await stores.sweep();
+      const { rows } = await client.query<{ count: string }>(
+        `select count(*) from ${client.escapeIdentifier(schema)}.audit_events where user_agent = 'backlog'`,
+      );
+      expect(rows[0]!.count).toBe('0');
+      await expect(stores.audit.list({ limit: 1, userId: kept.userId! })).resolves.toEqual({ events: [kept], nextCursor: null });
+    } finally {
+      await client.end();
+    }
+  });
 });
 
 describe('PGlite stores', () => {
@@ -153,6 +193,14 @@ describe('PGlite stores', () => {
   runStoreContract('PGlite', (clock: FakeClock): SqlStores =>
     sqlStoresOn(database, migrations, { clock, accessTtlMs: ACCESS_TTL }, false),
   hooks);
+
+  runAuditContract('PGlite', {
+    open(clock, { retentionMs }) {
+      const stores = sqlStoresOn(database, migrations, { clock, accessTtlMs: ACCESS_TTL, auditRetentionMs: retentionMs }, false);
+      return { audit: stores.audit, sweep: () => stores.sweep(), close: () => stores.close() };
+    },
+    bound: { kind: 'retention' },
+  });
 
   it('knows of an end and a change that committed after their caller was given a 503', async () => {
     const clock = new FakeClock();

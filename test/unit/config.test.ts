@@ -55,6 +55,8 @@ describe('loadConfig defaults', () => {
       },
       requireEmailVerification: false,
       mfa: { encryptionKey: expect.stringMatching(/^[0-9a-f]{64}$/) },
+      metrics: { enabled: true, token: null },
+      audit: { retentionMs: 7_776_000_000 },
     });
   });
 

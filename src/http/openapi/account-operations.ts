@@ -1,6 +1,6 @@
-// The documented operations of routes/account-routes.ts: profile (and deleting it), sessions, and the admin's user list.
+// The documented operations of routes/account-routes.ts: profile (and deleting it) and sessions.
 import { z } from 'zod';
-import { sessionListSchema, userListSchema, userResponseSchema } from '../response-schemas';
+import { sessionListSchema, userResponseSchema } from '../response-schemas';
 import { deleteProfileBody } from '../schemas';
 import {
   BAD_AUTHORIZATION,
@@ -79,20 +79,6 @@ export const ACCOUNT_OPERATIONS: OperationSpec[] = [
       invalid_request: `${BAD_AUTHORIZATION}, or a body that is not valid JSON`,
       not_found: "no live session with this id belongs to the caller (another user's session included)",
       ...BODY_ERRORS,
-      ...STORE_ERRORS,
-    },
-  },
-  {
-    method: 'get',
-    path: '/admin/users',
-    operationId: 'listUsers',
-    tag: 'Admin',
-    summary: 'Every account (admins only)',
-    auth: 'admin',
-    success: { status: 200, description: 'All users, in the order they registered.', body: userListSchema },
-    errors: {
-      ...BEARER_ERRORS,
-      insufficient_scope: 'the access token is valid but its role is not `admin`',
       ...STORE_ERRORS,
     },
   },

@@ -25,7 +25,8 @@ export const AUTH_OPERATIONS: OperationSpec[] = [
     tag: 'Authentication',
     summary: 'Create an account',
     description:
-      'Registers a user with the role `user` (admins come from `USERS_FILE`). It does not log in. A password that is ' +
+      'Registers a user with the role `user` (admins come from `npm run create-admin`, `USERS_FILE` or `POST /admin/users`). ' +
+      'It does not log in. A password that is ' +
       'one of the most common is refused with `400 invalid_request` and its own `error_description`. After the answer, ' +
       'a verification link is mailed to the address (see `POST /email/verify`).',
     auth: 'none',
@@ -52,7 +53,8 @@ export const AUTH_OPERATIONS: OperationSpec[] = [
     description:
       'An unknown email and a wrong password get the same answer. Failed logins are limited per (account, ' +
       'client address): `LOGIN_RATE_LIMIT_MAX` in `LOGIN_RATE_LIMIT_WINDOW`, then 429 even for the right password. ' +
-      'With `REQUIRE_EMAIL_VERIFICATION=true`, the right password of an unverified account is `403 email_not_verified`. ' +
+      'The right password of an account an admin disabled is `403 account_disabled`. With ' +
+      '`REQUIRE_EMAIL_VERIFICATION=true`, the right password of an unverified account is `403 email_not_verified`. ' +
       'With TOTP active, the right password is `403 mfa_required` with `mfa_token` and `expires_in` (300) added to ' +
       'the body and no session yet: finish at `POST /login/mfa`. Access tokens carry `amr` (RFC 8176): `["pwd"]` here.',
     auth: 'none',
@@ -66,6 +68,7 @@ export const AUTH_OPERATIONS: OperationSpec[] = [
       invalid_request: BAD_BODY,
       invalid_credentials: 'unknown email or wrong password (one identical answer for both)',
       email_not_verified: 'the password is right, but `REQUIRE_EMAIL_VERIFICATION=true` and the address is not verified yet',
+      account_disabled: 'the password is right, but an admin disabled the account',
       mfa_required: 'the password is right and TOTP is active: the body adds `mfa_token` and `expires_in`; send a code to `POST /login/mfa`',
       ...BODY_ERRORS,
       rate_limited: `${FAILED_LOGIN_LIMIT}; or ${PER_ADDRESS_LIMIT}`,

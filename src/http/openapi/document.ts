@@ -22,6 +22,7 @@ export const OPENAPI_VERSION = '3.1.1';
 export const API_VERSION = '0.1.0';
 export const BEARER_SCHEME = 'bearerAuth';
 export const CLIENT_SCHEME = 'introspectionClient';
+export const METRICS_SCHEME = 'metricsToken';
 
 const DESCRIPTION = `An authentication server: email and password in, a short-lived access token (a JWT, HS256 or ES256,
 15 minutes by default) and a rotating refresh token out.
@@ -31,7 +32,8 @@ const DESCRIPTION = `An authentication server: email and password in, a short-li
 - **Bearer.** Protected routes take \`Authorization: Bearer <access_token>\`. Their \`401\`/\`403\` carry an RFC 6750
   \`WWW-Authenticate\` challenge. A token in the query string is never accepted.
 - **Revocation.** An access token stops working as soon as its session ends (logout, reuse of a refresh token,
-  \`DELETE /sessions/{id}\`, a password change or reset, the account's deletion), not only when it expires.
+  \`DELETE /sessions/{id}\`, a password change or reset, the account's deletion, an admin disabling the account or
+  ending its sessions), not only when it expires.
 - **Mail.** Reset and verification links, and notices to the owner (password changed, a session ended by a reused
   refresh token), go out over SMTP (\`SMTP_URL\`); outside production without it each mail is written to the server
   log instead. In production without \`SMTP_URL\` the routes that send or redeem a link answer \`501 not_configured\`.
@@ -95,8 +97,8 @@ function errorExamples(errors: DocumentedError[], firstField: string | undefined
 /** One documented response of an operation, as zod-to-openapi takes it. */
 function responseConfig(response: DocumentedResponse, firstField: string | undefined): ResponseConfig {
   const config: ResponseConfig = { description: response.description, headers: headerObjects(response) };
-  if (response.mediaType === 'text/html') {
-    config.content = { 'text/html': { schema: { type: 'string' } } };
+  if (response.mediaType === 'text/html' || response.mediaType === 'text/plain') {
+    config.content = { [response.mediaType]: { schema: { type: 'string' } } };
   } else if (response.body) {
     config.content = {
       'application/json': {
@@ -129,6 +131,8 @@ const SECURITY: Record<OperationSpec['auth'], RouteConfig['security']> = {
   // Either credential will do, so the Bearer requirement is optional (the empty object).
   'bearer-or-refresh': [{ [BEARER_SCHEME]: [] }, {}],
   client: [{ [CLIENT_SCHEME]: [] }],
+  // Needed only when METRICS_TOKEN is set; without it the scrape is open (outside production).
+  metrics: [{ [METRICS_SCHEME]: [] }, {}],
 };
 
 function routeConfig(op: OperationSpec): RouteConfig {
@@ -163,6 +167,7 @@ function routeConfig(op: OperationSpec): RouteConfig {
     ...(parameters.length > 0 ? { parameters } : {}),
     request: {
       ...(op.pathParams ? { params: op.pathParams } : {}),
+      ...(op.queryParams ? { query: op.queryParams } : {}),
       ...(op.body
         ? {
             body: {
@@ -195,6 +200,11 @@ export function buildOpenApiDocument(operations: readonly OperationSpec[]): Open
     type: 'http',
     scheme: 'basic',
     description: 'A client id and secret from `INTROSPECTION_CLIENTS`.',
+  });
+  registry.registerComponent('securitySchemes', METRICS_SCHEME, {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'For `GET /metrics`: the value of `METRICS_TOKEN`, when the server sets one.',
   });
   registry.registerComponent('responses', 'NotFound', componentResponse(NOT_FOUND_RESPONSE));
   registry.registerComponent('responses', 'MethodNotAllowed', componentResponse(METHOD_NOT_ALLOWED_RESPONSE));

@@ -92,6 +92,7 @@ export const MFA_OPERATIONS: OperationSpec[] = [
       invalid_request: BAD_BODY,
       invalid_mfa_code: 'the code is wrong, already used, or not of this account',
       invalid_grant: 'the `mfa_token` is invalid, used, expired (300 s), or void after 5 wrong codes: log in again',
+      account_disabled: 'the code is right, but an admin disabled the account after its password was checked',
       ...BODY_ERRORS,
       rate_limited: `${FAILED_LOGIN_LIMIT}; or ${PER_ADDRESS_LIMIT}`,
       ...STORE_ERRORS,

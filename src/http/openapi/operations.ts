@@ -1,7 +1,9 @@
 // Every documented operation of the API. A new route gets its entry here, or the conformance tests fail.
 import { ACCOUNT_OPERATIONS } from './account-operations';
+import { ADMIN_OPERATIONS } from './admin-operations';
 import { AUTH_OPERATIONS } from './auth-operations';
 import { LIFECYCLE_OPERATIONS } from './lifecycle-operations';
+import { METRICS_OPERATIONS } from './metrics-operations';
 import { MFA_OPERATIONS } from './mfa-operations';
 import { SERVICE_OPERATIONS } from './service-operations';
 import type { OperationSpec } from './types';
@@ -12,6 +14,8 @@ export const API_OPERATIONS: readonly OperationSpec[] = [
   ...MFA_OPERATIONS,
   ...ACCOUNT_OPERATIONS,
   ...LIFECYCLE_OPERATIONS,
+  ...ADMIN_OPERATIONS,
   ...VERIFICATION_OPERATIONS,
   ...SERVICE_OPERATIONS,
+  ...METRICS_OPERATIONS,
 ];

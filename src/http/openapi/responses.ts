@@ -14,9 +14,9 @@ export interface DocumentedError {
 export interface DocumentedResponse {
   status: number;
   description: string;
-  /** The JSON body; undefined for a response without one (204) or an HTML page. */
+  /** The JSON body; undefined for a response without one (204), an HTML page or plain text. */
   body?: z.ZodType;
-  mediaType?: 'application/json' | 'text/html';
+  mediaType?: 'application/json' | 'text/html' | 'text/plain';
   /** For an error response: the codes it may carry, each with when (and its description where the route gives its own). */
   errors?: DocumentedError[];
   /** Headers documented on the response, and whether every such response carries them. */
@@ -56,8 +56,8 @@ function successResponse(op: OperationSpec): DocumentedResponse {
   return {
     status: success.status,
     description: success.description + cookieNote,
-    ...(success.html
-      ? { mediaType: 'text/html' as const }
+    ...(success.mediaType
+      ? { mediaType: success.mediaType }
       : success.body
         ? { body: success.body, mediaType: 'application/json' as const }
         : {}),

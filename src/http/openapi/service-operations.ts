@@ -52,7 +52,7 @@ export const SERVICE_OPERATIONS: OperationSpec[] = [
     summary: 'This document for humans (Swagger UI)',
     description: 'Every asset is served by this server, under a Content-Security-Policy of its own; nothing from a CDN.',
     auth: 'none',
-    success: { status: 200, description: 'An HTML page.', html: true },
+    success: { status: 200, description: 'An HTML page.', mediaType: 'text/html' },
     errors: {},
   },
 ];

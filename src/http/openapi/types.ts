@@ -2,13 +2,14 @@
 import type { z } from 'zod';
 import type { ErrorCode } from '../../errors';
 
-export type HttpMethod = 'get' | 'post' | 'delete';
+export type HttpMethod = 'get' | 'post' | 'patch' | 'delete';
 
 /**
  * Who may call: nobody in particular, a Bearer access token, a Bearer access token of an admin,
- * (logout) a refresh token and/or a Bearer access token, or (introspection) a client with HTTP Basic.
+ * (logout) a refresh token and/or a Bearer access token, (introspection) a client with HTTP Basic,
+ * or (the metrics scrape) `METRICS_TOKEN` as a Bearer token when one is set.
  */
-export type Auth = 'none' | 'bearer' | 'admin' | 'bearer-or-refresh' | 'client';
+export type Auth = 'none' | 'bearer' | 'admin' | 'bearer-or-refresh' | 'client' | 'metrics';
 
 export type Tag = 'Authentication' | 'Account' | 'Password and email' | 'Admin' | 'Verification' | 'Service';
 
@@ -17,8 +18,8 @@ export interface SuccessSpec {
   description: string;
   /** The JSON body; none for a 204. */
   body?: z.ZodType;
-  /** The docs page answers HTML instead of JSON. */
-  html?: boolean;
+  /** Not JSON: the docs page answers HTML, the metrics scrape plain text. */
+  mediaType?: 'text/html' | 'text/plain';
 }
 
 /**
@@ -41,6 +42,8 @@ export interface OperationSpec {
   description?: string;
   auth: Auth;
   pathParams?: z.ZodObject;
+  /** The query parameters: the schema the route validates `req.query` with, each field described. */
+  queryParams?: z.ZodObject;
   /** The request body; JSON unless `mediaTypes` says otherwise. */
   body?: { schema: z.ZodType; required: boolean; mediaTypes?: string[] };
   /**

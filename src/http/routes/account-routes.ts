@@ -1,8 +1,10 @@
-// The caller's own data: GET and DELETE /profile, GET /sessions, DELETE /sessions/:id; and GET /admin/users.
+// The caller's own data: GET and DELETE /profile, GET /sessions, DELETE /sessions/:id.
 import { Router, type RequestHandler } from 'express';
+import type { AuditTrail } from '../../auth/audit-trail';
 import type { AccountDeletionService } from '../../auth/account-deletion';
 import type { AccountService } from '../../auth/accounts';
 import type { SessionService } from '../../auth/session-service';
+import { auditContext } from '../audit-context';
 import { bearerError } from '../bearer';
 import { sessionJson, userJson, type MfaStatus } from '../presenters';
 import { accountForLimits, type RateLimiters } from '../rate-limits';
@@ -10,7 +12,6 @@ import { defineRoute } from '../routing';
 import { deleteProfileBody } from '../schemas';
 import { sendJson } from '../send-json';
 import { parseBody } from '../validate';
-import { requireRole } from '../verify-token';
 
 export interface AccountRoutesDeps {
   accounts: AccountService;
@@ -21,6 +22,7 @@ export interface AccountRoutesDeps {
   /** GET /profile's handlers, from profileHandlers(): the app's fast lane runs them too. */
   profile: RequestHandler[];
   mfa: MfaStatus;
+  audit: AuditTrail;
 }
 
 /** GET /profile: the caller's own user. */
@@ -37,7 +39,7 @@ export function profileHandlers({ accounts, verifyToken, mfa }: Pick<AccountRout
   ];
 }
 
-export function accountRoutes({ sessions, verifyToken, accounts, profile, deletion, limiters, mfa }: AccountRoutesDeps): Router {
+export function accountRoutes({ sessions, verifyToken, accounts, profile, deletion, limiters, mfa, audit }: AccountRoutesDeps): Router {
   const router = Router();
 
   defineRoute(router, '/profile', {
@@ -54,6 +56,7 @@ export function accountRoutes({ sessions, verifyToken, accounts, profile, deleti
       async (req, res) => {
         await deletion.deleteOwn(req.auth!.userId, (req.body as { password: string }).password, req.ip ?? '');
         res.status(204).end();
+        audit.record('user.deleted', req.auth!.userId, auditContext(req), { by: 'self' });
       },
     ],
   });
@@ -70,23 +73,11 @@ export function accountRoutes({ sessions, verifyToken, accounts, profile, deleti
 
   defineRoute(router, '/sessions/:id', {
     delete: [
-      limiters.perAddress,
       verifyToken,
       async (req, res) => {
         await sessions.end(req.auth!.userId, String(req.params.id));
         res.status(204).end();
-      },
-    ],
-  });
-
-  defineRoute(router, '/admin/users', {
-    get: [
-      verifyToken,
-      requireRole('admin'),
-      async (_req, res) => {
-        const users = await accounts.list();
-        const enabled = await Promise.all(users.map((user) => mfa.isEnabled(user.id)));
-        res.json({ users: users.map((user, index) => userJson(user, enabled[index]!)) });
+        audit.record('session.ended', req.auth!.userId, auditContext(req), { session_id: String(req.params.id) });
       },
     ],
   });

@@ -1,11 +1,13 @@
 // POST /register, /login, /refresh and /logout: the token lifecycle over HTTP.
-import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { AccountService } from '../../auth/accounts';
 import type { EmailVerificationService } from '../../auth/email-verification';
 import type { HashGate } from '../../auth/hash-gate';
 import type { SessionService } from '../../auth/session-service';
 import type { AccessTokenVerifier } from '../../auth/tokens';
 import { AppError, ERROR_TABLE } from '../../errors';
+import type { AuditTrail } from '../../auth/audit-trail';
+import type { AuditEventType } from '../../stores/types';
 import type { BackgroundTasks } from '../../lib/background';
 import type { Clock } from '../../lib/clock';
 import { rateLimitHeaders } from '../../lib/rate-limit-headers';
@@ -14,9 +16,10 @@ import { clearRefreshCookie, readRefreshCookie, wantsCookieMode } from '../cooki
 import { whenUndelivered } from '../delivery';
 import { userJson } from '../presenters';
 import type { RateLimiters } from '../rate-limits';
-import { defineRoute } from '../routing';
+import { defineRoute, onRouteError } from '../routing';
 import { sendJson } from '../send-json';
 import { sendTokens } from '../send-tokens';
+import { auditContext } from '../audit-context';
 import { clientInfo } from '../client-info';
 import { loginBody, logoutBody, refreshBody, registerBody } from '../schemas';
 import { parseBody } from '../validate';
@@ -32,6 +35,7 @@ export interface AuthRoutesDeps {
   /** Mails the verification link to a new account. */
   verification: EmailVerificationService;
   background: BackgroundTasks;
+  audit: AuditTrail;
   /** POST /refresh's handlers, from refreshHandlers(): the app's fast lane runs them too. */
   refresh: RequestHandler[];
 }
@@ -53,7 +57,7 @@ export function refreshHandlers({ sessions, clock }: Pick<AuthRoutesDeps, 'sessi
       const body = parseBody(refreshBody, req.body);
       const token = presentedRefreshToken(req, body.refresh_token);
       if (!token) throw new AppError('invalid_grant', { description: 'A refresh token is required.' });
-      const grant = await sessions.refresh(token);
+      const grant = await sessions.refresh(token, clientInfo(req));
       res.set(rateLimitHeaders(grant.refreshAllowance));
       sendTokens(req, res, grant, clock);
     },
@@ -80,6 +84,36 @@ export function signInShedding(hashGate: HashGate, allowRegistration: boolean): 
   };
 }
 
+/** The audit type of a sign-in refused with this error code; others (a 400, a 503) are not sign-in attempts worth recording. */
+const FAILED_LOGIN_TYPES: Partial<Record<string, AuditEventType>> = {
+  invalid_credentials: 'login.failed',
+  account_disabled: 'login.failed',
+  email_not_verified: 'login.failed',
+  rate_limited: 'login.rate_limited',
+};
+
+/**
+ * Records a refused sign-in, then passes the error on. The account is looked up after the answer,
+ * by the address the body named: an unknown address is recorded without one (never the address
+ * itself, which may be a password typed into the wrong field).
+ */
+function auditFailedLogin({ accounts, audit, background, clock }: Pick<AuthRoutesDeps, 'accounts' | 'audit' | 'background' | 'clock'>): ErrorRequestHandler {
+  return (error, req, _res, next) => {
+    const type = error instanceof AppError ? FAILED_LOGIN_TYPES[error.code] : undefined;
+    const email = (req.body as { email?: unknown } | undefined)?.email;
+    if (type && typeof email === 'string') {
+      const context = auditContext(req, null);
+      const reason = (error as AppError).code;
+      const at = clock.now();
+      background.run('audit lookup', async () => {
+        const user = await accounts.findByEmail(email);
+        audit.record(type, user?.id ?? null, { ...context, actorId: user?.id ?? null }, { reason }, at);
+      });
+    }
+    next(error);
+  };
+}
+
 export function authRoutes(deps: AuthRoutesDeps): Router {
   const { accounts, sessions, tokens, limiters, clock } = deps;
   const router = Router();
@@ -97,6 +131,7 @@ export function authRoutes(deps: AuthRoutesDeps): Router {
         res.status(201).json({ user: userJson(user, false) });
         // After the answer: a mail server never slows a registration down.
         deps.background.run('verification mail', () => deps.verification.welcome(user));
+        deps.audit.record('user.registered', user.id, auditContext(req, user.id));
       },
     ],
   });
@@ -124,7 +159,9 @@ export function authRoutes(deps: AuthRoutesDeps): Router {
         const endSession = async () => sessions.end(grant.user.id, grant.sessionId);
         whenUndelivered(res, endSession, next);
         sendTokens(req, res, grant, clock);
+        deps.audit.record('login.succeeded', grant.user.id, auditContext(req, grant.user.id), { amr: 'pwd' });
       },
+      onRouteError(auditFailedLogin(deps)),
     ],
   });
 
@@ -139,7 +176,8 @@ export function authRoutes(deps: AuthRoutesDeps): Router {
         if (!refreshToken && bearer === null) throw bearerError('unauthorized');
         // The session may have ended already: logout checks the token, not its session.
         const access = bearer === null ? undefined : checkAccessToken(tokens, bearer);
-        await sessions.logout({ refreshToken, access, scope: body.scope });
+        const ended = await sessions.logout({ refreshToken, access, scope: body.scope, client: clientInfo(req) });
+        if (ended) deps.audit.record('logout', ended.userId, auditContext(req, ended.userId), { session_id: ended.id, scope: body.scope });
         if (wantsCookieMode(req)) clearRefreshCookie(res);
         res.status(204).end();
       },

@@ -1,7 +1,9 @@
 // POST /email/verify and /email/verify/resend: proving the user owns their address.
 import { Router, type RequestHandler } from 'express';
+import type { AuditTrail } from '../../auth/audit-trail';
 import type { AccountMail } from '../../auth/account-mail';
 import type { EmailVerificationService } from '../../auth/email-verification';
+import { auditContext } from '../audit-context';
 import { userJson, type MfaStatus } from '../presenters';
 import type { RateLimiters } from '../rate-limits';
 import { defineRoute } from '../routing';
@@ -16,9 +18,10 @@ export interface EmailRoutesDeps {
   limiters: RateLimiters;
   verifyToken: RequestHandler;
   mfa: MfaStatus;
+  audit: AuditTrail;
 }
 
-export function emailRoutes({ verification, mail, limiters, verifyToken, mfa }: EmailRoutesDeps): Router {
+export function emailRoutes({ verification, mail, limiters, verifyToken, mfa, audit }: EmailRoutesDeps): Router {
   const router = Router();
 
   defineRoute(router, '/email/verify', {
@@ -28,6 +31,7 @@ export function emailRoutes({ verification, mail, limiters, verifyToken, mfa }: 
       async (req, res) => {
         const { token } = parseBody(emailVerifyBody, req.body);
         const user = await verification.verify(token);
+        audit.record('email.verified', user.id, auditContext(req, user.id));
         sendJson(res, 200, { user: userJson(user, await mfa.isEnabled(user.id)) });
       },
     ],

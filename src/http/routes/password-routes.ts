@@ -1,5 +1,6 @@
 // POST /password/change, /password/forgot and /password/reset: a password after registration.
 import { Router, type RequestHandler } from 'express';
+import type { AuditTrail } from '../../auth/audit-trail';
 import type { AccountService } from '../../auth/accounts';
 import type { AccountMail } from '../../auth/account-mail';
 import type { PasswordService } from '../../auth/password-service';
@@ -7,6 +8,7 @@ import type { SessionService } from '../../auth/session-service';
 import { PASSWORD_AND_OTP, PASSWORD_ONLY, type AuthMethods } from '../../auth/tokens';
 import type { BackgroundTasks } from '../../lib/background';
 import type { Clock } from '../../lib/clock';
+import { auditContext } from '../audit-context';
 import { clientInfo } from '../client-info';
 import { whenUndelivered } from '../delivery';
 import { accountForLimits, type RateLimiters } from '../rate-limits';
@@ -26,6 +28,7 @@ export interface PasswordRoutesDeps {
   verifyToken: RequestHandler;
   clock: Clock;
   background: BackgroundTasks;
+  audit: AuditTrail;
 }
 
 /** The access token's `amr`, as the methods a new session may claim: only those this server grants. */
@@ -33,7 +36,7 @@ function sameProof(amr: readonly string[]): AuthMethods {
   return amr.includes('otp') ? PASSWORD_AND_OTP : PASSWORD_ONLY;
 }
 
-export function passwordRoutes({ accounts, passwords, sessions, mail, limiters, verifyToken, clock, background }: PasswordRoutesDeps): Router {
+export function passwordRoutes({ accounts, passwords, sessions, mail, limiters, verifyToken, clock, background, audit }: PasswordRoutesDeps): Router {
   const router = Router();
 
   defineRoute(router, '/password/change', {
@@ -53,6 +56,7 @@ export function passwordRoutes({ accounts, passwords, sessions, mail, limiters, 
         // As at /login: a client that hung up never gets the new session's tokens, so it ends.
         whenUndelivered(res, () => sessions.end(grant.user.id, grant.sessionId), next);
         sendTokens(req, res, grant, clock);
+        audit.record('password.changed', grant.user.id, auditContext(req));
       },
     ],
   });
@@ -65,7 +69,12 @@ export function passwordRoutes({ accounts, passwords, sessions, mail, limiters, 
         const { email } = parseBody(passwordForgotBody, req.body);
         // The answer goes first and is the same for every address; the look-up and the mail follow it.
         sendJson(res, 202, { status: 'accepted' });
-        background.run('password reset request', () => passwords.requestReset(email));
+        const context = auditContext(req, null);
+        const at = clock.now();
+        background.run('password reset request', async () => {
+          const userId = await passwords.requestReset(email);
+          if (userId) audit.record('password.reset_requested', userId, { ...context, actorId: userId }, {}, at);
+        });
       },
     ],
   });
@@ -76,7 +85,8 @@ export function passwordRoutes({ accounts, passwords, sessions, mail, limiters, 
       requireMail(mail),
       async (req, res) => {
         const { token, new_password: newPassword } = parseBody(passwordResetBody, req.body);
-        await passwords.reset(token, newPassword, req.ip ?? '');
+        const userId = await passwords.reset(token, newPassword, req.ip ?? '');
+        audit.record('password.reset', userId, auditContext(req, userId));
         res.status(204).end();
       },
     ],

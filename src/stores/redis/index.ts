@@ -5,6 +5,7 @@ import { createLogger, type Logger } from '../../lib/logger';
 import type { RevocationCheck, Stores } from '../types';
 import { describeRedisUrl, guarded, openClient, unavailable } from './connection';
 import { redisKeys } from './keys';
+import { RedisAuditStore } from './redis-audit';
 import { RedisMfaStore } from './redis-mfa';
 import { RedisOneTimeTokenStore } from './redis-one-time-tokens';
 import { RedisRateLimitCounter } from './redis-rate-limits';
@@ -12,7 +13,7 @@ import { RedisSessionStore } from './redis-sessions';
 import { RedisUserStore } from './redis-users';
 import { RevocationFeed } from './revocation-feed';
 
-export { RedisMfaStore, RedisOneTimeTokenStore, RedisRateLimitCounter, RedisSessionStore, RedisUserStore, RevocationFeed };
+export { RedisAuditStore, RedisMfaStore, RedisOneTimeTokenStore, RedisRateLimitCounter, RedisSessionStore, RedisUserStore, RevocationFeed };
 
 export interface RedisStoresOptions {
   url: string;
@@ -22,6 +23,8 @@ export interface RedisStoresOptions {
   /** Access token lifetime (ms): how long an ended session's id must be remembered as revoked. */
   accessTtlMs: number;
   logger?: Logger;
+  /** How many audit events to keep (the newest); REDIS_AUDIT_MAX_EVENTS by default. */
+  auditMaxEvents?: number;
 }
 
 export interface RedisStores extends Stores {
@@ -82,6 +85,7 @@ export function createRedisStores(options: RedisStoresOptions): RedisStores {
     rateLimits: new RedisRateLimitCounter(client, keys, clock),
     oneTimeTokens: new RedisOneTimeTokenStore(client, keys, clock),
     mfa: new RedisMfaStore(client, keys),
+    audit: new RedisAuditStore(client, keys, clock, options.auditMaxEvents),
     revocations,
 
     async ping() {

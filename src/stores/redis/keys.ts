@@ -39,6 +39,20 @@ export function redisKeys(prefix: string) {
     userOneTimeTokens: (purpose: string, userId: string) => `${prefix}user-ott:${purpose}:${userId}`,
     /** Hash: a user's TOTP factor, pending or confirmed (recovery code hashes as a JSON array). */
     mfa: (userId: string) => `${prefix}mfa:${userId}`,
+    /**
+     * Sorted set, every score 0 so that it sorts by member: the audit log, one member per event,
+     * "<id> <type>" or "<id> <type> <user id>" (ids are fixed-width and sort by time; the rest
+     * tells the trimming step which indexes to leave).
+     */
+    auditLog: `${prefix}audit`,
+    /** Hash: audit event id → the event as JSON. */
+    auditEvents: `${prefix}audit:events`,
+    /** Sorted set (scores 0): the ids of one user's audit events. */
+    auditByUserPrefix: `${prefix}audit-user:`,
+    auditByUser: (userId: string) => `${prefix}audit-user:${userId}`,
+    /** Sorted set (scores 0): the ids of the audit events of one type. */
+    auditByTypePrefix: `${prefix}audit-type:`,
+    auditByType: (type: string) => `${prefix}audit-type:${type}`,
     /** String: a random value set once; a new value means Redis lost its data. */
     epoch: `${prefix}epoch`,
   };

@@ -5,13 +5,14 @@ import type { RateLimitCounter, Stores } from '../types';
 import { ChangeFeed } from './change-feed';
 import { guarded, openDatabase, unavailable, type DatabaseTarget, type SqlDatabase } from './database';
 import { migrateToLatest, type MigrationReport } from './migrate';
+import { SqlAuditStore } from './sql-audit';
 import { SqlMfaStore } from './sql-mfa';
 import { SqlOneTimeTokenStore } from './sql-one-time-tokens';
 import { SqlRateLimitCounter } from './sql-rate-limits';
 import { SqlSessionStore } from './sql-sessions';
 import { SqlUserStore } from './sql-users';
 
-export { ChangeFeed, SqlMfaStore, SqlOneTimeTokenStore, SqlRateLimitCounter, SqlSessionStore, SqlUserStore };
+export { ChangeFeed, SqlAuditStore, SqlMfaStore, SqlOneTimeTokenStore, SqlRateLimitCounter, SqlSessionStore, SqlUserStore };
 export type { DatabaseTarget, SqlDatabase };
 
 export interface SqlStoresOptions {
@@ -22,6 +23,8 @@ export interface SqlStoresOptions {
   logger?: Logger;
   /** Counters kept elsewhere (Redis, when REDIS_URL is set too); by default a table. */
   rateLimits?: RateLimitCounter;
+  /** How long audit events are kept (ms, AUDIT_RETENTION); DEFAULT_AUDIT_RETENTION_MS by default. */
+  auditRetentionMs?: number;
 }
 
 export interface SqlStores extends Stores {
@@ -82,6 +85,7 @@ export function sqlStoresOn(
   feed.start();
   const counters = new SqlRateLimitCounter(database, clock);
   const oneTimeTokens = new SqlOneTimeTokenStore(database, clock);
+  const audit = new SqlAuditStore(database, clock, options.auditRetentionMs);
 
   return {
     database,
@@ -91,6 +95,7 @@ export function sqlStoresOn(
     rateLimits: options.rateLimits ?? counters,
     oneTimeTokens,
     mfa: new SqlMfaStore(database),
+    audit,
     revocations: feed,
 
     async ping() {
@@ -101,7 +106,7 @@ export function sqlStoresOn(
     // Never rejects: it runs from a timer, and a database away now is swept next time.
     async sweep() {
       feed.prune();
-      for (const sweep of [() => sessions.sweep(), () => counters.sweep(), () => oneTimeTokens.sweep()]) {
+      for (const sweep of [() => sessions.sweep(), () => counters.sweep(), () => oneTimeTokens.sweep(), () => audit.sweep()]) {
         await sweep().catch(() => undefined);
       }
     },

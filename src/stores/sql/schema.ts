@@ -1,5 +1,6 @@
 // The tables of the SQL stores as Kysely sees them: column names and the JavaScript types read back.
 import type { ColumnType } from 'kysely';
+import type { AuditEventType } from '../types';
 
 /** Milliseconds since the epoch on the injected clock, kept as bigint and read back as numbers. */
 type Millis = number;
@@ -60,6 +61,18 @@ export interface MfaFactorsTable {
   recovery_code_hashes: ColumnType<string[], string[], string[]>;
 }
 
+/** The audit log (see sql-audit.ts): `details` is the JSON text of the event's details. */
+export interface AuditEventsTable {
+  id: string;
+  at: Millis;
+  type: AuditEventType;
+  user_id: string | null;
+  actor_id: string | null;
+  ip: string;
+  user_agent: string;
+  details: string;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -67,4 +80,5 @@ export interface Database {
   rate_limits: RateLimitsTable;
   one_time_tokens: OneTimeTokensTable;
   mfa_factors: MfaFactorsTable;
+  audit_events: AuditEventsTable;
 }
