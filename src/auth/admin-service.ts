@@ -88,7 +88,7 @@ export class AdminService {
     return user;
   }
 
-  /** Changes role, state or verification; disabling ends every session at once. Returns the user before and after. */
+  /** Changes role, state or verification; disabling or demoting an admin ends every session at once. Returns the user before and after. */
   async update(userId: string, changes: UserChangesByAdmin): Promise<{ before: UserRecord; user: UserRecord }> {
     return this.oneAtATime(async () => {
       const user = await this.found(userId);
@@ -96,9 +96,11 @@ export class AdminService {
       if (losesAdmin) await this.refuseLastAdmin(user.id);
       const updated = await this.deps.users.update(user.id, changes);
       if (!updated) throw notFound();
-      if (changes.disabled === true && !user.disabled) {
+      // A disabled user is out at once; so is a demoted admin, whose access tokens still say admin.
+      const demoted = user.role === 'admin' && updated.role !== 'admin';
+      if ((changes.disabled === true && !user.disabled) || demoted) {
         const ended = await this.deps.sessionStore.endAllForUser(user.id);
-        this.deps.logger.info({ userId: user.id, sessionsEnded: ended }, 'user disabled');
+        this.deps.logger.info({ userId: user.id, sessionsEnded: ended }, demoted ? 'admin demoted' : 'user disabled');
       }
       return { before: user, user: updated };
     });

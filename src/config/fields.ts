@@ -18,6 +18,27 @@ function toMilliseconds(text: string, ctx: z.RefinementCtx): number {
   return ms;
 }
 
+/**
+ * An optional URL that `accept` approves. The message names the forms wanted and never echoes the
+ * value: a URL may carry a password.
+ */
+export function optionalUrl(accept: (url: URL) => boolean, message: string) {
+  return z
+    .string()
+    .optional()
+    .refine(
+      (text) => {
+        if (text === undefined) return true;
+        try {
+          return accept(new URL(text));
+        } catch {
+          return false;
+        }
+      },
+      { error: message },
+    );
+}
+
 export function duration(fallback: string) {
   return z.string().default(fallback).transform(toMilliseconds);
 }

@@ -1,6 +1,5 @@
 // The mail section: the SMTP transport, the sender and link base, and the one-time tokens and cooldown of the account-lifecycle mails.
-import { z } from 'zod';
-import { duration, flag, optionalText, type Parsed } from './fields';
+import { duration, flag, optionalText, optionalUrl, type Parsed } from './fields';
 
 export interface MailConfig {
   readonly mail: {
@@ -22,41 +21,17 @@ export interface MailConfig {
 /** The sender outside production when MAIL_FROM is not set. */
 const DEVELOPMENT_FROM = 'auth-server <no-reply@localhost>';
 
-function smtpUrl() {
-  return z
-    .string()
-    .optional()
-    .refine(
-      (text) => {
-        if (text === undefined) return true;
-        try {
-          return ['smtp:', 'smtps:'].includes(new URL(text).protocol) && new URL(text).hostname !== '';
-        } catch {
-          return false;
-        }
-      },
-      // Never echo the value: it may hold the SMTP password.
-      { error: 'must be an smtp:// or smtps:// URL such as smtp://user:pass@mail.example.com:587' },
-    );
-}
+const smtpUrl = () =>
+  optionalUrl(
+    (url) => ['smtp:', 'smtps:'].includes(url.protocol) && url.hostname !== '',
+    'must be an smtp:// or smtps:// URL such as smtp://user:pass@mail.example.com:587',
+  );
 
-function appUrl() {
-  return z
-    .string()
-    .optional()
-    .refine(
-      (text) => {
-        if (text === undefined) return true;
-        try {
-          const url = new URL(text);
-          return /^https?:$/.test(url.protocol) && url.search === '' && url.hash === '';
-        } catch {
-          return false;
-        }
-      },
-      { error: 'must be an http(s) URL without query or fragment, such as https://app.example.com' },
-    );
-}
+const appUrl = () =>
+  optionalUrl(
+    (url) => /^https?:$/.test(url.protocol) && url.search === '' && url.hash === '',
+    'must be an http(s) URL without query or fragment, such as https://app.example.com',
+  );
 
 export const mailVariables = {
   SMTP_URL: smtpUrl(),

@@ -1,7 +1,7 @@
 // The storage section: where the records live (PostgreSQL, an embedded PGlite directory, Redis) or, by default, in memory.
 import path from 'node:path';
 import { z } from 'zod';
-import type { Parsed } from './fields';
+import { optionalUrl, type Parsed } from './fields';
 
 export interface StorageConfig {
   /** Shared stores for several instances; null keeps every store in this process's memory. */
@@ -16,24 +16,12 @@ export interface StorageConfig {
     | null;
 }
 
-function redisUrl() {
-  return z
-    .string()
-    .optional()
-    .refine(
-      (text) => {
-        if (text === undefined) return true;
-        try {
-          const url = new URL(text);
-          return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
-        } catch {
-          return false;
-        }
-      },
-      // Never echo the value: a Redis URL usually carries a password.
-      { message: 'must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379' },
-    );
-}
+// Never echo the value: a Redis URL usually carries a password (optionalUrl names the forms only).
+const redisUrl = () =>
+  optionalUrl(
+    (url) => (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '',
+    'must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379',
+  );
 
 type DatabaseLocation = { kind: 'postgres'; url: string } | { kind: 'pglite'; directory: string };
 

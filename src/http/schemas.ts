@@ -170,7 +170,10 @@ export const adminUserListQuery = z
 /** An ISO 8601 time in a query, as milliseconds. */
 function queryTime() {
   return queryText(40)
-    .refine((text) => /^\d{4}-\d{2}-\d{2}T/.test(text) && Number.isFinite(Date.parse(text)), { error: 'must be an ISO 8601 time such as 2026-01-15T09:30:00Z' })
+    .refine((text) => /^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:\d{2})$/.test(text) && Number.isFinite(Date.parse(text)), {
+      // With its zone: a time without one would be read in the server's zone, whatever the caller meant.
+      error: 'must be an ISO 8601 time with its zone, such as 2026-01-15T09:30:00Z',
+    })
     .transform((text) => Date.parse(text));
 }
 

@@ -20,6 +20,7 @@ const PROFILE_ROWS = [
   'passport-jwt',
   'express-jwt',
   'this server, memory store',
+  'this server, metrics on (memory store)',
   'this server, Redis store',
 ];
 const TARGETS = [
@@ -27,6 +28,7 @@ const TARGETS = [
   'GET /profile (memory) ≥ 3.5 × tutorial middleware',
   'GET /profile (memory) ahead of passport-jwt and express-jwt',
   'GET /profile (Redis) ≥ 0.85 × memory store',
+  'GET /profile (memory) with metrics and audit on: < 5 % slower than off',
   'POST /refresh (memory) ≥ 0.5 × bare Express',
   '10 logins/s: /profile p50 unchanged',
   '10 logins/s: /profile p99 ≤ 2 × without logins',
@@ -86,6 +88,16 @@ describe('npm run bench:smoke', () => {
       expect({ label, cells: row!.slice(2, 6).map((cell) => FIGURE.test(cell)) }).toEqual({ label, cells: [true, true, true, true] });
     }
     if (inCi()) expect(REDIS.url).not.toBeNull();
+  });
+
+  it('measures GET /profile with metrics on and off side by side, the metrics-on server having counted every answer', () => {
+    const rounds = rowsOf(report, '1').filter((row) => row.length === 4);
+    expect(rounds).toHaveLength(1);
+    expect(rounds[0]!.slice(1, 3).every((cell) => FIGURE.test(cell))).toBe(true);
+    expect(rounds[0]![3]).toMatch(/^[0-9.]+ × \([0-9.]+ % (slower|faster)\)$/);
+    const [, counted, answered] = /GET \/metrics memoryMetrics: (\d+) GET \/profile requests counted, (\d+) answers received/.exec(stdout) ?? [];
+    expect(Number(answered)).toBeGreaterThan(0);
+    expect(Number(counted)).toBeGreaterThanOrEqual(Number(answered));
   });
 
   it('measures POST /refresh with every connection following its own chain, without failures', () => {

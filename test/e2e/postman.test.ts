@@ -87,6 +87,7 @@ describe('the Postman collection', () => {
       list: codes('Admin users (not an admin)'),
       details: codes("Admin: your own account's details (not an admin)"),
       promote: codes('Admin: promote yourself (not an admin)'),
-    }).toEqual({ list: [403], details: [403], promote: [403] });
+      audit: codes('Admin: the audit log of your own account (not an admin)'),
+    }).toEqual({ list: [403], details: [403], promote: [403], audit: [403] });
   }, 90_000);
 });

@@ -157,6 +157,9 @@ describeEachBackend(
       const demoted = await as(admin.tokens.access_token).patch(self, { role: 'user' });
       expect(demoted.status).toBe(200);
       expect(demoted.body.user.role).toBe('user');
+      // Its tokens still say admin: demotion ends its sessions, so they stop at once.
+      expectError(await as(admin.tokens.access_token).get('/admin/users'), 401, 'invalid_token');
+      expect((await login(app, admin.email)).user.role).toBe('user');
     });
 
     it('deletes a user: their tokens fail, their email is free; an unknown id is 404', async () => {

@@ -135,6 +135,7 @@ describe('GET /docs', () => {
       admin('DELETE /admin/users/{id}', 'deleteUser'),
       admin('DELETE /admin/users/{id}/sessions', 'endUserSessions'),
       admin('DELETE /admin/users/{id}/mfa', 'removeUserFactors'),
+      admin('GET /admin/audit', 'listAuditEvents'),
       { route: 'GET /metrics', operationId: 'metrics', summary: true, tags: ['Service'] },
     ]);
   });

@@ -5,8 +5,12 @@ import request from 'supertest';
 import type { z } from 'zod';
 import type { ErrorCode } from '../../src/errors';
 import { REFRESH_COOKIE } from '../../src/http/cookie-mode';
+import { adminUserDetailSchema } from '../../src/http/openapi/admin-operations';
 import {
   acceptedSchema,
+  adminUserPageSchema,
+  adminUserResponseSchema,
+  auditPageSchema,
   errorSchema,
   healthSchema,
   introspectionSchema,
@@ -14,12 +18,11 @@ import {
   readySchema,
   sessionListSchema,
   tokenResponseSchema,
-  userListSchema,
   userResponseSchema,
 } from '../../src/http/response-schemas';
 import { auditResponses, CLIENT, ResponseRecorder, statusesOf, target, type Target } from '../helpers/attack';
 import { FakeClock } from '../helpers/fake-clock';
-import { decodeJwt, PASSWORD, registerAndLogin, uniqueEmail } from '../helpers/fixtures';
+import { adminAndLogin, decodeJwt, PASSWORD, registerAndLogin, uniqueEmail } from '../helpers/fixtures';
 import { describeEachBackend } from '../helpers/store-backends';
 import { runAccountFuzz } from './fuzz-accounts';
 import { runSessionFuzz } from './fuzz-sessions';
@@ -39,7 +42,7 @@ function wholeNumber(name: string, fallback: number): number {
  * every test title and failure, so that `FUZZ_SEED=<seed>` replays a run exactly.
  */
 const SEED = wholeNumber('FUZZ_SEED', randomInt(2 ** 31 - 1));
-/** Random requests per backend. */
+/** Random requests per backend (a fifth of them an admin's, at the admin routes). */
 const RUNS = wholeNumber('FUZZ_RUNS', 300);
 /** Session-fuzz steps per backend, in sequences of at most STEPS_PER_RUN, each with fresh users. */
 const STEPS = wholeNumber('FUZZ_STEPS', 120);
@@ -59,7 +62,10 @@ const ACCOUNT_FUZZ_ENV = { ...FUZZ_ENV, LOGIN_RATE_LIMIT_MAX: '1000000' };
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 type Method = (typeof METHODS)[number];
 
-/** The routes of the contract, with the paths of the pages and their assets. */
+/**
+ * The routes of the contract, with the paths of the pages and their assets. SID is the victim's
+ * session id, UID the victim's user id: the admin routes act on the victim.
+ */
 const PATHS = [
   '/register',
   '/login',
@@ -69,6 +75,10 @@ const PATHS = [
   '/sessions',
   '/sessions/SID',
   '/admin/users',
+  '/admin/users/UID',
+  '/admin/users/UID/sessions',
+  '/admin/users/UID/mfa',
+  '/admin/audit',
   '/password/change',
   '/password/forgot',
   '/password/reset',
@@ -85,15 +95,26 @@ const PATHS = [
   '/demo/app.js',
 ];
 
-/** The routes that need a live access token (as routed: lower case, no trailing slash). */
-const PROTECTED = ['/profile', '/sessions', '/sessions/SID', '/admin/users', '/password/change', '/email/verify/resend'];
+/** The routes that need a live access token (as routed: see routed()). */
+const PROTECTED = [
+  '/profile',
+  '/sessions',
+  '/sessions/SID',
+  '/admin/users',
+  '/admin/users/UID',
+  '/admin/users/UID/sessions',
+  '/admin/users/UID/mfa',
+  '/admin/audit',
+  '/password/change',
+  '/email/verify/resend',
+];
 
 /** The routes that take a one-time token (a reset or verification link) in the body. */
 const ONE_TIME = ['/password/reset', '/email/verify'];
 
 /** The documented success of each route: its body's schema (null: no body; 'page': HTML, CSS or JS). */
 function successSchema(method: Method, path: string): z.ZodType | null | 'page' | 'document' {
-  const route = `${method === 'HEAD' ? 'GET' : method} ${path.startsWith('/sessions/') ? '/sessions/:id' : path}`;
+  const route = `${method === 'HEAD' ? 'GET' : method} ${path.replace('/sessions/SID', '/sessions/:id').replace('/admin/users/UID', '/admin/users/:id')}`;
   const table: Record<string, z.ZodType | null | 'page' | 'document'> = {
     'POST /register': userResponseSchema,
     'POST /login': tokenResponseSchema,
@@ -102,7 +123,14 @@ function successSchema(method: Method, path: string): z.ZodType | null | 'page' 
     'GET /profile': userResponseSchema,
     'GET /sessions': sessionListSchema,
     'DELETE /sessions/:id': null,
-    'GET /admin/users': userListSchema,
+    'GET /admin/users': adminUserPageSchema,
+    'POST /admin/users': adminUserResponseSchema,
+    'GET /admin/users/:id': adminUserDetailSchema,
+    'PATCH /admin/users/:id': adminUserResponseSchema,
+    'DELETE /admin/users/:id': null,
+    'DELETE /admin/users/:id/sessions': null,
+    'DELETE /admin/users/:id/mfa': null,
+    'GET /admin/audit': auditPageSchema,
     'DELETE /profile': null,
     'POST /password/change': tokenResponseSchema,
     'POST /password/forgot': acceptedSchema,
@@ -121,6 +149,7 @@ function successSchema(method: Method, path: string): z.ZodType | null | 'page' 
 
 /** The logged-in user the random requests carry tokens of; replaced when its session ends. */
 interface Victim {
+  id: string;
   email: string;
   access: string;
   refresh: string;
@@ -130,6 +159,12 @@ interface Victim {
   verification: string | null;
 }
 
+/** The admin whose access token the random requests may carry; replaced when its session ends. */
+interface Admin {
+  email: string;
+  access: string;
+}
+
 const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)), maxLength: 60 });
 const urlSafe = fc.string({ unit: fc.constantFrom(...'abcXYZ019-._~%/?=&+'.split('')), maxLength: 30 });
 
@@ -137,8 +172,9 @@ const urlSafe = fc.string({ unit: fc.constantFrom(...'abcXYZ019-._~%/?=&+'.split
  * The random requests. Tokens are read when a request is sent (each value is a thunk), so that
  * they are the victim's current ones: a refresh or a re-login between two requests changes them.
  */
-function requestArbitrary(victim: () => Victim, nowSec: () => number) {
+function requestArbitrary(victim: () => Victim, admin: () => Admin, nowSec: () => number) {
   const access = () => victim().access;
+  const adminAccess = () => admin().access;
   const refreshToken = () => victim().refresh;
 
   /** Small changes to a real token (see fuzz-tokens.ts). */
@@ -150,6 +186,9 @@ function requestArbitrary(victim: () => Victim, nowSec: () => number) {
 
   const authorization = fc.oneof(
     fc.constant(() => `Bearer ${access()}`),
+    // The admin's, so that the admin routes answer more than 403.
+    fc.constant(() => `Bearer ${adminAccess()}`),
+    mutated(adminAccess).map((token) => () => `Bearer ${token()}`),
     mutated(access).map((token) => () => `Bearer ${token()}`),
     mutated(refreshToken).map((token) => () => `Bearer ${token()}`),
     foreign.map((token) => () => `Bearer ${token()}`),
@@ -203,6 +242,13 @@ function requestArbitrary(victim: () => Victim, nowSec: () => number) {
     { token: victim().reset ?? 'no-reset-link-yet', new_password: 'fuzzed new passphrase two' },
     { token: victim().verification ?? 'no-verification-link-yet' },
     { password: PASSWORD },
+    // The admin routes' bodies: a new user, an invitation, the changes an admin makes.
+    { email: uniqueEmail('fuzz-created'), password: PASSWORD, role: 'user', email_verified: true },
+    { email: uniqueEmail('fuzz-invited') },
+    { disabled: true },
+    { disabled: false },
+    { role: 'admin' },
+    { role: 'user', email_verified: true },
   ];
 
   const mutatedBody = fc
@@ -223,7 +269,7 @@ function requestArbitrary(victim: () => Victim, nowSec: () => number) {
     fc.json({ maxDepth: 4 }).map((text) => () => text),
     mutatedBody,
     fc.constant(() => JSON.stringify(validBodies()[0])),
-    fc.constantFrom(2, 3, 4, 5, 6, 7, 8, 9).map((index) => () => JSON.stringify(validBodies()[index])),
+    fc.constantFrom(2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15).map((index) => () => JSON.stringify(validBodies()[index])),
     fc.uint8Array({ maxLength: 300 }).map((bytes) => () => Buffer.from(bytes)),
     fc.constant(() => `{"pad":"${'x'.repeat(11 * 1024)}"}`),
   );
@@ -235,12 +281,83 @@ function requestArbitrary(victim: () => Victim, nowSec: () => number) {
     { weight: 1, arbitrary: urlSafe.map((text) => `/${text}`) },
   );
 
-  return fc.record({ method: fc.constantFrom(...METHODS), path, headers, body });
+  const anything = fc.record({ method: fc.constantFrom(...METHODS), path, headers, body });
+
+  /**
+   * Requests of an admin: the admin's token and JSON, at the admin routes, with their queries
+   * (filters, limits, the newest cursor each list handed out, or a broken one) and their bodies,
+   * as given or mutated. Random ones alone would reach past the token check too rarely.
+   */
+  const adminQuery = fc.oneof(
+    fc.constant(''),
+    fc.constantFrom(
+      '?limit=1',
+      '?limit=200',
+      '?cursor=CURSOR',
+      '?limit=1&cursor=CURSOR',
+      '?email=fuzz',
+      '?user_id=UID',
+      '?type=login.failed',
+      '?type=user.updated',
+      '?since=2026-01-01T00:00:00Z',
+      '?until=2026-01-01T00:00:00Z',
+      '?since=2999-01-01T00:00:00Z&until=2000-01-01T00:00:00Z',
+    ),
+    fc.tuple(fc.constantFrom('limit', 'cursor', 'user_id', 'type', 'since', 'until', 'email', 'role'), urlSafe).map(([name, value]) => `?${name}=${value}`),
+  );
+  const adminBodyIndex = fc.constantFrom(10, 11, 12, 13, 14, 15);
+  const adminBody = fc.oneof(
+    fc.constant(undefined),
+    adminBodyIndex.map((index) => () => JSON.stringify(validBodies()[index])),
+    fc
+      .tuple(adminBodyIndex, fc.constantFrom('replace', 'drop', 'add'), fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }))
+      .map(([index, how, key, value]) => () => {
+        const given: Record<string, unknown> = { ...validBodies()[index]! };
+        const field = Object.keys(given)[0]!;
+        if (how === 'replace') given[field] = value;
+        else if (how === 'drop') delete given[field];
+        else given[key] = value;
+        return JSON.stringify(given);
+      }),
+  );
+  /** The admin operations; the lists the most often, so that filters and cursors get their turn. */
+  const adminOperation = fc.oneof(
+    { weight: 4, arbitrary: fc.constant(['GET', '/admin/audit'] as const) },
+    { weight: 2, arbitrary: fc.constant(['GET', '/admin/users'] as const) },
+    ...(
+      [
+        ['POST', '/admin/users'],
+        ['GET', '/admin/users/UID'],
+        ['PATCH', '/admin/users/UID'],
+        ['DELETE', '/admin/users/UID'],
+        ['DELETE', '/admin/users/UID/sessions'],
+        ['DELETE', '/admin/users/UID/mfa'],
+      ] as const
+    ).map((operation) => ({ weight: 1, arbitrary: fc.constant(operation) })),
+  );
+  const adminRequest = fc
+    .tuple(adminOperation, adminQuery, adminBody, fc.option(printable, { nil: undefined }))
+    .map(([[method, base], query, body, userAgent]) => ({
+      method: method as Method,
+      path: method === 'GET' ? `${base}${query}` : base,
+      headers: {
+        Authorization: () => `Bearer ${adminAccess()}`,
+        'Content-Type': () => 'application/json',
+        ...(userAgent === undefined ? {} : { 'User-Agent': () => userAgent }),
+      },
+      body: method === 'POST' || method === 'PATCH' ? body : undefined,
+    }));
+
+  return fc.oneof({ weight: 4, arbitrary: anything }, { weight: 1, arbitrary: adminRequest });
 }
 
-/** The path as Express routes it: without the query, lower case, without trailing slashes, a session id as SID. */
+/**
+ * The path as Express routes it: without the query, lower case, without trailing slashes; then a
+ * session id as SID and a user id of the admin routes as UID (upper case, as PROTECTED has them).
+ */
 function routed(requestPath: string): string {
-  return (requestPath.split('?')[0]!.replace(/\/sessions\/.+$/, '/sessions/SID').replace(/\/+$/, '') || '/').toLowerCase();
+  const bare = (requestPath.split('?')[0]!.replace(/\/+$/, '') || '/').toLowerCase();
+  return bare.replace(/\/sessions\/.+$/, '/sessions/SID').replace(/^\/admin\/users\/[^/]+/, '/admin/users/UID');
 }
 
 /** What must hold of every answer's shape; returns the problems found (empty when it conforms). */
@@ -280,12 +397,14 @@ function problems(method: Method, requestPath: string, res: request.Response): s
 /** What a random request carried, as sent: the credentials a server might have honoured. */
 interface Sent {
   bearer: string | undefined;
+  /** The user id in the path of an admin route (`/admin/users/:id…`). */
+  pathUser: string | undefined;
   bodyRefresh: string | undefined;
   bodyToken: string | undefined;
   cookieRefresh: string | undefined;
 }
 
-function sentCredentials(headers: Record<string, string>, payload: string | Buffer | undefined): Sent {
+function sentCredentials(concretePath: string, headers: Record<string, string>, payload: string | Buffer | undefined): Sent {
   let json: Record<string, unknown> = {};
   try {
     const parsed: unknown = typeof payload === 'string' ? JSON.parse(payload) : null;
@@ -296,6 +415,7 @@ function sentCredentials(headers: Record<string, string>, payload: string | Buff
   const cookie = (headers.Cookie ?? '').split(';').find((part) => part.trim().startsWith(`${REFRESH_COOKIE}=`));
   return {
     bearer: /^bearer +(\S+)$/i.exec(headers.Authorization ?? '')?.[1],
+    pathUser: /^\/admin\/users\/([^/?]+)/.exec(concretePath)?.[1],
     bodyRefresh: typeof json.refresh_token === 'string' ? json.refresh_token : undefined,
     bodyToken: typeof json.token === 'string' ? json.token : undefined,
     cookieRefresh: cookie?.trim().slice(REFRESH_COOKIE.length + 1),
@@ -388,6 +508,15 @@ class Issued {
       endAll(userId, 'the account deleted');
       voidLinks(emailOf(userId), ['reset', 'verification'], 'voided: the account was deleted');
     }
+    // An admin disabling or deleting an account, or ending its sessions, ends every session of it.
+    if (method === 'PATCH' && bare === '/admin/users/UID' && res.status === 200 && res.body.user?.disabled === true) {
+      endAll(sent.pathUser, 'an admin disabling the account');
+    }
+    if (method === 'DELETE' && bare === '/admin/users/UID' && res.status === 204) {
+      endAll(sent.pathUser, 'an admin deleting the account');
+      voidLinks(emailOf(sent.pathUser), ['reset', 'verification'], 'voided: an admin deleted the account');
+    }
+    if (method === 'DELETE' && bare === '/admin/users/UID/sessions' && res.status === 204) endAll(sent.pathUser, 'an admin ending every session');
     if (method === 'POST' && ONE_TIME.includes(bare) && res.status >= 200 && res.status < 300 && sent.bodyToken !== undefined) {
       this.spent.set(sent.bodyToken, 'used');
       if (bare === '/password/reset') {
@@ -435,6 +564,13 @@ class Issued {
       const endedToken = this.endedSession(sent.bodyToken);
       if (endedToken !== undefined) found.push(`introspection called a token of a session ended by ${endedToken} active`);
     }
+    if (bare === '/admin/audit' && method === 'GET') {
+      const text = res.text ?? '';
+      if (text.includes(PASSWORD)) found.push('the audit log holds a password');
+      for (const [kind, tokens] of [['access', this.access], ['refresh', this.refresh], ['link', this.mailed.keys()]] as const) {
+        for (const token of tokens) if (text.includes(token)) found.push(`the audit log holds a ${kind} token: ${short(token)}`);
+      }
+    }
     if (ONE_TIME.includes(bare) && method === 'POST') {
       const link = sent.bodyToken === undefined ? undefined : this.mailed.get(sent.bodyToken);
       if (link === undefined) found.push(`a ${res.status} at ${bare} for a link the server never mailed: ${short(sent.bodyToken)}`);
@@ -450,6 +586,9 @@ describeEachBackend('fuzz', (backend) => {
   let t: Target;
   const issued = new Issued();
   let victim: Victim;
+  let admin: Admin;
+  /** The newest `next_cursor` each admin list handed out, for `?cursor=CURSOR`. */
+  const cursors = new Map<string, string>();
   /** The first log line the fuzz has not read for mail yet. */
   let mailFrom = 0;
 
@@ -470,7 +609,21 @@ describeEachBackend('fuzz', (backend) => {
 
   function victimOf(email: string, tokens: { access_token: string; refresh_token: string; user: { id: string; email: string } }): Victim {
     issued.note({ status: 200, body: tokens, headers: {} } as unknown as request.Response);
-    return { email, access: tokens.access_token, refresh: tokens.refresh_token, sid: String(decodeJwt(tokens.access_token).payload.sid), ...linksOf(email) };
+    return {
+      id: tokens.user.id,
+      email,
+      access: tokens.access_token,
+      refresh: tokens.refresh_token,
+      sid: String(decodeJwt(tokens.access_token).payload.sid),
+      ...linksOf(email),
+    };
+  }
+
+  /** A new admin, logged in, its tokens noted as issued. */
+  async function newAdmin(): Promise<Admin> {
+    const { email, tokens } = await adminAndLogin(t.http);
+    issued.note({ status: 200, body: tokens, headers: {} } as unknown as request.Response);
+    return { email, access: tokens.access_token };
   }
 
   beforeAll(async () => {
@@ -478,28 +631,34 @@ describeEachBackend('fuzz', (backend) => {
     const stores = await backend.open(clock);
     t = await target(recorder, FUZZ_ENV, { stores, clock });
     victim = victimOf(t.victim.email, t.victim.tokens);
+    admin = await newAdmin();
     await readMail();
   }, 60_000);
 
-  it(`random and mutated requests at every route never draw a 5xx, always answer in the contract's shapes, never honour a token the server did not issue or a session a change, reset or deletion ended, and honour each mailed link at most once (${RUNS} requests, seed ${SEED})`, async () => {
+  it(`random and mutated requests at every route never draw a 5xx, always answer in the contract's shapes, never honour a token the server did not issue or a session a change, reset, deletion or admin ended, honour each mailed link at most once, and never show a password or token in the audit log (${RUNS} requests, seed ${SEED})`, async () => {
     const requests = requestArbitrary(
       () => victim,
+      () => admin,
       () => t.nowSec(),
     );
     await fc.assert(
       fc.asyncProperty(requests, async ({ method, path: requestPath, headers: given, body: makeBody }) => {
-        const concrete = requestPath.replace('/sessions/SID', `/sessions/${victim.sid}`);
+        const bare = routed(requestPath);
+        const concrete = requestPath
+          .replace('/sessions/SID', `/sessions/${victim.sid}`)
+          .replaceAll('UID', encodeURIComponent(victim.id))
+          .replace('CURSOR', encodeURIComponent(cursors.get(bare) ?? 'no-cursor-yet'));
         const headers = Object.fromEntries(Object.entries(given).map(([name, value]) => [name, (value as () => string)()]));
         const payload = makeBody === undefined ? undefined : (makeBody() as string | Buffer);
         let req = request(t.http)[method.toLowerCase() as 'get'](concrete);
         for (const [name, value] of Object.entries(headers)) req = req.set(name, value);
         const res = payload === undefined ? await req : await req.send(payload as string);
 
-        const bare = routed(requestPath);
-        const sent = sentCredentials(headers, payload);
+        const sent = sentCredentials(concrete, headers, payload);
         const found = [...problems(method, requestPath, res), ...issued.breaches(method, bare, sent, res)];
         issued.note(res);
         issued.apply(method, bare, sent, res);
+        if (method === 'GET' && res.status === 200 && typeof res.body?.next_cursor === 'string') cursors.set(bare, res.body.next_cursor);
         await readMail();
         if (found.length > 0) throw new Error(`${backend.name}: ${method} ${concrete} → ${res.status}: ${found.join('; ')} (FUZZ_SEED=${SEED})`);
 
@@ -513,10 +672,18 @@ describeEachBackend('fuzz', (backend) => {
         const mayHaveEnded =
           (res.status === 204 && (bare === '/logout' || bare === '/sessions/SID' || bare === '/profile' || bare === '/password/reset')) ||
           (res.status === 200 && bare === '/password/change') ||
-          (bare === '/refresh' && res.status === 401 && presented !== undefined && issued.refresh.has(presented));
+          (bare === '/refresh' && res.status === 401 && presented !== undefined && issued.refresh.has(presented)) ||
+          (res.status < 300 && bare.startsWith('/admin/users/UID') && (method === 'PATCH' || method === 'DELETE'));
         if (mayHaveEnded && (await request(t.http).get('/profile').set('Authorization', `Bearer ${victim.access}`)).status !== 200) {
           const next = await registerAndLogin(t.http);
           victim = victimOf(next.email, next.tokens);
+          await readMail();
+        }
+        // The admin's own token may have logged out, changed its password or deleted its account:
+        // then a new admin, so that the admin routes keep answering more than 403.
+        const adminMayHaveEnded = sent.bearer === admin.access && res.status < 300 && !['GET', 'HEAD', 'OPTIONS'].includes(method);
+        if (adminMayHaveEnded && (await request(t.http).get('/admin/audit?limit=1').set('Authorization', `Bearer ${admin.access}`)).status !== 200) {
+          admin = await newAdmin();
           await readMail();
         }
       }),
