@@ -36,6 +36,8 @@ const SERVER_ENV = {
   NODE_ENV: 'production',
   JWT_SECRET: 'bench-Kp3vQ9zR7wX2mN8bT4yL6hJ1cF5dG0sA-access',
   JWT_REFRESH_SECRET: 'bench-Wq8nE2rT6yU1iO4pA7sD9fG3hJ5kL0zX-refresh',
+  // Production refuses Redis stores without a key for the TOTP secrets kept there.
+  MFA_ENCRYPTION_KEY: '3f9a1c7e5b2d84f06a1e9c3b7d5f2a8e4c6b0d9f1a3e5c7b9d2f4a6c8e0b1d3f',
   BCRYPT_COST: '10',
   LOG_LEVEL: 'warn',
   // The bench hammers one address and logs one user in many times at once: lift the limits out of the way.

@@ -4,7 +4,10 @@
 //                                     and the results block of the README
 //   npm run bench:smoke               every scenario for a second or so (CI): a report in a temporary
 //                                     directory, no thresholds, README untouched
-//   options: --smoke, --out <dir>
+//   npm run bench:observability       GET /profile with metrics and audit on against off (issue 23) only,
+//                                     10 rounds (about three minutes), printed; nothing written.
+//                                     BENCH_ROUNDS, BENCH_DURATION, BENCH_CONNECTIONS change its settings
+//   options: --smoke, --out <dir>, --observability
 //
 // Each server is its own process (this one as `node dist/server.js`: build first, which the npm
 // scripts do); the load comes from this process (autocannon). Rows with Redis run when REDIS_URL
@@ -20,37 +23,62 @@ import { describeMachine, loadAverage } from './lib/machine';
 import { findPostgres } from './lib/postgres';
 import { ROOT, runToEnd, startServer, stopServer, type ServerProcess } from './lib/processes';
 import { deleteKeys, findRedis, type BenchRedis } from './lib/redis';
-import { FULL, SMOKE } from './lib/settings';
+import { FULL, OBSERVABILITY, SMOKE, settingsFromEnv, type Settings } from './lib/settings';
 import { chartSvg } from './report/chart';
-import { reportMarkdown, summaryMarkdown } from './report/markdown';
+import { observabilityReportMarkdown, reportMarkdown, summaryMarkdown } from './report/markdown';
 import { figure, loginFigure, sqlFigures, type Results } from './report/summary';
 import type { BenchContext } from './scenarios/context';
 import { profileUnderLogins } from './scenarios/logins';
 import { churn, liveSessions } from './scenarios/memory';
 import { startSqlPart } from './scenarios/sql';
 import { profileThroughput, refreshThroughput } from './scenarios/throughput';
-import { VARIANTS, variant, type VariantKey } from './variants';
+import { OBSERVABILITY_PAIR, THIS_SERVER, VARIANTS, variant, type VariantKey } from './variants';
 
 const README_START = '<!-- bench:results:start (written by npm run bench) -->';
 const README_END = '<!-- bench:results:end -->';
 const DEFAULT_OUT = path.join(ROOT, 'bench', 'results');
 
-function parseArgs(argv: string[]): { smoke: boolean; out: string } {
+function parseArgs(argv: string[]): { smoke: boolean; observabilityOnly: boolean; out: string } {
   const smoke = argv.includes('--smoke');
+  const observabilityOnly = argv.includes('--observability');
   const outIndex = argv.indexOf('--out');
   const out = outIndex >= 0 ? argv[outIndex + 1] : undefined;
   if (outIndex >= 0 && !out) throw new Error('--out needs a directory');
-  const unknown = argv.filter((arg, i) => arg.startsWith('--') && arg !== '--smoke' && !(arg === '--out' && i === outIndex));
-  if (unknown.length > 0) throw new Error(`unknown option ${unknown.join(' ')} (known: --smoke, --out <dir>)`);
-  return { smoke, out: path.resolve(out ?? (smoke ? path.join(tmpdir(), `auth-server-bench-smoke-${process.pid}`) : DEFAULT_OUT)) };
+  const known = ['--smoke', '--observability'];
+  const unknown = argv.filter((arg, i) => arg.startsWith('--') && !known.includes(arg) && !(arg === '--out' && i === outIndex));
+  if (unknown.length > 0) throw new Error(`unknown option ${unknown.join(' ')} (known: --smoke, --observability, --out <dir>)`);
+  if (observabilityOnly && outIndex >= 0) throw new Error('--observability prints its figures and writes nothing: no --out');
+  return { smoke, observabilityOnly, out: path.resolve(out ?? (smoke ? path.join(tmpdir(), `auth-server-bench-smoke-${process.pid}`) : DEFAULT_OUT)) };
 }
 
 const log = (message: string) => process.stdout.write(`[bench] ${message}\n`);
 
+/** Starts `key` with its environment and records it among the context's servers. */
+async function startVariant(context: BenchContext, key: VariantKey, benchUser: string, redis: BenchRedis | null): Promise<void> {
+  const entry = variant(key);
+  context.servers[key] = await startServer({
+    name: entry.label,
+    command: entry.command,
+    env: entry.env({ benchUser, redisUrl: redis?.url, redisPrefix: redis?.prefix }),
+    readyPath: entry.readyPath,
+  });
+}
+
+/** One of this server's variants: started, a user registered on it and logged in. Returns that user, as its login names it. */
+async function startThisServer(context: BenchContext, key: VariantKey, redis: BenchRedis | null): Promise<unknown> {
+  await startVariant(context, key, '', redis);
+  const port = context.servers[key]!.port;
+  context.emails[key] = await registerUser(port);
+  const tokens = await login(port, context.emails[key]!);
+  context.accessTokens[key] = tokens.access_token;
+  return tokens.user;
+}
+
 async function main(): Promise<void> {
-  const { smoke, out } = parseArgs(process.argv.slice(2));
-  const settings = smoke ? SMOKE : FULL;
+  const { smoke, observabilityOnly, out } = parseArgs(process.argv.slice(2));
   if (!existsSync(path.join(ROOT, 'dist', 'server.js'))) throw new Error('dist/server.js is missing: run `npm run build` first');
+  if (observabilityOnly) return observabilityRun(settingsFromEnv(smoke ? SMOKE : OBSERVABILITY));
+  const settings = smoke ? SMOKE : FULL;
   const machine = describeMachine();
   const loadBefore = loadAverage();
   log(`${smoke ? 'smoke' : 'full'} run on ${machine.cpu}, ${machine.cores} cores, Node.js ${machine.node}; load average ${loadBefore.toFixed(2)}`);
@@ -64,29 +92,18 @@ async function main(): Promise<void> {
 
   const servers: Partial<Record<VariantKey, ServerProcess>> = {};
   const context: BenchContext = { settings, servers, accessTokens: {}, emails: {}, log };
-  const start = async (key: VariantKey, benchUser: string) => {
-    const entry = variant(key);
-    servers[key] = await startServer({
-      name: entry.label,
-      command: entry.command,
-      env: entry.env({ benchUser, redisUrl: redis?.url, redisPrefix: redis?.prefix }),
-      readyPath: entry.readyPath,
-    });
-  };
 
   try {
-    // This server first: the others are shown its access token and need the user it names.
-    await start('memory', '');
-    context.emails.memory = await registerUser(servers.memory!.port);
-    const tokens = await login(servers.memory!.port, context.emails.memory);
-    context.accessTokens.memory = tokens.access_token;
-    if (redis) {
-      await start('redis', '');
-      context.emails.redis = await registerUser(servers.redis!.port);
-      context.accessTokens.redis = (await login(servers.redis!.port, context.emails.redis)).access_token;
+    // This server first, each variant with a user of its own: the others are shown the memory
+    // store's access token and need the user it names.
+    let memoryUser: unknown = null;
+    for (const key of THIS_SERVER) {
+      if (key === 'redis' && !redis) continue;
+      const user = await startThisServer(context, key, redis);
+      if (key === 'memory') memoryUser = user;
     }
-    const benchUser = JSON.stringify(tokens.user);
-    for (const entry of VARIANTS) if (entry.key !== 'memory' && entry.key !== 'redis') await start(entry.key, benchUser);
+    const benchUser = JSON.stringify(memoryUser);
+    for (const entry of VARIANTS) if (!THIS_SERVER.includes(entry.key)) await startVariant(context, entry.key, benchUser, redis);
 
     log('GET /profile throughput');
     const profileRuns = await profileThroughput(context);
@@ -175,6 +192,29 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(Object.values(servers).map((server) => stopServer(server)));
     if (redis) await deleteKeys(redis).catch((error: unknown) => log(`could not delete the bench's Redis keys: ${String(error)}`));
+  }
+}
+
+/** `--observability`: the two servers of issue 23's comparison, their GET /profile rounds, the figures printed. */
+async function observabilityRun(settings: Settings): Promise<void> {
+  const machine = describeMachine();
+  const loadBefore = loadAverage();
+  log(
+    `metrics and audit on / off: ${settings.rounds} rounds of ${settings.throughput.durationSec} s, ${settings.throughput.connections} connections, ` +
+      `on ${machine.cpu}, ${machine.cores} cores, Node.js ${machine.node}; load average ${loadBefore.toFixed(2)}`,
+  );
+  const context: BenchContext = { settings, servers: {}, accessTokens: {}, emails: {}, log };
+  try {
+    for (const key of [OBSERVABILITY_PAIR.off, OBSERVABILITY_PAIR.on]) await startThisServer(context, key, null);
+    const runs = await profileThroughput(context);
+    const profile = Object.fromEntries(Object.entries(runs).map(([key, list]) => [key, figure(list)]));
+    const loadAfter = loadAverage();
+    process.stdout.write(
+      `\nMeasured on: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GiB · ${machine.os} · Node.js ${machine.node} · ${machine.date} · ` +
+        `load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after.\n\n${observabilityReportMarkdown({ settings, profile })}`,
+    );
+  } finally {
+    await Promise.all(Object.values(context.servers).map((server) => stopServer(server)));
   }
 }
 

@@ -11,35 +11,14 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { findPostgres } from './lib/postgres';
 import { ROOT } from './lib/processes';
-import { FULL, SMOKE, type Settings } from './lib/settings';
+import { FULL, SMOKE, settingsFromEnv } from './lib/settings';
 import { sqlReportMarkdown } from './report/markdown';
 import { sqlFigures } from './report/summary';
 import { sqlVsMemory } from './scenarios/sql';
 
-/** A positive number from the environment, or `fallback` when unset. */
-function fromEnv(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!(value > 0)) throw new Error(`${name} must be a positive number`);
-  return value;
-}
-
-function settingsFromEnv(): Settings {
-  const base = process.argv.includes('--smoke') ? SMOKE : FULL;
-  return {
-    ...base,
-    rounds: Math.round(fromEnv('BENCH_ROUNDS', base.rounds)),
-    throughput: {
-      connections: Math.round(fromEnv('BENCH_CONNECTIONS', base.throughput.connections)),
-      durationSec: fromEnv('BENCH_DURATION', base.throughput.durationSec),
-    },
-  };
-}
-
 async function main(): Promise<void> {
   if (!existsSync(path.join(ROOT, 'dist', 'server.js'))) throw new Error('dist/server.js is missing: run `npm run build` first');
-  const settings = settingsFromEnv();
+  const settings = settingsFromEnv(process.argv.includes('--smoke') ? SMOKE : FULL);
   const log = (message: string) => process.stderr.write(`[bench:sql] ${message}\n`);
   const found = await findPostgres();
   const postgres = 'postgres' in found ? found.postgres : null;

@@ -7,13 +7,25 @@ import { ROOT } from './lib/processes';
 export const BENCH_SECRETS = {
   JWT_SECRET: 'bench-Kp3vQ9zR7wX2mN8bT4yL6hJ1cF5dG0sA-access',
   JWT_REFRESH_SECRET: 'bench-Wq8nE2rT6yU1iO4pA7sD9fG3hJ5kL0zX-refresh',
+  // Production refuses to start with Redis or a database and no key for the TOTP secrets stored there.
+  MFA_ENCRYPTION_KEY: '3f9a1c7e5b2d84f06a1e9c3b7d5f2a8e4c6b0d9f1a3e5c7b9d2f4a6c8e0b1d3f',
 };
+/** GET /metrics's Bearer token on the metrics-on variant: strong enough for production, public in this file. */
+export const BENCH_METRICS_TOKEN = 'bench-Hx4tN7qZ2vR9kM5wB8yD3jL6fS1gP0cE-metrics';
 export const ISSUER = 'auth-server';
 export const AUDIENCE = 'api';
 /** The work factor the issue's targets are stated for. */
 export const BENCH_BCRYPT_COST = 10;
 
-export type VariantKey = 'raw' | 'express' | 'tutorial' | 'passport' | 'expressJwt' | 'memory' | 'redis';
+export type VariantKey = 'raw' | 'express' | 'tutorial' | 'passport' | 'expressJwt' | 'memory' | 'memoryMetrics' | 'redis';
+
+/**
+ * This server's variants: each gets a user of its own (registered and logged in on it), the
+ * others are shown the memory one's token. The memory store with and without metrics are the
+ * pair of issue 23, measured back to back in every round (bench/scenarios/throughput.ts).
+ */
+export const THIS_SERVER: readonly VariantKey[] = ['memory', 'memoryMetrics', 'redis'];
+export const OBSERVABILITY_PAIR = { off: 'memory', on: 'memoryMetrics' } as const;
 
 export interface Variant {
   key: VariantKey;
@@ -112,6 +124,16 @@ export const VARIANTS: readonly Variant[] = [
     what: 'full pipeline: request log, security headers, CORS, token check, revocation check, user lookup',
     command: [node, 'dist/server.js'],
     env: () => thisServerEnv({}),
+    readyPath: '/ready',
+  },
+  {
+    // Audit events are recorded on every server (there is no switch): GET /profile records none,
+    // so the difference between this row and the one above is the request metrics.
+    key: 'memoryMetrics',
+    label: 'this server, metrics on (memory store)',
+    what: 'the same with METRICS_TOKEN set: GET /metrics on, every request timed into the Prometheus histogram',
+    command: [node, 'dist/server.js'],
+    env: () => thisServerEnv({ METRICS_TOKEN: BENCH_METRICS_TOKEN }),
     readyPath: '/ready',
   },
   {

@@ -119,7 +119,7 @@ export function createApp(config: Config, stores: Stores, options: AppOptions): 
   });
   const verification = new EmailVerificationService({ users: stores.users, tokens: oneTimeTokens, mail, logger });
   const deletion = new AccountDeletionService({ ...stores, hasher, logger });
-  const admin = new AdminService({ users: stores.users, sessionStore: stores.sessions, sessions, deletion, mfa, mail, hasher, clock, logger });
+  const admin = new AdminService({ users: stores.users, counters: stores.rateLimits, sessionStore: stores.sessions, sessions, deletion, mfa, mail, hasher, clock, logger });
   const verifyToken = createVerifyToken({ tokens, sessions: stores.revocations ?? stores.sessions });
   const limiters = createRateLimiters(config, stores.rateLimits, clock);
 

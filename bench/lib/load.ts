@@ -25,6 +25,8 @@ export interface LoadResult {
   p50: number;
   p99: number;
   ok: number;
+  /** Every answer received, whatever its status: what the server must have counted at least. */
+  answered: number;
   /** Answers other than 2xx, connection errors and timeouts. */
   failed: number;
   /** Count per status code; a request that got no answer, under its error code (ECONNRESET, …). */
@@ -64,6 +66,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     p50: latencies.percentile(0.5),
     p99: latencies.percentile(0.99),
     ok,
+    answered: ok + result.non2xx,
     failed: result.non2xx + result.errors + result.timeouts,
     statuses,
     cpuUsPerRequest: cpuBefore === null || cpuAfter === null || ok === 0 ? null : ((cpuAfter - cpuBefore) * 1000) / ok,

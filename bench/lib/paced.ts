@@ -29,6 +29,7 @@ export function runPaced(options: PacedOptions): Promise<LoadResult> {
   const latencies = new LatencyLog();
   const statuses: Record<string, number> = {};
   let ok = 0;
+  let answered = 0;
   let failed = 0;
   let inFlight = 0;
   const intervalMs = 1000 / options.rate;
@@ -47,6 +48,7 @@ export function runPaced(options: PacedOptions): Promise<LoadResult> {
         p50: latencies.percentile(0.5),
         p99: latencies.percentile(0.99),
         ok,
+        answered,
         failed,
         statuses,
         cpuUsPerRequest: null,
@@ -75,6 +77,7 @@ export function runPaced(options: PacedOptions): Promise<LoadResult> {
           res.on('end', () => {
             const status = res.statusCode ?? 0;
             statuses[status] = (statuses[status] ?? 0) + 1;
+            answered += 1;
             if (status >= 200 && status < 300) {
               ok += 1;
               latencies.add(performance.now() - sent);

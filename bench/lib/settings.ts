@@ -69,3 +69,31 @@ export const SMOKE: Settings = {
   memory: { live: [5_000, 10_000], churn: 5_000 },
   sql: { sessionRows: 500, revocationRounds: 5 },
 };
+
+/**
+ * `npm run bench:observability`: the GET /profile rounds of the full run, the metrics-on and -off
+ * servers only, more rounds of them (each a pair of runs seconds apart; the median of their ratios
+ * is judged against 5 %, a finer line than the other targets draw).
+ */
+export const OBSERVABILITY: Settings = { ...FULL, rounds: 10 };
+
+/** A positive number from the environment, or `fallback` when unset. */
+function fromEnv(name: string, fallback: number): number {
+  const text = process.env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!(value > 0)) throw new Error(`${name} must be a positive number`);
+  return value;
+}
+
+/** `base` with BENCH_ROUNDS, BENCH_DURATION (seconds per run) and BENCH_CONNECTIONS from the environment when set. */
+export function settingsFromEnv(base: Settings): Settings {
+  return {
+    ...base,
+    rounds: Math.round(fromEnv('BENCH_ROUNDS', base.rounds)),
+    throughput: {
+      connections: Math.round(fromEnv('BENCH_CONNECTIONS', base.throughput.connections)),
+      durationSec: fromEnv('BENCH_DURATION', base.throughput.durationSec),
+    },
+  };
+}

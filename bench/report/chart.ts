@@ -33,7 +33,7 @@ function bars(results: Results): Bar[] {
 }
 
 function isOurs(key: VariantKey): boolean {
-  return key === 'memory' || key === 'redis';
+  return key === 'memory' || key === 'memoryMetrics' || key === 'redis';
 }
 
 export function chartSvg(results: Results): string {

@@ -1,8 +1,18 @@
 // The Markdown report: machine, targets, and one table per scenario; the README shows its summary part.
 import { FLOOD_ADDRESS, type LoginLoad } from '../scenarios/logins';
-import { VARIANTS } from '../variants';
+import { OBSERVABILITY_PAIR, VARIANTS } from '../variants';
 import { SQL_STORE_KEYS, type SqlStoreKey } from '../scenarios/sql';
-import { formatBytes, sqlTargets, targets, type Figure, type Results, type Target } from './summary';
+import {
+  formatBytes,
+  observability,
+  observabilityTarget,
+  slowdown,
+  sqlTargets,
+  targets,
+  type Figure,
+  type Results,
+  type Target,
+} from './summary';
 
 const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(2) : '—');
 const int = (value: number) => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : '—');
@@ -39,7 +49,7 @@ export function profileTable(results: Results): string {
   const rows = VARIANTS.map((variant) => {
     const figure = results.profile[variant.key];
     if (!figure) {
-      const why = 'skipped' in results.redis ? results.redis.skipped : 'not run';
+      const why = variant.key === 'redis' && 'skipped' in results.redis ? results.redis.skipped : 'not run';
       return `| ${variant.label} | ${variant.what} | skipped: ${why} | | | | | |`;
     }
     return (
@@ -198,6 +208,43 @@ export function sqlReportMarkdown(part: SqlPart): string {
   return [targetRows(sqlTargets(part), !part.settings.smoke), '', sqlSection(part), ''].join('\n');
 }
 
+type ObservabilityPart = Pick<Results, 'settings' | 'profile'>;
+
+/** Issue 23's comparison: how it was measured, and each round's pair of runs. */
+export function observabilitySection(part: ObservabilityPart): string {
+  const off = part.profile[OBSERVABILITY_PAIR.off];
+  const on = part.profile[OBSERVABILITY_PAIR.on];
+  const found = observability(part.profile);
+  if (!off || !on || !found) return 'Not measured: one of the two servers did not run.';
+  const rows = found.rounds.map(
+    (ratioOfRound, i) => `| ${i + 1} | ${int(off.rounds[i]!)} | ${int(on.rounds[i]!)} | ${ratio(ratioOfRound)} (${slowdown(ratioOfRound)}) |`,
+  );
+  const cpuCells = `${cpu(off)} | ${cpu(on)} | ${ratio(found.cpuRatio)}`;
+  return [
+    'Two servers of this build with the memory store, `NODE_ENV=production`, one without `METRICS_TOKEN` (no metrics: `GET /metrics` is 404)',
+    'and one with it (`GET /metrics` on, every request timed into `http_request_duration_seconds` at the edge, the fast lane of GET /profile',
+    'included). Audit events are recorded on both, as always; GET /profile records none, so the difference between the two is the metrics.',
+    'The two run back to back in every round of the GET /profile table, the first of them alternating from round to round; each round\'s',
+    'ratio compares runs seconds apart, and their median is what the target judges. The metrics-on server is scraped once before its first',
+    'run (which starts the process metrics, as a Prometheus scrape does) and once after its last: the run stops unless the scrape counts at',
+    'least every GET /profile answer the load generator received.',
+    '',
+    '| round | off req/s | on req/s | on / off |',
+    '|--:|--:|--:|--:|',
+    ...rows,
+    `| median | ${int(off.rps)} | ${int(on.rps)} | ${ratio(found.ratio)} of the rounds' ratios; ${ratio(found.medianRatio)} of the medians |`,
+    '',
+    '| server CPU µs per request | off | on | on / off |',
+    '|---|--:|--:|--:|',
+    `| median over the rounds | ${cpuCells} |`,
+  ].join('\n');
+}
+
+/** What `npm run bench:observability` prints: the target, then the section. */
+export function observabilityReportMarkdown(part: ObservabilityPart): string {
+  return [targetRows([observabilityTarget(part.profile)], !part.settings.smoke), '', observabilitySection(part), ''].join('\n');
+}
+
 /** What the README shows: the machine, the targets and the throughput table. */
 export function summaryMarkdown(results: Results): string {
   return [
@@ -244,6 +291,10 @@ export function reportMarkdown(results: Results): string {
     profileTable(results),
     '',
     '![GET /profile and POST /refresh throughput relative to a bare Express route](latest.svg)',
+    '',
+    '## Metrics and audit on / off (GET /profile)',
+    '',
+    observabilitySection(results),
     '',
     '## POST /refresh throughput',
     '',

@@ -1,4 +1,4 @@
-// Turns the runs of one bench into medians, ratios and the verdict on each target of issues 7 and 21.
+// Turns the runs of one bench into medians, ratios and the verdict on each target of issues 7, 21 and 23.
 import type { LoadResult } from '../lib/load';
 import type { Machine } from '../lib/machine';
 import type { RevocationDelay } from '../lib/revocation';
@@ -7,7 +7,7 @@ import { median } from '../lib/stats';
 import type { LoginLoad, LoginRun } from '../scenarios/logins';
 import type { Churn, LiveSessions } from '../scenarios/memory';
 import type { SessionRowBytes, SqlRuns, SqlStoreKey } from '../scenarios/sql';
-import type { VariantKey } from '../variants';
+import { OBSERVABILITY_PAIR, type VariantKey } from '../variants';
 
 /** The median of each figure over the rounds of one measurement. */
 export interface Figure {
@@ -122,6 +122,53 @@ export interface Target {
 
 const times = (value: number) => `${value.toFixed(2)} ×`;
 
+/** Metrics and audit on against off (issue 23), from the GET /profile rounds of one run. */
+export interface Observability {
+  /** The median of each round's ratio of its two runs (on / off), measured back to back: what is judged. */
+  ratio: number;
+  /** Each round's ratio, in order. */
+  rounds: number[];
+  /** The ratio of the two medians, as the other rows of the table are compared. */
+  medianRatio: number;
+  /** Server CPU per request, on / off (medians); NaN without /proc. */
+  cpuRatio: number;
+}
+
+/** The largest slowdown issue 23 allows: metrics and audit cost GET /profile less than 5 %. */
+export const OBSERVABILITY_MAX_SLOWDOWN = 0.05;
+export const OBSERVABILITY_TARGET = 'GET /profile (memory) with metrics and audit on: < 5 % slower than off';
+
+export function observability(profile: Results['profile']): Observability | null {
+  const off = profile[OBSERVABILITY_PAIR.off];
+  const on = profile[OBSERVABILITY_PAIR.on];
+  if (!off || !on || off.rounds.length !== on.rounds.length || off.rounds.length === 0) return null;
+  const rounds = on.rounds.map((rps, i) => rps / off.rounds[i]!);
+  return {
+    ratio: median(rounds),
+    rounds,
+    medianRatio: on.rps / off.rps,
+    cpuRatio: on.cpuUs !== null && off.cpuUs !== null ? on.cpuUs / off.cpuUs : Number.NaN,
+  };
+}
+
+/** "2.1 % slower", "0.8 % faster". */
+export function slowdown(ratio: number): string {
+  const percent = (1 - ratio) * 100;
+  return percent >= 0 ? `${percent.toFixed(1)} % slower` : `${(-percent).toFixed(1)} % faster`;
+}
+
+export function observabilityTarget(profile: Results['profile']): Target {
+  const found = observability(profile);
+  // Both variants run in every full run: a missing one is a failure to show, not a skip.
+  if (!found) return { name: OBSERVABILITY_TARGET, measured: 'not measured', met: false };
+  const cpu = Number.isFinite(found.cpuRatio) ? `; server CPU per request ${times(found.cpuRatio)}` : '';
+  return {
+    name: OBSERVABILITY_TARGET,
+    measured: `${times(found.ratio)} on / off = ${slowdown(found.ratio)} (median of each round's pair${cpu})`,
+    met: 1 - found.ratio < OBSERVABILITY_MAX_SLOWDOWN,
+  };
+}
+
 /** The verdict on each target of the issue, from figures of this one run. */
 export function targets(results: Results): Target[] {
   const { profile, refresh, logins } = results;
@@ -145,6 +192,7 @@ export function targets(results: Results): Target[] {
   } else {
     list.push({ name: 'GET /profile (Redis) ≥ 0.85 × memory store', measured: 'not measured: no Redis', met: null });
   }
+  list.push(observabilityTarget(profile));
   const refreshRatio = refresh.memory && profile.express ? refresh.memory.rps / profile.express.rps : Number.NaN;
   list.push({ name: 'POST /refresh (memory) ≥ 0.5 × bare Express', measured: times(refreshRatio), met: refreshRatio >= 0.5 });
   list.push(...sqlTargets(results));

@@ -5,7 +5,7 @@ import { AppError } from '../errors';
 import type { Clock } from '../lib/clock';
 import type { Logger } from '../lib/logger';
 import { randomId } from '../lib/random-id';
-import type { SessionRecord, SessionStore, UserPage, UserRecord, UserStore } from '../stores/types';
+import type { RateLimitCounter, SessionRecord, SessionStore, UserPage, UserRecord, UserStore } from '../stores/types';
 import type { AccountDeletionService } from './account-deletion';
 import type { AccountMail } from './account-mail';
 import type { MfaService } from './mfa-service';
@@ -14,6 +14,8 @@ import type { SessionService } from './session-service';
 
 export interface AdminServiceDeps {
   users: UserStore;
+  /** The shared counters, used as a lease lock so that instances change roles one at a time. */
+  counters: RateLimitCounter;
   sessionStore: SessionStore;
   sessions: SessionService;
   deletion: AccountDeletionService;
@@ -40,13 +42,18 @@ export interface UserChangesByAdmin {
 
 /** Users read per page while counting admins. */
 const ADMIN_SCAN_PAGE = 1000;
+/** The lock every instance takes for a role or state change, and how long one may hold it if it dies holding it. */
+const ROLE_LOCK_KEY = 'admin-role-change';
+const ROLE_LOCK_LEASE_MS = 10_000;
+/** How often and how long a change waits for the lock before answering 503. */
+const ROLE_LOCK_RETRY_MS = 50;
+const ROLE_LOCK_TRIES = 100;
 
 export class AdminService {
   /**
-   * Role and state changes of this instance, one at a time: the last-admin check and the change it
-   * guards are then one step here. Two instances changing the last two admins at the same moment
-   * could still both pass (the stores have no conditional count), which needs two admins racing
-   * to demote each other.
+   * Role and state changes, one at a time: the last-admin check and the change it guards are then
+   * one step. On this instance they queue here; across instances they take a lock in the shared
+   * counters (see withRoleLock), since the stores have no conditional count of admins.
    */
   private roleChanges: Promise<unknown> = Promise.resolve();
 
@@ -142,9 +149,28 @@ export class AdminService {
   }
 
   private oneAtATime<T>(work: () => Promise<T>): Promise<T> {
-    const result = this.roleChanges.then(work);
+    const result = this.roleChanges.then(() => this.withRoleLock(work));
     this.roleChanges = result.catch(() => undefined);
     return result;
+  }
+
+  /**
+   * Runs `work` holding the lock every instance takes for role and state changes: the first hit on
+   * the counter in its window holds it (increments are atomic in every store), the release clears
+   * it, and a holder that died lets go when the window ends. Hand-written because no store here
+   * offers a lock, and these changes are rare.
+   */
+  private async withRoleLock<T>(work: () => Promise<T>): Promise<T> {
+    const { counters } = this.deps;
+    for (let tries = 1; (await counters.increment(ROLE_LOCK_KEY, ROLE_LOCK_LEASE_MS)).totalHits !== 1; tries += 1) {
+      if (tries >= ROLE_LOCK_TRIES) throw new AppError('unavailable', { description: 'Another role change is in progress; try again.' });
+      await new Promise((resolve) => setTimeout(resolve, ROLE_LOCK_RETRY_MS));
+    }
+    try {
+      return await work();
+    } finally {
+      await counters.resetKey(ROLE_LOCK_KEY);
+    }
   }
 }
 

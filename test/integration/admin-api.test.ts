@@ -1,6 +1,7 @@
 // The admin API on every storage backend: paging users, creating, disabling, demoting and deleting them, ending their sessions, removing factors, and never the last admin.
 import request from 'supertest';
 import type { AuthApp } from '../../src/app';
+import type { Stores } from '../../src/stores/types';
 import { totpCode } from '../../src/auth/totp';
 import { buildTestApp } from '../helpers/build-app';
 import { FakeClock } from '../helpers/fake-clock';
@@ -14,6 +15,7 @@ describeEachBackend(
     let smtp: SmtpTestServer;
     let clock: FakeClock;
     let app: AuthApp;
+    let stores: Stores;
     let admin: Awaited<ReturnType<typeof adminAndLogin>>;
 
     beforeAll(async () => {
@@ -23,7 +25,8 @@ describeEachBackend(
 
     beforeEach(async () => {
       clock = new FakeClock();
-      app = buildTestApp({ clock, stores: await backend.open(clock), env: { SMTP_URL: smtp.url, APP_URL: 'https://app.example.test' } }).app;
+      stores = await backend.open(clock);
+      app = buildTestApp({ clock, stores, env: { SMTP_URL: smtp.url, APP_URL: 'https://app.example.test' } }).app;
       admin = await adminAndLogin(app);
     });
     afterEach(async () => {
@@ -160,6 +163,24 @@ describeEachBackend(
       // Its tokens still say admin: demotion ends its sessions, so they stop at once.
       expectError(await as(admin.tokens.access_token).get('/admin/users'), 401, 'invalid_token');
       expect((await login(app, admin.email)).user.role).toBe('user');
+    });
+
+    it('leaves one admin when the last two demote each other at the same moment on two instances', async () => {
+      // A second app on the same stores: another instance, with its own queue of role changes.
+      const other = buildTestApp({ clock, stores }).app;
+      const second = await as(admin.tokens.access_token).post('/admin/users', { email: uniqueEmail('peer'), password: PASSWORD, role: 'admin' });
+      const peer = await login(app, second.body.user.email);
+      const [one, two] = await Promise.all([
+        request(app).patch(`/admin/users/${peer.user.id}`).set(...bearer(admin.tokens.access_token)).send({ role: 'user' }),
+        request(other).patch(`/admin/users/${admin.tokens.user.id}`).set(...bearer(peer.access_token)).send({ role: 'user' }),
+      ]);
+      // One wins; the other finds its own token revoked (the winner demoted it: 401) or, had it taken
+      // the lock first, no other admin to leave (409). Never both.
+      expect([one, two].filter((res) => res.status === 200)).toHaveLength(1);
+      expect([one, two].map((res) => res.status).sort()).toEqual([200, expect.any(Number)]);
+      const page = await stores.users.listPage({ limit: 1000 });
+      expect(page.users.filter((user) => user.role === 'admin' && !user.disabled).map((user) => user.id)).toHaveLength(1);
+      await other.services.mailer.close();
     });
 
     it('deletes a user: their tokens fail, their email is free; an unknown id is 404', async () => {
