@@ -142,23 +142,25 @@ export class MfaService implements SecondFactorGate {
     const { userId, tokenId } = this.readChallenge(mfaToken);
     const key = `mfa:${hashOneTimeToken(tokenId)}`;
     // Every attempt counts before the code is looked at: of concurrent guesses, no more than the
-    // budget are checked. The right answer takes the token away, so counting it costs nobody.
+    // budget are checked (and only one at a time: each holds the sign-in while it checks). The
+    // right answer takes the token away, so counting it costs nobody.
     const { totalHits } = await this.deps.counters.increment(key, MFA_TOKEN_TTL_SEC * 1000);
     if (totalHits > MFA_TOKEN_MAX_WRONG) {
       await this.voidChallenge(tokenId);
       throw new AppError('invalid_grant', { description: 'Too many wrong codes; log in again.' });
     }
-    const factor = await this.deps.factors.get(userId);
-    const right = factor?.confirmed === true && (await this.useCode(userId, factor.secretCiphertext, code));
-    if (!right) {
-      if (totalHits === MFA_TOKEN_MAX_WRONG) await this.voidChallenge(tokenId);
-      this.deps.logger.info({ userId }, 'mfa code refused');
-      throw new AppError('invalid_mfa_code');
-    }
-    // Single use: of two answers with right codes, only one takes the record out.
+    // The sign-in is taken out first, atomically, so that no code is ever spent on a token already
+    // used, expired or voided; a wrong code puts it back while wrong codes are left.
     const record = await this.deps.oneTimeTokens.consume(hashOneTimeToken(tokenId), 'mfa_challenge');
     if (!record || record.userId !== userId) {
       throw new AppError('invalid_grant', { description: 'The sign-in is used or expired; log in again.' });
+    }
+    const factor = await this.deps.factors.get(userId);
+    const right = factor?.confirmed === true && (await this.useCode(userId, factor.secretCiphertext, code));
+    if (!right) {
+      if (totalHits < MFA_TOKEN_MAX_WRONG) await this.deps.oneTimeTokens.create(record);
+      this.deps.logger.info({ userId }, 'mfa code refused');
+      throw new AppError('invalid_mfa_code');
     }
     await this.deps.counters.resetKey(key);
     return userId;

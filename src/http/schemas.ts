@@ -112,6 +112,7 @@ const mfaCode = z
   .string({ error: 'must be a string' })
   .min(1, { error: 'must not be empty' })
   .max(32, { error: 'is too long' })
+  .refine((code) => /^\d{6}$/.test(code) || /^[A-Za-z2-7]{10}$/.test(code.replace(/[\s-]/g, '')), { error: 'must be a 6-digit code or a recovery code' })
   .meta({ description: 'The 6-digit code of the authenticator app, or one of the recovery codes.', example: '123456' });
 
 export const totpConfirmBody = z

@@ -435,7 +435,9 @@ function problemsOf(res: RecordedResponse, secrets: [string, string][], corsOrig
       const code = body.error as ErrorCode;
       if (typeof code !== 'string' || !statusesOf(code, path).includes(res.status)) problems.push(`error code ${String(code)} for ${res.status}`);
       if (typeof body.error_description !== 'string') problems.push('no error_description');
-      const extra = Object.keys(body).filter((key) => !['error', 'error_description', 'details'].includes(key));
+      // 403 mfa_required also carries the sign-in's mfa_token and its expires_in (the contract's second factor).
+      const allowed = code === 'mfa_required' && res.status === 403 ? ['mfa_token', 'expires_in'] : [];
+      const extra = Object.keys(body).filter((key) => !['error', 'error_description', 'details', ...allowed].includes(key));
       if (extra.length > 0) problems.push(`error fields ${extra.join(', ')}`);
     }
     if (res.status === 401 && !has('www-authenticate')) problems.push('a 401 without WWW-Authenticate');

@@ -1,6 +1,7 @@
 // Two app instances on one shared storage, in one process: shared sessions, revocation, rate limits, and outages over HTTP. Run per backend.
 import request from 'supertest';
 import type { AuthApp } from '../../src/app';
+import { totpCode } from '../../src/auth/totp';
 import type { Stores } from '../../src/stores/types';
 import { buildTestApp } from '../helpers/build-app';
 import { FakeClock } from '../helpers/fake-clock';
@@ -148,6 +149,79 @@ export function runSharedInstancesSuite(backend: SharedBackend): void {
       const [successor] = [...successors];
       expect(successor).not.toBe(token);
       expect((await request(b.app).post('/refresh').send({ refresh_token: successor })).status).toBe(200);
+    });
+
+    describe('the second factor', () => {
+      /** One MFA_ENCRYPTION_KEY for both instances (32 random bytes in base64): each must open the secrets the other sealed. */
+      const MFA = { MFA_ENCRYPTION_KEY: 'Jq3vT8yW1nR6kP0sX4mB9cL2dF7gH5zA1eU3iO8tY6w=', LOGIN_RATE_LIMIT_MAX: '100' };
+
+      /** A user who enrolled and confirmed TOTP on `on` at the shared clock: the email, the secret and the recovery codes. */
+      async function enrolledOn(on: AuthApp, clock: FakeClock) {
+        const { email } = await register(on);
+        const { access_token: access } = await login(on, email);
+        const start = await request(on).post('/mfa/totp').set(...bearer(access));
+        expect(start.status).toBe(200);
+        const secret = start.body.secret as string;
+        const confirm = await request(on).post('/mfa/totp/confirm').set(...bearer(access)).send({ code: totpCode(secret, clock.now()) });
+        expect(confirm.status).toBe(200);
+        return { email, secret, recoveryCodes: confirm.body.recovery_codes as string[] };
+      }
+
+      async function mfaToken(on: AuthApp, email: string): Promise<string> {
+        const res = await request(on).post('/login').send({ email, password: PASSWORD });
+        expect({ status: res.status, error: res.body.error }).toEqual({ status: 403, error: 'mfa_required' });
+        return res.body.mfa_token as string;
+      }
+
+      it('a TOTP code accepted on A is refused on B', async () => {
+        const clock = new FakeClock();
+        const [a, b] = [await instance(clock, MFA), await instance(clock, MFA)];
+        const { email, secret } = await enrolledOn(a.app, clock);
+        clock.advanceSeconds(30);
+        const code = totpCode(secret, clock.now());
+        const first = await request(a.app).post('/login/mfa').send({ mfa_token: await mfaToken(a.app, email), code });
+        expect(first.status).toBe(200);
+        // A second sign-in, begun on B, with the same code within the same step.
+        const second = await request(b.app).post('/login/mfa').send({ mfa_token: await mfaToken(b.app, email), code });
+        expectError(second, 401, 'invalid_mfa_code');
+        expect(second.body.access_token).toBeUndefined();
+        // The step after it is good on B: only the used one was refused.
+        clock.advanceSeconds(30);
+        expect((await request(b.app).post('/login/mfa').send({ mfa_token: await mfaToken(b.app, email), code: totpCode(secret, clock.now()) })).status).toBe(200);
+      });
+
+      it('a recovery code used on A is refused on B', async () => {
+        const clock = new FakeClock();
+        const [a, b] = [await instance(clock, MFA), await instance(clock, MFA)];
+        const { email, recoveryCodes } = await enrolledOn(b.app, clock);
+        const [code] = recoveryCodes as [string];
+        expect((await request(a.app).post('/login/mfa').send({ mfa_token: await mfaToken(a.app, email), code })).status).toBe(200);
+        const again = await request(b.app).post('/login/mfa').send({ mfa_token: await mfaToken(b.app, email), code: code.toLowerCase() });
+        expectError(again, 401, 'invalid_mfa_code');
+        expect(again.body.access_token).toBeUndefined();
+      });
+
+      it('an mfa_token used on A is refused on B (401 invalid_grant)', async () => {
+        const clock = new FakeClock();
+        const [a, b] = [await instance(clock, MFA), await instance(clock, MFA)];
+        const { email, secret } = await enrolledOn(a.app, clock);
+        const token = await mfaToken(a.app, email);
+        clock.advanceSeconds(30);
+        expect((await request(a.app).post('/login/mfa').send({ mfa_token: token, code: totpCode(secret, clock.now()) })).status).toBe(200);
+        clock.advanceSeconds(30);
+        expectError(await request(b.app).post('/login/mfa').send({ mfa_token: token, code: totpCode(secret, clock.now()) }), 401, 'invalid_grant');
+      });
+
+      it('one code raced on A and B at once signs in once', async () => {
+        const clock = new FakeClock();
+        const [a, b] = [await instance(clock, MFA), await instance(clock, MFA)];
+        const { email, secret } = await enrolledOn(a.app, clock);
+        clock.advanceSeconds(30);
+        const code = totpCode(secret, clock.now());
+        const tokens = [await mfaToken(a.app, email), await mfaToken(b.app, email), await mfaToken(a.app, email), await mfaToken(b.app, email)];
+        const answers = await Promise.all(tokens.map((token, i) => request((i % 2 ? b : a).app).post('/login/mfa').send({ mfa_token: token, code })));
+        expect(answers.map((res) => res.status).sort()).toEqual([200, 401, 401, 401]);
+      });
     });
 
     describe(`while ${backend.name} is unreachable`, () => {

@@ -3,6 +3,7 @@ import { randomInt } from 'node:crypto';
 import fc from 'fast-check';
 import request from 'supertest';
 import type { z } from 'zod';
+import { totpCode } from '../../src/auth/totp';
 import type { ErrorCode } from '../../src/errors';
 import { REFRESH_COOKIE } from '../../src/http/cookie-mode';
 import { adminUserDetailSchema } from '../../src/http/openapi/admin-operations';
@@ -17,7 +18,9 @@ import {
   jwkSetSchema,
   readySchema,
   sessionListSchema,
+  recoveryCodesSchema,
   tokenResponseSchema,
+  totpEnrolmentSchema,
   userResponseSchema,
 } from '../../src/http/response-schemas';
 import { auditResponses, CLIENT, ResponseRecorder, statusesOf, target, type Target } from '../helpers/attack';
@@ -25,6 +28,7 @@ import { FakeClock } from '../helpers/fake-clock';
 import { adminAndLogin, decodeJwt, PASSWORD, registerAndLogin, uniqueEmail } from '../helpers/fixtures';
 import { describeEachBackend } from '../helpers/store-backends';
 import { runAccountFuzz } from './fuzz-accounts';
+import { runMfaFuzz } from './fuzz-mfa';
 import { runSessionFuzz } from './fuzz-sessions';
 import { FOREIGN_SIGNERS, MUTATIONS, mutate, resign } from './fuzz-tokens';
 import { loggedMail, settled } from './mail-log';
@@ -50,12 +54,15 @@ const STEPS_PER_RUN = 60;
 /** Account-fuzz steps per backend, in sequences of at most ACCOUNT_STEPS_PER_RUN, each with fresh accounts. */
 const ACCOUNT_STEPS = wholeNumber('FUZZ_ACCOUNT_STEPS', 80);
 const ACCOUNT_STEPS_PER_RUN = 40;
+/** Second-factor steps per backend, in sequences of at most MFA_STEPS_PER_RUN, each with fresh accounts. */
+const MFA_STEPS = wholeNumber('FUZZ_MFA_STEPS', 120);
+const MFA_STEPS_PER_RUN = 60;
 process.stdout.write(
-  `fuzz.test.ts: seed ${SEED}, ${RUNS} requests, ${STEPS} session steps and ${ACCOUNT_STEPS} account steps per backend (FUZZ_SEED=${SEED} replays this run)\n`,
+  `fuzz.test.ts: seed ${SEED}, ${RUNS} requests, ${STEPS} session steps, ${ACCOUNT_STEPS} account steps and ${MFA_STEPS} second-factor steps per backend (FUZZ_SEED=${SEED} replays this run)\n`,
 );
 
 /** The fuzz refreshes one session far more often than a client would: the per-session limit stays out of its way. */
-const FUZZ_ENV = { REFRESH_RATE_LIMIT_MAX: '1000000' };
+const FUZZ_ENV = { REFRESH_RATE_LIMIT_MAX: '1000000', MFA_ENCRYPTION_KEY: 'Jq3vT8yW1nR6kP0sX4mB9cL2dF7gH5zA1eU3iO8tY6w=' };
 /** The account fuzz gives wrong passwords on purpose; its model leaves the failed-login budget out. */
 const ACCOUNT_FUZZ_ENV = { ...FUZZ_ENV, LOGIN_RATE_LIMIT_MAX: '1000000' };
 
@@ -69,6 +76,9 @@ type Method = (typeof METHODS)[number];
 const PATHS = [
   '/register',
   '/login',
+  '/login/mfa',
+  '/mfa/totp',
+  '/mfa/totp/confirm',
   '/refresh',
   '/logout',
   '/profile',
@@ -107,6 +117,8 @@ const PROTECTED = [
   '/admin/audit',
   '/password/change',
   '/email/verify/resend',
+  '/mfa/totp',
+  '/mfa/totp/confirm',
 ];
 
 /** The routes that take a one-time token (a reset or verification link) in the body. */
@@ -118,6 +130,10 @@ function successSchema(method: Method, path: string): z.ZodType | null | 'page' 
   const table: Record<string, z.ZodType | null | 'page' | 'document'> = {
     'POST /register': userResponseSchema,
     'POST /login': tokenResponseSchema,
+    'POST /login/mfa': tokenResponseSchema,
+    'POST /mfa/totp': totpEnrolmentSchema,
+    'POST /mfa/totp/confirm': recoveryCodesSchema,
+    'DELETE /mfa/totp': null,
     'POST /refresh': tokenResponseSchema,
     'POST /logout': null,
     'GET /profile': userResponseSchema,
@@ -159,6 +175,21 @@ interface Victim {
   verification: string | null;
 }
 
+/**
+ * A user with TOTP on, whose codes and mfa_token the random requests carry: the current mfa_token
+ * (replaced once used, void or limited), the secret, the recovery codes, and the last code accepted.
+ */
+interface SecondFactorUser {
+  id: string;
+  email: string;
+  secret: string;
+  recoveryCodes: string[];
+  token: string;
+  /** The mfa_token before the current one (used or void), for "used twice". */
+  spentToken: string | null;
+  lastAccepted: string | null;
+}
+
 /** The admin whose access token the random requests may carry; replaced when its session ends. */
 interface Admin {
   email: string;
@@ -172,7 +203,7 @@ const urlSafe = fc.string({ unit: fc.constantFrom(...'abcXYZ019-._~%/?=&+'.split
  * The random requests. Tokens are read when a request is sent (each value is a thunk), so that
  * they are the victim's current ones: a refresh or a re-login between two requests changes them.
  */
-function requestArbitrary(victim: () => Victim, admin: () => Admin, nowSec: () => number) {
+function requestArbitrary(victim: () => Victim, admin: () => Admin, nowSec: () => number, second: () => SecondFactorUser) {
   const access = () => victim().access;
   const adminAccess = () => admin().access;
   const refreshToken = () => victim().refresh;
@@ -249,6 +280,18 @@ function requestArbitrary(victim: () => Victim, admin: () => Admin, nowSec: () =
     { disabled: false },
     { role: 'admin' },
     { role: 'user', email_verified: true },
+    // The second factor's bodies: a real code and mfa_token, a replayed code, a used token, a
+    // recovery code, a foreign code and token, a mutated token, and a code alone (confirm, removal).
+    { mfa_token: second().token, code: totpCode(second().secret, nowSec() * 1000) },
+    { mfa_token: second().token, code: second().lastAccepted ?? totpCode(second().secret, nowSec() * 1000) },
+    { mfa_token: second().spentToken ?? second().token, code: totpCode(second().secret, nowSec() * 1000) },
+    { mfa_token: second().token, code: second().recoveryCodes[0] ?? 'AAAAA-AAAAA' },
+    { mfa_token: second().token, code: String((Number(totpCode(second().secret, nowSec() * 1000)) + 1) % 1_000_000).padStart(6, '0') },
+    { mfa_token: access(), code: totpCode(second().secret, nowSec() * 1000) },
+    { mfa_token: refreshToken(), code: second().recoveryCodes[1] ?? 'AAAAA-AAAAA' },
+    { mfa_token: mutate(second().token, MUTATIONS[nowSec() % MUTATIONS.length]!, nowSec()), code: totpCode(second().secret, nowSec() * 1000) },
+    { code: totpCode(second().secret, nowSec() * 1000) },
+    { code: '123456' },
   ];
 
   const mutatedBody = fc
@@ -270,6 +313,7 @@ function requestArbitrary(victim: () => Victim, admin: () => Admin, nowSec: () =
     mutatedBody,
     fc.constant(() => JSON.stringify(validBodies()[0])),
     fc.constantFrom(2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15).map((index) => () => JSON.stringify(validBodies()[index])),
+    fc.constantFrom(16, 17, 18, 19, 20, 21, 22, 23, 24, 25).map((index) => () => JSON.stringify(validBodies()[index])),
     fc.uint8Array({ maxLength: 300 }).map((bytes) => () => Buffer.from(bytes)),
     fc.constant(() => `{"pad":"${'x'.repeat(11 * 1024)}"}`),
   );
@@ -401,6 +445,8 @@ interface Sent {
   pathUser: string | undefined;
   bodyRefresh: string | undefined;
   bodyToken: string | undefined;
+  bodyMfaToken: string | undefined;
+  bodyCode: string | undefined;
   cookieRefresh: string | undefined;
 }
 
@@ -418,6 +464,8 @@ function sentCredentials(concretePath: string, headers: Record<string, string>, 
     pathUser: /^\/admin\/users\/([^/?]+)/.exec(concretePath)?.[1],
     bodyRefresh: typeof json.refresh_token === 'string' ? json.refresh_token : undefined,
     bodyToken: typeof json.token === 'string' ? json.token : undefined,
+    bodyMfaToken: typeof json.mfa_token === 'string' ? json.mfa_token : undefined,
+    bodyCode: typeof json.code === 'string' ? json.code : undefined,
     cookieRefresh: cookie?.trim().slice(REFRESH_COOKIE.length + 1),
   };
 }
@@ -426,6 +474,11 @@ function sentCredentials(concretePath: string, headers: Record<string, string>, 
 function cookieToken(res: request.Response): string | undefined {
   const cookies = ([] as string[]).concat(res.headers['set-cookie'] ?? []);
   return cookies.find((cookie) => cookie.startsWith(`${REFRESH_COOKIE}=`))?.slice(REFRESH_COOKIE.length + 1).split(';')[0] || undefined;
+}
+
+/** A code as the server compares it: recovery codes without case, spaces or dashes. */
+function normalisedCode(code: string): string {
+  return code.toUpperCase().replace(/[\s-]/g, '');
 }
 
 /** The `sub` and `sid` of a JWT, or nothing for anything that is not one. */
@@ -454,11 +507,18 @@ class Issued {
   readonly spent = new Map<string, string>();
   /** The sessions a change, a reset or a deletion ended, each with why. */
   readonly ended = new Map<string, string>();
+  /** Every mfa_token a 403 mfa_required handed out, and those a sign-in used. */
+  readonly mfaTokens = new Set<string>();
+  readonly mfaUsed = new Set<string>();
+  /** The second factors the fuzz knows (user id → secret and recovery codes), and every code a sign-in took (user id and code, as typed normalised). */
+  readonly factors = new Map<string, { secret: string; recoveryCodes: string[] }>();
+  readonly codesTaken = new Set<string>();
   /** Which user each session (sid) and each address belongs to. */
   private readonly userOfSession = new Map<string, string>();
   private readonly userOfEmail = new Map<string, string>();
 
   note(res: request.Response): void {
+    if (res.status === 403 && typeof res.body?.mfa_token === 'string') this.mfaTokens.add(res.body.mfa_token);
     if (res.status < 200 || res.status >= 300 || typeof res.body !== 'object' || res.body === null) return;
     const user = res.body.user as { id?: unknown; email?: unknown } | undefined;
     if (typeof user?.id === 'string' && typeof user.email === 'string') this.userOfEmail.set(user.email, user.id);
@@ -517,6 +577,10 @@ class Issued {
       voidLinks(emailOf(sent.pathUser), ['reset', 'verification'], 'voided: an admin deleted the account');
     }
     if (method === 'DELETE' && bare === '/admin/users/UID/sessions' && res.status === 204) endAll(sent.pathUser, 'an admin ending every session');
+    if (method === 'POST' && bare === '/login/mfa' && res.status === 200 && sent.bodyMfaToken !== undefined && sent.bodyCode !== undefined) {
+      this.mfaUsed.add(sent.bodyMfaToken);
+      this.codesTaken.add(`${subject(sent.bodyMfaToken).sub} ${normalisedCode(sent.bodyCode)}`);
+    }
     if (method === 'POST' && ONE_TIME.includes(bare) && res.status >= 200 && res.status < 300 && sent.bodyToken !== undefined) {
       this.spent.set(sent.bodyToken, 'used');
       if (bare === '/password/reset') {
@@ -571,6 +635,21 @@ class Issued {
         for (const token of tokens) if (text.includes(token)) found.push(`the audit log holds a ${kind} token: ${short(token)}`);
       }
     }
+    if (bare === '/login/mfa' && method === 'POST') {
+      // A second-factor sign-in only with an mfa_token the server handed out, never used before, and
+      // a code of that user's factor (in the drift window, or an unused recovery code) never taken before.
+      const token = sent.bodyMfaToken;
+      const userId = subject(token).sub;
+      const factor = userId === undefined ? undefined : this.factors.get(userId);
+      const code = normalisedCode(sent.bodyCode ?? '');
+      const now = Number(decodeJwt(res.body.access_token).payload.iat) * 1000;
+      const window = factor ? [-1, 0, 1].map((steps) => totpCode(factor.secret, now + steps * 30_000)) : [];
+      const recovery = factor ? factor.recoveryCodes.map(normalisedCode) : [];
+      if (token === undefined || !this.mfaTokens.has(token)) found.push(`a ${res.status} at /login/mfa for an mfa_token the server never issued: ${short(token)}`);
+      else if (this.mfaUsed.has(token)) found.push(`a ${res.status} at /login/mfa for an mfa_token used before`);
+      if (!window.includes(code) && !recovery.includes(code)) found.push(`a ${res.status} at /login/mfa for a code not of that user's factor: ${code}`);
+      if (this.codesTaken.has(`${userId} ${code}`)) found.push(`a ${res.status} at /login/mfa for a code taken before: ${code}`);
+    }
     if (ONE_TIME.includes(bare) && method === 'POST') {
       const link = sent.bodyToken === undefined ? undefined : this.mailed.get(sent.bodyToken);
       if (link === undefined) found.push(`a ${res.status} at ${bare} for a link the server never mailed: ${short(sent.bodyToken)}`);
@@ -587,6 +666,7 @@ describeEachBackend('fuzz', (backend) => {
   const issued = new Issued();
   let victim: Victim;
   let admin: Admin;
+  let second: SecondFactorUser;
   /** The newest `next_cursor` each admin list handed out, for `?cursor=CURSOR`. */
   const cursors = new Map<string, string>();
   /** The first log line the fuzz has not read for mail yet. */
@@ -626,12 +706,37 @@ describeEachBackend('fuzz', (backend) => {
     return { email, access: tokens.access_token };
   }
 
+  /** The right password of the second-factor user: its mfa_token, or null when the failed-login limit stops it. */
+  async function freshMfaToken(email: string): Promise<string | null> {
+    const res = await request(t.http).post('/login').send({ email, password: PASSWORD });
+    issued.note(res);
+    return res.status === 403 && typeof res.body.mfa_token === 'string' ? (res.body.mfa_token as string) : null;
+  }
+
+  /** A new user with TOTP on (enrolled and confirmed through the API at the app's clock), and its first mfa_token. */
+  async function newSecondFactorUser(): Promise<SecondFactorUser> {
+    const { email, tokens } = await registerAndLogin(t.http);
+    issued.note({ status: 200, body: tokens, headers: {} } as unknown as request.Response);
+    const auth = `Bearer ${tokens.access_token}`;
+    const start = await request(t.http).post('/mfa/totp').set('Authorization', auth);
+    const secret = start.body.secret as string;
+    const confirm = await request(t.http).post('/mfa/totp/confirm').set('Authorization', auth).send({ code: totpCode(secret, t.clock.now()) });
+    if (confirm.status !== 200) throw new Error(`enrolment failed: ${confirm.status} ${confirm.text}`);
+    const recoveryCodes = confirm.body.recovery_codes as string[];
+    issued.factors.set(tokens.user.id, { secret, recoveryCodes });
+    issued.codesTaken.add(`${tokens.user.id} ${totpCode(secret, t.clock.now())}`);
+    const token = await freshMfaToken(email);
+    if (token === null) throw new Error('a new second-factor user got no mfa_token');
+    return { id: tokens.user.id, email, secret, recoveryCodes, token, spentToken: null, lastAccepted: totpCode(secret, t.clock.now()) };
+  }
+
   beforeAll(async () => {
     const clock = new FakeClock();
     const stores = await backend.open(clock);
     t = await target(recorder, FUZZ_ENV, { stores, clock });
     victim = victimOf(t.victim.email, t.victim.tokens);
     admin = await newAdmin();
+    second = await newSecondFactorUser();
     await readMail();
   }, 60_000);
 
@@ -640,6 +745,7 @@ describeEachBackend('fuzz', (backend) => {
       () => victim,
       () => admin,
       () => t.nowSec(),
+      () => second,
     );
     await fc.assert(
       fc.asyncProperty(requests, async ({ method, path: requestPath, headers: given, body: makeBody }) => {
@@ -662,6 +768,16 @@ describeEachBackend('fuzz', (backend) => {
         await readMail();
         if (found.length > 0) throw new Error(`${backend.name}: ${method} ${concrete} → ${res.status}: ${found.join('; ')} (FUZZ_SEED=${SEED})`);
 
+        // Keep the second-factor user's mfa_token live: a new one once it signed in or was refused as
+        // used or void; a new user once the failed-login limit stops its sign-ins.
+        if (bare === '/login/mfa' && sent.bodyMfaToken === second.token && (res.status === 200 || res.status === 429 || res.body?.error === 'invalid_grant')) {
+          if (res.status === 200) {
+            second.lastAccepted = sent.bodyCode ?? second.lastAccepted;
+            second.recoveryCodes = second.recoveryCodes.filter((code) => normalisedCode(code) !== normalisedCode(sent.bodyCode ?? ''));
+          }
+          const next = res.status === 429 ? null : await freshMfaToken(second.email);
+          second = next === null ? await newSecondFactorUser() : { ...second, spentToken: second.token, token: next };
+        }
         // Keep the victim's tokens current: a rotation of its refresh token replaces both.
         const presented = sent.bodyRefresh ?? sent.cookieRefresh;
         if (bare === '/refresh' && res.status === 200 && presented === victim.refresh) {
@@ -731,6 +847,17 @@ describeEachBackend('fuzz', (backend) => {
     expect(result.steps).toBeGreaterThanOrEqual(ACCOUNT_STEPS);
     // About 150 ms a step (most steps hash a password once or twice).
   }, 60_000 + ACCOUNT_STEPS * 400);
+
+  it(`random enrolments, confirmations, two-step sign-ins with real, replayed, old, foreign, wrong and recovery codes, forged and dead mfa_tokens, removals and clock moves answer as the second-factor model says: no step or recovery code accepted twice, no session from a wrong, replayed or foreign code, no mfa_token working twice (${MFA_STEPS} steps, seed ${SEED})`, async () => {
+    const clock = new FakeClock();
+    const own = await target(recorder, ACCOUNT_FUZZ_ENV, { stores: await backend.open(clock), clock });
+    const runs = Math.max(1, Math.ceil(MFA_STEPS / MFA_STEPS_PER_RUN));
+    const result = await runMfaFuzz(own, { seed: SEED, runs, steps: Math.ceil(MFA_STEPS / runs), backend: backend.name });
+    const seen = [...result.seen].sort(([a], [b]) => (a < b ? -1 : 1)).map(([outcome, times]) => `${outcome} ×${times}`);
+    process.stdout.write(`second-factor fuzz (${backend.name}), seed ${SEED}: ${result.requests} requests; ${seen.join(', ')}\n`);
+    expect(result.steps).toBeGreaterThanOrEqual(MFA_STEPS);
+    // About 20 ms a step (a refresh and a request or two; a bcrypt hash only at each login).
+  }, 60_000 + MFA_STEPS * 300);
 
   it('left the server serving: /health, a new registration, a login and a protected route', async () => {
     expect((await request(t.http).get('/health')).body).toEqual({ status: 'ok' });

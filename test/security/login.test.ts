@@ -3,6 +3,7 @@ import { createHmac } from 'node:crypto';
 import request from 'supertest';
 import type { AuthApp } from '../../src/app';
 import { PREHASH_KEY } from '../../src/auth/passwords';
+import { totpCode } from '../../src/auth/totp';
 import { auditResponses, ResponseRecorder, type Target } from '../helpers/attack';
 import { adminAndLogin, PASSWORD, register, uniqueEmail } from '../helpers/fixtures';
 import { appOn, targetOn } from '../helpers/backend-target';
@@ -31,10 +32,30 @@ describeEachBackend('login', (backend) => {
     return { status: res.status, headers, text: res.text };
   }
 
+  /**
+   * A new account with TOTP enrolled and confirmed through the API (the code computed from the
+   * secret at the app's clock, as an authenticator would show it); returns its email. Its right
+   * passwords count as successes, so the probe after them is still the first failure of its
+   * (email, address) pair, as the other probes are.
+   */
+  async function withSecondFactor(on: Target): Promise<string> {
+    const { email } = await register(on.http);
+    const signedIn = await request(on.http).post('/login').send({ email, password: PASSWORD });
+    expect(signedIn.status).toBe(200);
+    const auth = { Authorization: `Bearer ${signedIn.body.access_token}` };
+    const start = await request(on.http).post('/mfa/totp').set(auth);
+    expect(start.status).toBe(200);
+    const confirm = await request(on.http).post('/mfa/totp/confirm').set(auth).send({ code: totpCode(start.body.secret, on.clock.now()) });
+    expect(confirm.status).toBe(200);
+    // The factor is on: the right password now asks for it.
+    expect((await attempt(on.http, email, PASSWORD)).body.error).toBe('mfa_required');
+    return email;
+  }
+
   describe('one answer for every failed login', () => {
     let t: Target;
     beforeAll(async () => {
-      t = await targetOn(backend, recorder);
+      t = await targetOn(backend, recorder, { MFA_ENCRYPTION_KEY: 'Jq3vT8yW1nR6kP0sX4mB9cL2dF7gH5zA1eU3iO8tY6w=' });
     });
 
     /** Each probe is the first failure of its (email, address) pair, so the rate-limit headers agree too. */
@@ -45,6 +66,7 @@ describeEachBackend('login', (backend) => {
       ["another user's password", async (on) => attempt(on.http, (await register(on.http)).email, on.victim.password === PASSWORD ? `${PASSWORD}!` : PASSWORD)],
       ["an admin's email and a wrong password", async (on) => attempt(on.http, (await adminAndLogin(on.http)).email, WRONG)],
       ['the password with a trailing space', async (on) => attempt(on.http, (await register(on.http)).email, `${PASSWORD} `)],
+      ['an account with a second factor and a wrong password', async (on) => attempt(on.http, await withSecondFactor(on), WRONG)],
     ];
 
     it.each(probes)('answers %s exactly as an unknown email: status, every header, every byte', async (_what, probe) => {
