@@ -39,7 +39,7 @@ export function profileHandlers({ accounts, verifyToken, mfa }: Pick<AccountRout
   ];
 }
 
-export function accountRoutes({ sessions, verifyToken, accounts, profile, deletion, limiters, mfa, audit }: AccountRoutesDeps): Router {
+export function accountRoutes({ sessions, verifyToken, accounts, profile, deletion, limiters, audit }: AccountRoutesDeps): Router {
   const router = Router();
 
   defineRoute(router, '/profile', {

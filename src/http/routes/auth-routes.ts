@@ -1,5 +1,5 @@
 // POST /register, /login, /refresh and /logout: the token lifecycle over HTTP.
-import { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
+import { Router, type ErrorRequestHandler, type Request, type RequestHandler } from 'express';
 import type { AccountService } from '../../auth/accounts';
 import type { EmailVerificationService } from '../../auth/email-verification';
 import type { HashGate } from '../../auth/hash-gate';
