@@ -685,8 +685,8 @@ describe('a store failing', () => {
     ['DELETE /mfa/totp', (s) => fail(s.mfa, 'get'), (app, token) => request(app).delete('/mfa/totp').set(...bearer(token)).send({ code: '123456' })],
     [
       'POST /login/mfa',
-      (s) => fail(s.mfa, 'get'),
-      // A well-signed mfa_token of this user: the route reaches the factor store, which fails.
+      (s) => fail(s.oneTimeTokens, 'consume'),
+      // A well-signed mfa_token of this user: the route reaches the store of pending sign-ins, which fails.
       (app, token) => request(app).post('/login/mfa').send({ mfa_token: mfaTokenFor(app, token), code: '123456' }),
     ],
   ];
