@@ -8,6 +8,12 @@ import { decodeJwt, PASSWORD, registerAndLogin } from '../helpers/fixtures';
 import { FOREIGN_SIGNERS, MUTATIONS, mutate, resign } from './fuzz-tokens';
 
 const SLOTS = 2;
+/**
+ * Keys that make a re-signed mfa_token a forgery. Not 'other-type-secret': for a token that is not a
+ * refresh token it is the refresh key, which is the very key mfa_tokens are signed with, so the
+ * re-signed token is genuine.
+ */
+const MFA_FORGERS = FOREIGN_SIGNERS.filter((signer) => signer !== 'other-type-secret');
 const STEP_MS = 30_000;
 const TOKEN_TTL_MS = 300_000;
 const MAX_WRONG = 5;
@@ -340,7 +346,7 @@ class MfaWorld {
         step.forgery === 'mutated'
           ? mutate(challenge.token, MUTATIONS[step.how % MUTATIONS.length]!, step.how)
           : step.forgery === 'foreign-signed'
-            ? resign(challenge.token, FOREIGN_SIGNERS[step.how % FOREIGN_SIGNERS.length]!, { iat: Math.floor(this.now / 1000), exp: Math.floor(this.now / 1000) + 300 }, step.how)
+            ? resign(challenge.token, MFA_FORGERS[step.how % MFA_FORGERS.length]!, { iat: Math.floor(this.now / 1000), exp: Math.floor(this.now / 1000) + 300 }, step.how)
             : `${challenge.token.split('.')[0]}.${Buffer.from(JSON.stringify({ ...decodeJwt(challenge.token).payload, sub: other?.user.id ?? 'nobody' })).toString('base64url')}.${challenge.token.split('.')[2]}`;
     }
     if (right && (dead || forged)) {
