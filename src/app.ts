@@ -1,5 +1,5 @@
 // createApp: wires config, stores, clock and logger into an Express app. It never listens.
-import express, { type Express } from 'express';
+import express, { Router, type Express, type RequestHandler } from 'express';
 import { AccountDeletionService } from './auth/account-deletion';
 import { AccountMail } from './auth/account-mail';
 import { AccountService } from './auth/accounts';
@@ -66,7 +66,13 @@ export interface AppServices {
   metrics: AppMetrics | null;
 }
 
-export type AuthApp = Express & { services: AppServices };
+export type AuthApp = Express & {
+  services: AppServices;
+  /** Every route of the app, without the app: what createAuth gives to mount under a prefix. */
+  authRouter: Router;
+  /** The app's own token check (revocation included), for routes of the app that embeds it. */
+  verifyToken: RequestHandler;
+};
 
 export function createApp(config: Config, stores: Stores, options: AppOptions): AuthApp {
   const { logger, clock = systemClock } = options;
@@ -123,11 +129,6 @@ export function createApp(config: Config, stores: Stores, options: AppOptions): 
   const verifyToken = createVerifyToken({ tokens, sessions: stores.revocations ?? stores.sessions });
   const limiters = createRateLimiters(config, stores.rateLimits, clock);
 
-  const app = express() as AuthApp;
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  app.set('trust proxy', config.trustProxy);
-
   const metrics = config.metrics.enabled ? createMetrics({ hashGate }) : null;
   // What every request passes first: its timer (when metrics are on), its id and log line, security headers, CORS, no caching.
   const edge = [...(metrics ? [metrics.timer] : []), requestLogger(logger), securityHeaders(), corsPolicy(config.corsOrigins), noStore];
@@ -137,28 +138,37 @@ export function createApp(config: Config, stores: Stores, options: AppOptions): 
   // The metrics tell a sign-in's or refresh's outcome by the error it was answered with.
   const errorHandler = metrics ? metrics.noteErrors(createErrorHandler(logger)) : createErrorHandler(logger);
 
-  app.use(series(...edge));
-  app.use(verifierRoutes({ tokens, sessions: stores.revocations ?? stores.sessions, config }));
+  // Every route, in a router of its own so that another app can mount it under a prefix (createAuth's `router`).
+  const router = Router();
+  router.use(series(...edge));
+  router.use(verifierRoutes({ tokens, sessions: stores.revocations ?? stores.sessions, config }));
   const shedding = signInShedding(hashGate, config.allowRegistration);
-  app.post(shedding.paths, shedding.handler);
-  app.use(body);
+  router.post(shedding.paths, shedding.handler);
+  router.use(body);
 
   // Protected routes first: each router a request passes costs it a few microseconds (see bench/).
-  app.use(accountRoutes({ accounts, sessions, verifyToken, profile, deletion, limiters, mfa, audit }));
-  app.use(
+  router.use(accountRoutes({ accounts, sessions, verifyToken, profile, deletion, limiters, mfa, audit }));
+  router.use(
     authRoutes({ accounts, sessions, tokens, limiters, clock, allowRegistration: config.allowRegistration, refresh, verification, background, audit }),
   );
-  app.use(passwordRoutes({ accounts, passwords, sessions, mail, limiters, verifyToken, clock, background, audit }));
-  app.use(emailRoutes({ verification, mail, limiters, verifyToken, mfa, audit }));
-  app.use(mfaRoutes({ accounts, mfa, sessions, limiters, verifyToken, clock, audit }));
-  app.use(adminRoutes({ admin, mfa, verifyToken, audit, auditLog: stores.audit }));
-  app.use(healthRoutes(() => stores.ping(), logger));
-  if (metrics) app.use(metricsRoutes(metrics, config.metrics.token));
-  app.use(demoRoutes());
-  app.use(docsRoutes());
+  router.use(passwordRoutes({ accounts, passwords, sessions, mail, limiters, verifyToken, clock, background, audit }));
+  router.use(emailRoutes({ verification, mail, limiters, verifyToken, mfa, audit }));
+  router.use(mfaRoutes({ accounts, mfa, sessions, limiters, verifyToken, clock, audit }));
+  router.use(adminRoutes({ admin, mfa, verifyToken, audit, auditLog: stores.audit }));
+  router.use(healthRoutes(() => stores.ping(), logger));
+  if (metrics) router.use(metricsRoutes(metrics, config.metrics.token));
+  router.use(demoRoutes());
+  router.use(docsRoutes());
 
-  app.use(notFound);
-  app.use(errorHandler);
+  // Under a prefix of another app, a path of the prefix that is no route here is this API's 404, not the host's.
+  router.use(notFound);
+  router.use(errorHandler);
+
+  const app = express() as AuthApp;
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('trust proxy', config.trustProxy);
+  app.use(router);
 
   // GET /profile, the protected route clients call most, and POST /refresh, which every client
   // calls once per access token lifetime, skip the router walk above: the edge, the body parser
@@ -175,5 +185,7 @@ export function createApp(config: Config, stores: Stores, options: AppOptions): 
   );
 
   app.services = { accounts, sessions, tokens, background, mailer, hashGate, mfa, metrics };
+  app.authRouter = router;
+  app.verifyToken = verifyToken;
   return app;
 }

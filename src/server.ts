@@ -1,24 +1,16 @@
-// The process: environment → config → stores → app → listen, and a graceful close on SIGTERM.
-import { readFileSync } from 'node:fs';
+// The process: .env → createAuth (config, stores, app) → listen, and a graceful close on SIGTERM.
 import dotenv from 'dotenv';
-import { createApp, type AppServices } from './app';
-import { parseUsersFile, provisionUsers } from './auth/provision-users';
-import { ConfigError, loadConfig } from './config';
-import { systemClock } from './lib/clock';
+import { ConfigError, createAuth, type Auth } from './index';
 import { drainOnClose, type Drain } from './lib/drain';
-import { createLogger, type Logger } from './lib/logger';
-import { openStores } from './stores/open-stores';
-import type { Stores } from './stores/types';
 
-const SWEEP_INTERVAL_MS = 60_000;
 const SHUTDOWN_GRACE_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 10_000;
 
 async function main(): Promise<void> {
   dotenv.config({ quiet: true });
-  let loaded;
+  let auth: Auth;
   try {
-    loaded = loadConfig(process.env);
+    auth = await createAuth({ env: process.env });
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
@@ -26,21 +18,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const { config, warnings } = loaded;
-  const logger = createLogger(config.logLevel);
-  for (const warning of warnings) logger.warn(warning);
-
-  const stores = await openStores(config, { clock: systemClock, logger });
-  const app = createApp(config, stores, { logger, clock: systemClock });
-
-  if (config.usersFile) {
-    const users = parseUsersFile(readFileSync(config.usersFile, 'utf8'), config.bcryptCost);
-    const added = await provisionUsers(app.services.accounts, users);
-    logger.info({ added, listed: users.length }, 'users provisioned from USERS_FILE');
-  }
-
-  const sweeper = setInterval(() => void stores.sweep(), SWEEP_INTERVAL_MS);
-  sweeper.unref();
+  const { app, config, logger } = auth;
 
   const server = app.listen(config.port, config.host, () => {
     const address = server.address();
@@ -56,7 +34,7 @@ async function main(): Promise<void> {
     process.exit(1);
   });
 
-  const shutdown = (signal: string) => void closeGracefully(connections, app.services, stores, logger, signal, sweeper);
+  const shutdown = (signal: string) => void closeGracefully(connections, auth, signal);
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
 }
@@ -65,16 +43,8 @@ async function main(): Promise<void> {
  * Stops accepting connections, answers every request already read and closes each keep-alive
  * connection between two requests (see lib/drain.ts), then sends the mail still queued and closes the stores.
  */
-async function closeGracefully(
-  connections: Drain,
-  { background, mailer }: Pick<AppServices, 'background' | 'mailer'>,
-  stores: Stores,
-  logger: Logger,
-  signal: string,
-  sweeper: NodeJS.Timeout,
-) {
+async function closeGracefully(connections: Drain, { logger, close }: Auth, signal: string) {
   logger.info({ signal }, 'shutting down');
-  clearInterval(sweeper);
   const force = setTimeout(() => {
     logger.warn('in-flight requests did not finish in time; closing their connections');
     connections.closeAll();
@@ -82,10 +52,7 @@ async function closeGracefully(
   force.unref();
   await connections.close();
   clearTimeout(force);
-  // Mail the last requests asked for still goes out (or is given up on, within its bound).
-  await background.idle();
-  await mailer.close();
-  await stores.close();
+  await close();
   logger.info('closed');
   logger.flush();
   process.exitCode = 0;

@@ -4,6 +4,7 @@ import swaggerUi from 'swagger-ui-express';
 import { buildOpenApiDocument } from '../openapi/document';
 import { API_OPERATIONS } from '../openapi/operations';
 import { defineRoute } from '../routing';
+import { series } from '../series';
 
 export const DOCS_PATH = '/docs';
 
@@ -35,25 +36,28 @@ export const DOCS_ASSETS = [
 ] as const;
 
 // Our own page rather than swagger-ui-express's: its template needs inline <style> (a looser CSP)
-// and relative asset URLs that only resolve under /docs/.
-const PAGE = `<!DOCTYPE html>
+// and relative asset URLs that only resolve under /docs/. `base` is where the API is mounted ('' at the root).
+function page(base: string): string {
+  const docs = `${base}${DOCS_PATH}`;
+  return `<!DOCTYPE html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>auth-server API</title>
-  <link rel="stylesheet" href="${DOCS_PATH}/swagger-ui.css">
-  <link rel="stylesheet" href="${DOCS_PATH}/index.css">
-  <link rel="icon" type="image/png" href="${DOCS_PATH}/favicon-32x32.png" sizes="32x32">
+  <link rel="stylesheet" href="${docs}/swagger-ui.css">
+  <link rel="stylesheet" href="${docs}/index.css">
+  <link rel="icon" type="image/png" href="${docs}/favicon-32x32.png" sizes="32x32">
 </head>
 <body>
   <div id="swagger-ui"></div>
-  <script src="${DOCS_PATH}/swagger-ui-bundle.js"></script>
-  <script src="${DOCS_PATH}/swagger-ui-standalone-preset.js"></script>
-  <script src="${DOCS_PATH}/swagger-ui-init.js"></script>
+  <script src="${docs}/swagger-ui-bundle.js"></script>
+  <script src="${docs}/swagger-ui-standalone-preset.js"></script>
+  <script src="${docs}/swagger-ui-init.js"></script>
 </body>
 </html>
 `;
+}
 
 const SWAGGER_OPTIONS = {
   // No top bar: its spec-URL box would invite loading documents from elsewhere (the CSP refuses them anyway).
@@ -78,23 +82,43 @@ const onlyPageAssets: RequestHandler = (req, res, next) => {
   next();
 };
 
+/** What the docs need to know of where they are mounted: the page, the document and Swagger UI's start-up script differ by prefix. */
+interface MountedDocs {
+  page: string;
+  json: string;
+  assets: RequestHandler;
+}
+
+/** Mount points are few (the root, a host app's prefix); more than this many is not a mount point but a pattern's values. */
+const MAX_MOUNTS = 8;
+
 export function docsRoutes(): Router {
   const router = Router();
-  const json = JSON.stringify(buildOpenApiDocument(API_OPERATIONS));
+  const document = buildOpenApiDocument(API_OPERATIONS);
+  const mounts = new Map<string, MountedDocs>();
+  // req.baseUrl is the prefix the router was reached under ('' at the root); each is built once.
+  const docsFor = (base: string): MountedDocs => {
+    let docs = mounts.get(base);
+    if (docs === undefined) {
+      // Under a prefix, the document's server is the prefix, so that its paths (and "Try it out") resolve under it.
+      const json = JSON.stringify(base === '' ? document : { ...document, servers: [{ url: base }] });
+      const swaggerUrl = `${base}/openapi.json`;
+      docs = { page: page(base), json, assets: series(...swaggerUi.serveFiles(undefined, { swaggerUrl, swaggerOptions: SWAGGER_OPTIONS })) };
+      if (mounts.size < MAX_MOUNTS) mounts.set(base, docs);
+    }
+    return docs;
+  };
 
   defineRoute(router, '/openapi.json', {
-    get: [(_req, res) => void res.type('application/json').send(json)],
+    get: [(req, res) => void res.type('application/json').send(docsFor(req.baseUrl).json)],
   });
 
   defineRoute(router, DOCS_PATH, {
-    get: [(_req, res) => void res.set('Content-Security-Policy', DOCS_CSP).type('html').send(PAGE)],
+    get: [(req, res) => void res.set('Content-Security-Policy', DOCS_CSP).type('html').send(docsFor(req.baseUrl).page)],
   });
 
-  router.use(
-    DOCS_PATH,
-    onlyPageAssets,
-    ...swaggerUi.serveFiles(undefined, { swaggerUrl: '/openapi.json', swaggerOptions: SWAGGER_OPTIONS }),
-  );
+  // Inside router.use(DOCS_PATH, ...), req.baseUrl ends with /docs: the mount point is what precedes it.
+  router.use(DOCS_PATH, onlyPageAssets, (req, res, next) => docsFor(req.baseUrl.slice(0, -DOCS_PATH.length)).assets(req, res, next));
 
   return router;
 }
