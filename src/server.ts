@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // The process: .env → createAuth (config, stores, app) → listen, and a graceful close on SIGTERM.
 import dotenv from 'dotenv';
 import { ConfigError, createAuth, type Auth } from './index';
