@@ -25,6 +25,7 @@ import { accountRoutes, profileHandlers } from './http/routes/account-routes';
 import { adminRoutes } from './http/routes/admin-routes';
 import { authRoutes, refreshHandlers, signInShedding } from './http/routes/auth-routes';
 import { demoRoutes } from './http/routes/demo-routes';
+import { discoveryRoutes } from './http/routes/discovery-routes';
 import { docsRoutes } from './http/routes/docs-routes';
 import { emailRoutes } from './http/routes/email-routes';
 import { mfaRoutes } from './http/routes/mfa-routes';
@@ -142,6 +143,7 @@ export function createApp(config: Config, stores: Stores, options: AppOptions): 
   const router = Router();
   router.use(series(...edge));
   router.use(verifierRoutes({ tokens, sessions: stores.revocations ?? stores.sessions, config }));
+  router.use(discoveryRoutes({ config }));
   const shedding = signInShedding(hashGate, config.allowRegistration);
   router.post(shedding.paths, shedding.handler);
   router.use(body);

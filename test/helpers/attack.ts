@@ -349,14 +349,17 @@ export function rawExchange(port: number, bytes: string | Buffer, timeoutMs = 50
   });
 }
 
+/** What anyone may cache: the key set, and the discovery documents that point at it (served with an issuer URL). */
+const PUBLIC_METADATA = new Set(['/.well-known/jwks.json', '/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']);
+
 /** Paths whose 200 is a page or an asset rather than an API answer (they may be HTML, CSS, JS). */
 function isPage(path: string): boolean {
   return path === '/' || path === '/docs' || path.startsWith('/docs/') || path.startsWith('/demo/');
 }
 
-/** The contract's cache rule: no-store everywhere, except the published keys and the docs assets. */
+/** The contract's cache rule: no-store everywhere, except the published keys, the discovery documents and the docs assets. */
 function expectedCacheControl(path: string, status: number): string {
-  if (path === '/.well-known/jwks.json' && status === 200) return 'public, max-age=300';
+  if (PUBLIC_METADATA.has(path) && status === 200) return 'public, max-age=300';
   if (path.startsWith('/docs/') && status === 200) return 'no-cache';
   return 'no-store';
 }

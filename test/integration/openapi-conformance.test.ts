@@ -722,6 +722,16 @@ describe('the verification routes', () => {
     expect(res.body).toEqual({ keys: [] });
   });
 
+  it('documents both discovery documents 200 with an http(s) JWT_ISSUER, and 404 without one', async () => {
+    const { app } = buildTestApp({ env: { JWT_ISSUER: 'https://auth.example.com' } });
+    for (const path of ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']) {
+      const served = await conforms(request(app).get(path), 200);
+      expect(served.body.jwks_uri).toBe('https://auth.example.com/.well-known/jwks.json');
+      const off = await conforms(request(buildTestApp().app).get(path), 404);
+      expect(off.body.error).toBe('not_found');
+    }
+  });
+
   it('documents POST /introspect 200 (active and not), 400, 401, 413 and 415', async () => {
     const { app, tokens } = await withUser(CLIENT_ENV);
     const live = await conforms(introspect(app).type('form').send({ token: tokens.access_token }), 200);
@@ -770,9 +780,12 @@ describe('the service routes', () => {
 describe('paths and methods outside the operations', () => {
   const paths = [...new Set(API_OPERATIONS.map((op) => op.path))];
 
+  // An issuer URL, so that the discovery paths exist too (without one they are unknown: 404).
+  const app = buildTestApp({ env: { JWT_ISSUER: 'https://auth.example.com' } }).app;
+
   it.each(paths)('answers PUT %s with the documented 405 and an Allow of exactly its documented methods', async (path) => {
     const concrete = path.replace(/\{[^}]+\}/g, 'x');
-    const res = await conforms(request(buildTestApp().app).put(concrete), 405);
+    const res = await conforms(request(app).put(concrete), 405);
     const methods = API_OPERATIONS.filter((op) => op.path === path).flatMap((op) =>
       op.method === 'get' ? ['GET', 'HEAD'] : [op.method.toUpperCase()],
     );

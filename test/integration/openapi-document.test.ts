@@ -5,6 +5,7 @@ import packageJson from '../../package.json';
 import type { AuthApp } from '../../src/app';
 import { ERROR_TABLE, type ErrorCode } from '../../src/errors';
 import { adminUserDetailSchema } from '../../src/http/openapi/admin-operations';
+import { discoveryDocumentSchema } from '../../src/http/openapi/discovery-operations';
 import * as documentModule from '../../src/http/openapi/document';
 import { API_OPERATIONS } from '../../src/http/openapi/operations';
 import * as responses from '../../src/http/response-schemas';
@@ -137,7 +138,8 @@ describe('the paths', () => {
   const NOT_API = (route: string) => route === 'GET /' || /\.(m?js|css|png|ico|svg|map)$/.test(route);
 
   it('are exactly the routes the app serves, method for method', async () => {
-    const { app } = buildTestApp();
+    // With an issuer URL: the discovery routes exist only then.
+    const { app } = buildTestApp({ env: { JWT_ISSUER: 'https://auth.example.com' } });
     const { document } = await served(app);
     const documented = operations(document).map(([path, method]) => `${method.toUpperCase()} ${path}`);
     expect(documented.sort()).toEqual(appRoutes(app).filter((route) => !NOT_API(route)).sort());
@@ -178,6 +180,8 @@ describe('the paths', () => {
       'DELETE /admin/users/{id}/mfa': ['204'],
       'GET /admin/audit': ['200'],
       'GET /.well-known/jwks.json': ['200'],
+      'GET /.well-known/openid-configuration': ['200'],
+      'GET /.well-known/oauth-authorization-server': ['200'],
       'POST /introspect': ['200'],
       'GET /health': ['200'],
       'GET /ready': ['200'],
@@ -317,6 +321,8 @@ describe('security', () => {
       'delete /admin/users/{id}/mfa': bearer,
       'get /admin/audit': bearer,
       'get /.well-known/jwks.json': [],
+      'get /.well-known/openid-configuration': [],
+      'get /.well-known/oauth-authorization-server': [],
       'post /introspect': [{ introspectionClient: [] }],
       'get /health': [],
       'get /ready': [],
@@ -451,6 +457,7 @@ describe('the schemas', () => {
     ['Ready', responses.readySchema],
     ['Jwk', responses.jwkSchema],
     ['JwkSet', responses.jwkSetSchema],
+    ['DiscoveryDocument', discoveryDocumentSchema],
   ];
   // Components that are not one object: the introspection answer is active-with-claims or inactive.
   const UNIONS = ['IntrospectionResponse'];

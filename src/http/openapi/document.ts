@@ -43,7 +43,7 @@ const DESCRIPTION = `An authentication server: email and password in, a short-li
 - **Unknown paths** answer \`404 not_found\`; a known path with another method \`405 method_not_allowed\` with
   \`Allow\` (\`OPTIONS\` answers \`204\` with \`Allow\`).
 - Every response carries \`X-Request-Id\`, and \`Cache-Control: no-store\` unless it is public: the key set at
-  \`/.well-known/jwks.json\` and the assets of this page.`;
+  \`/.well-known/jwks.json\`, the discovery documents beside it, and the assets of this page.`;
 
 const TAGS = [
   { name: 'Authentication', description: 'Accounts, sessions and their tokens.' },

@@ -16,7 +16,7 @@ export const HEADERS = {
     schema: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
   },
   'Cache-Control': {
-    description: '`no-store` on everything personal or carrying a token; the public key set may be cached (`public, max-age=300`).',
+    description: '`no-store` on everything personal or carrying a token; the public key set and the discovery documents may be cached (`public, max-age=300`).',
     schema: z.string().regex(/^(no-store|public, max-age=\d+)$/),
   },
   'WWW-Authenticate': {

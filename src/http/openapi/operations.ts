@@ -2,6 +2,7 @@
 import { ACCOUNT_OPERATIONS } from './account-operations';
 import { ADMIN_OPERATIONS } from './admin-operations';
 import { AUTH_OPERATIONS } from './auth-operations';
+import { DISCOVERY_OPERATIONS } from './discovery-operations';
 import { LIFECYCLE_OPERATIONS } from './lifecycle-operations';
 import { METRICS_OPERATIONS } from './metrics-operations';
 import { MFA_OPERATIONS } from './mfa-operations';
@@ -16,6 +17,7 @@ export const API_OPERATIONS: readonly OperationSpec[] = [
   ...LIFECYCLE_OPERATIONS,
   ...ADMIN_OPERATIONS,
   ...VERIFICATION_OPERATIONS,
+  ...DISCOVERY_OPERATIONS,
   ...SERVICE_OPERATIONS,
   ...METRICS_OPERATIONS,
 ];
