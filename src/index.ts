@@ -5,7 +5,7 @@ import { createApp, type AuthApp } from './app';
 import { parseUsersFile, provisionUsers } from './auth/provision-users';
 import { loadConfig, type Config, type Role } from './config';
 import { authErrorHandler } from './http/auth-error-handler';
-import { requireRole as requireRoleOf } from './http/verify-token';
+import { requireAmr as requireAmrOf, requireRole as requireRoleOf } from './http/verify-token';
 import { systemClock, type Clock } from './lib/clock';
 import { createLogger, type Logger } from './lib/logger';
 import { openStores } from './stores/open-stores';
@@ -50,6 +50,8 @@ export interface Auth {
   verifyToken: RequestHandler;
   /** After verifyToken: answers 403 `insufficient_scope` unless `req.auth.role` is one of `roles`. */
   requireRole: (...roles: Role[]) => RequestHandler;
+  /** After verifyToken, for step-up: answers 403 `insufficient_scope` unless the token's `amr` names every method (`requireAmr('otp')`). */
+  requireAmr: (...methods: string[]) => RequestHandler;
   /** The configuration in force (frozen; it holds the secrets: never log it). */
   config: Config;
   logger: Logger;
@@ -100,6 +102,7 @@ export async function createAuth(options: CreateAuthOptions = {}): Promise<Auth>
     router: app.authRouter,
     verifyToken: answeringRefusals(app.verifyToken),
     requireRole: (...roles) => answeringRefusals(requireRoleOf(...roles)),
+    requireAmr: (...methods) => answeringRefusals(requireAmrOf(...methods)),
     config,
     logger,
     close,

@@ -15,6 +15,7 @@ function hostApp(auth: Auth): Express {
   host.use('/auth', auth.router);
   host.get('/notes', auth.verifyToken, (req, res) => void res.json({ owner: req.auth!.userId, role: req.auth!.role }));
   host.get('/admin/report', auth.verifyToken, auth.requireRole('admin'), (_req, res) => void res.json({ report: 'ok' }));
+  host.post('/export', auth.verifyToken, auth.requireAmr('otp'), (_req, res) => void res.json({ exported: true }));
   host.use((_req, res) => void res.status(404).type('text').send('host 404'));
   return host;
 }
@@ -44,9 +45,10 @@ describe('createAuth', () => {
       router: typeof auth.router,
       verifyToken: typeof auth.verifyToken,
       requireRole: typeof auth.requireRole,
+      requireAmr: typeof auth.requireAmr,
       close: typeof auth.close,
       issuer: auth.config.jwt.issuer,
-    }).toEqual({ app: 'function', router: 'function', verifyToken: 'function', requireRole: 'function', close: 'function', issuer: 'auth-server' });
+    }).toEqual({ app: 'function', router: 'function', verifyToken: 'function', requireRole: 'function', requireAmr: 'function', close: 'function', issuer: 'auth-server' });
   });
 
   it('serves every route under the prefix: register, log in, the profile, refresh and logout at /auth', async () => {
@@ -84,6 +86,13 @@ describe('createAuth', () => {
     expect(res.status).toBe(403);
     expect(res.body.error).toBe('insufficient_scope');
     expect(res.headers['www-authenticate']).toMatch(/error="insufficient_scope"/);
+  });
+
+  it("asks for the second factor on the host's step-up route: 403 insufficient_scope after a password-only sign-in", async () => {
+    const access = await signIn('step-up@example.com');
+    const res = await request(host).post('/export').set('Authorization', `Bearer ${access}`);
+    expect(res.status).toBe(403);
+    expect(res.body.error).toBe('insufficient_scope');
   });
 
   it("ends access on the host's route as soon as the session is logged out", async () => {
