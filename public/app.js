@@ -1,167 +1,116 @@
-// The demo SPA: how a browser app should use auth-server (cookie mode, Bearer calls, silent refresh).
+// The demo SPA: how a browser app uses auth-server through its browser client (/auth-client.js), in cookie mode.
 //
-// The rules it follows, and why:
-// - The access token lives in a variable of this module, never in localStorage or sessionStorage,
-//   where any script injected into the page could read it. A reload loses it on purpose.
-// - The refresh token never reaches this script: the server sets it as the HttpOnly cookie
-//   `__Host-refresh_token` when a request carries `X-Token-Mode: cookie`, and reads it back only
-//   when that header is present. The `__Host-` prefix keeps sibling subdomains from planting one.
-// - Every call to a protected route sends `Authorization: Bearer <access token>`. Cookies are
-//   never what authorises those calls, so a cross-site request cannot borrow them.
-// - The page refreshes shortly before the access token expires, and again (once) when a call
-//   answers 401 "token expired". After a reload it refreshes at once, through the cookie.
-// - With two-step sign-in on, the right password answers 403 mfa_required with an mfa_token: the
-//   page keeps that token in memory only, asks for the code, and finishes at POST /login/mfa.
+// What the client does for the page, and why it matters:
+// - The access token lives in the client's memory, never in localStorage or sessionStorage, where
+//   any script injected into the page could read it. The refresh token never reaches a script:
+//   in cookie mode the server keeps it in the HttpOnly cookie `__Host-refresh_token`.
+// - client.fetch() sends `Authorization: Bearer <access token>`, refreshes shortly before expiry,
+//   and after a 401 "token expired" refreshes and retries once. Cookies never authorise a call.
+// - The tabs of this origin share one session: one refresh for all of them, and a login or a
+//   logout in one tab is seen at once in the others (the page follows the client's change events).
+// - With two-step sign-in on, login() answers "mfa_required" with a verify(code) continuation; the
+//   page keeps that function (and the mfa_token inside it) in memory only, and asks for the code.
 // - The QR code of a new TOTP secret is drawn here, by the qrcode-generator module this server
 //   serves from its own origin: the secret never goes to a QR service on another site.
 
 import qrcode from './qrcode.mjs';
+import { AuthError, createAuthClient } from '../auth-client.js';
 
-// The server's URL. Empty because the server serves this page itself. An SPA hosted elsewhere
-// puts the server's URL here, and the server lists the SPA's origin in CORS_ORIGINS.
-const API = '';
+// The server serves this page, so its URL is where this script came from, one level up (a mount
+// prefix included). An SPA hosted elsewhere puts the server's URL here, and the server lists the
+// SPA's origin in CORS_ORIGINS.
+const client = createAuthClient({ baseUrl: new URL('..', import.meta.url).href, mode: 'cookie' });
 
-// Refresh this many seconds before the access token expires; at most a fifth of its lifetime, so
-// that a short ACCESS_TOKEN_TTL cannot make the page refresh in a loop.
-const REFRESH_LEAD_SECONDS = 60;
 const LOG_LENGTH = 12;
+/** What asked for each refresh, in the page's words. */
+const REFRESH_REASONS = { load: 'page load', expiring: 'before expiry', expired: 'token expired', manual: 'button' };
 
-/** What this tab knows about its session. Nothing here is ever written to storage. */
-const auth = {
-  accessToken: null,
+/** What the page shows; the session itself is the client's. Nothing here is ever written to storage. */
+const page = {
   user: null,
-  /** When the access token expires, by this browser's clock (ms). */
-  expiresAt: 0,
+  /** The view on screen, or the one being prepared (signed-in while the profile loads). */
+  view: null,
   refreshCount: 0,
   lastRefreshReason: '',
-  timer: undefined,
-  /** The refresh in flight, if any: everything that needs one in this tab waits for the same one. */
-  refreshing: null,
-  /** The mfa_token of a sign-in waiting for its code (5 minutes, one sign-in); never stored. */
-  mfaToken: null,
+  /** The second step of a sign-in waiting for its code (5 minutes, one sign-in); never stored. */
+  verifyCode: null,
+  /** What to say when this tab's own logout() signs it out. */
+  logoutMessage: 'Logged out.',
 };
 
-/** An error answer from the server, in the contract's shape ({error, error_description}). */
-class ApiError extends Error {
-  constructor(status, body) {
-    super(body?.error_description ?? `The server answered ${status}.`);
-    this.status = status;
-    this.code = body?.error ?? 'unknown';
-    this.details = body?.details ?? [];
-    this.body = body ?? {};
+// ---------------------------------------------------------------------------------------------
+// Following the session
+
+client.onRequest(({ method, url, status, reason }) => {
+  const path = url.startsWith(client.baseUrl) ? url.slice(client.baseUrl.length) : url;
+  logRequest(method, path, status === 0 ? 'failed' : status, reason ? REFRESH_REASONS[reason] : '');
+});
+
+client.onChange((change) => {
+  if (!change.signedIn) {
+    signOut(signOutMessage(change));
+    return;
   }
+  page.user = change.user;
+  if (change.cause === 'refresh') {
+    page.refreshCount += 1;
+    page.lastRefreshReason = REFRESH_REASONS[change.reason] + (change.fromOtherTab ? ', in another tab' : '');
+  }
+  renderToken();
+  // A login here or in another tab (perhaps as someone else), a session restored on load or handed over by another tab.
+  if (change.cause === 'login' || page.view !== 'signed-in') guard(showSignedIn());
+});
+
+/** Why the tab is signed out, in the page's words. */
+function signOutMessage(change) {
+  if (change.cause === 'logout') return change.fromOtherTab ? 'Logged out in another tab.' : page.logoutMessage;
+  return 'Your session has ended. Please log in again.';
 }
 
-// ---------------------------------------------------------------------------------------------
-// Talking to the server
-
 /**
- * One call to the API. `cookieMode` adds the header that makes the server set or read the refresh
- * cookie; `bearer` sends the access token; `why` only labels the call in the page's request log.
+ * Calls a protected route through the client (Bearer header, refresh on expiry) and answers its
+ * JSON; an error answer is thrown as an AuthError, as the client's own calls are.
  */
-async function request(method, path, { body, bearer = false, cookieMode = false, why = '' } = {}) {
-  const headers = {};
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  // Also the CSRF defence: a cross-site form cannot send a custom header, and without it the
-  // server ignores the cookie.
-  if (cookieMode) headers['X-Token-Mode'] = 'cookie';
-  if (bearer) headers.Authorization = `Bearer ${auth.accessToken}`;
-
+async function authorized(method, path, body) {
+  const init = { method };
+  if (body !== undefined) Object.assign(init, { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
   let response;
   try {
-    response = await fetch(API + path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      // Lets the browser send and store the refresh cookie. Same-origin it changes nothing; an SPA
-      // on another origin needs it, or the cookie never travels.
-      credentials: 'include',
-    });
+    response = await client.fetch(path, init);
   } catch {
-    logRequest(method, path, 'failed', why);
-    throw new ApiError(0, { error: 'network', error_description: 'The server could not be reached.' });
+    throw new AuthError(0, { error: 'network_error', error_description: 'The server could not be reached.' });
   }
-  logRequest(method, path, response.status, why);
   const data = response.status === 204 ? null : await response.json().catch(() => null);
-  if (!response.ok) throw new ApiError(response.status, data);
+  if (!response.ok) throw new AuthError(response.status, data);
   return data;
-}
-
-/** Takes a TokenResponse: keeps the access token in memory and plans the next silent refresh. */
-function acceptTokens(tokens) {
-  auth.accessToken = tokens.access_token;
-  auth.user = tokens.user;
-  // expires_in rather than expires_at: counted from our own clock, a browser whose clock is off
-  // by minutes still refreshes on time.
-  auth.expiresAt = Date.now() + tokens.expires_in * 1000;
-  const lead = Math.min(REFRESH_LEAD_SECONDS, tokens.expires_in / 5);
-  clearTimeout(auth.timer);
-  auth.timer = setTimeout(() => guard(refresh('before expiry')), (tokens.expires_in - lead) * 1000);
-  renderToken();
-}
-
-/**
- * Swaps the refresh cookie for a new access token (and a new cookie). One at a time in this tab.
- * Another tab refreshing with the same cookie at the same moment is fine: within the server's
- * grace window both get the same successor, so neither is taken for a thief replaying a token.
- */
-function refresh(reason) {
-  auth.refreshing ??= request('POST', '/refresh', { cookieMode: true, why: reason })
-    .then((tokens) => {
-      auth.refreshCount += 1;
-      auth.lastRefreshReason = reason;
-      acceptTokens(tokens);
-      return tokens;
-    })
-    .finally(() => {
-      auth.refreshing = null;
-    });
-  return auth.refreshing;
-}
-
-/** Calls a protected route with the Bearer header; on "token expired" refreshes once and retries. */
-async function authorized(method, path, body) {
-  try {
-    return await request(method, path, { bearer: true, body });
-  } catch (error) {
-    // Only an expired token is worth a refresh. "token revoked" or "token invalid" mean the
-    // session is over (logged out, ended from another device): refreshing cannot bring it back.
-    if (!(error instanceof ApiError && error.status === 401 && error.message === 'token expired')) throw error;
-    await refresh('token expired');
-    return request(method, path, { bearer: true, body });
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
 // What the buttons do
 
 async function logIn(email, password, register) {
-  if (register) await request('POST', '/register', { body: { email, password } });
-  let tokens;
-  try {
-    tokens = await request('POST', '/login', { body: { email, password }, cookieMode: true });
-  } catch (error) {
-    // The right password of an account with two-step sign-in: no session yet, a code is due.
-    if (!(error instanceof ApiError && error.code === 'mfa_required')) throw error;
-    auth.mfaToken = error.body.mfa_token;
+  if (register) await client.register({ email, password });
+  const result = await client.login({ email, password });
+  // The right password of an account with two-step sign-in: no session yet, a code is due.
+  if (result.status === 'mfa_required') {
+    page.verifyCode = result.verify;
     showCodeStep(true);
-    return;
   }
-  acceptTokens(tokens);
-  await showSignedIn();
+  // Signed in: the change event shows the profile.
 }
 
-/** The second step of a sign-in: the mfa_token and a TOTP or recovery code, in cookie mode as /login. */
+/** The second step of a sign-in: a TOTP or recovery code for the continuation login() gave. */
 async function finishLogIn(code) {
-  const tokens = await request('POST', '/login/mfa', { body: { mfa_token: auth.mfaToken, code }, cookieMode: true });
-  auth.mfaToken = null;
+  await page.verifyCode(code);
+  page.verifyCode = null;
   showCodeStep(false);
-  acceptTokens(tokens);
-  await showSignedIn();
 }
 
 async function showSignedIn() {
+  page.view = 'signed-in';
+  showCodeStep(false);
   const { user } = await authorized('GET', '/profile');
+  page.user = user;
   renderProfile(user);
   renderMfa(user.mfa_enabled ? 'on' : 'off');
   await loadSessions();
@@ -185,15 +134,15 @@ async function confirmTotp(code) {
   $('mfa-recovery-codes').replaceChildren(...codes.map((recoveryCode) => element('li', { textContent: recoveryCode })));
   $('mfa-qr').removeAttribute('src');
   $('mfa-secret').textContent = '';
-  auth.user = { ...auth.user, mfa_enabled: true };
-  renderProfile(auth.user);
+  page.user = { ...page.user, mfa_enabled: true };
+  renderProfile(page.user);
   renderMfa('recovery');
 }
 
 async function disableTotp(code) {
   await authorized('DELETE', '/mfa/totp', { code });
-  auth.user = { ...auth.user, mfa_enabled: false };
-  renderProfile(auth.user);
+  page.user = { ...page.user, mfa_enabled: false };
+  renderProfile(page.user);
   renderMfa('off');
   notify('Two-step sign-in is off: the password alone signs in again.');
 }
@@ -214,27 +163,22 @@ async function tryRoute(path) {
     const data = await authorized('GET', path);
     showResult(`200 GET ${path}\n${JSON.stringify(data, null, 2)}`, true);
   } catch (error) {
-    if (!(error instanceof ApiError) || error.status === 401) throw error;
+    if (!(error instanceof AuthError) || error.status === 401) throw error;
     showResult(`${error.status} ${error.code}\n${error.message}`, false);
   }
 }
 
+/** Ends this session ("local") or all of them ("global"); every tab of this origin signs out. */
 async function logOut(scope) {
-  try {
-    // The cookie alone names the session, so an expired access token cannot get in the way; the
-    // answer clears the cookie. With scope "global" every session of the user ends.
-    await request('POST', '/logout', { cookieMode: true, body: scope === 'local' ? undefined : { scope } });
-  } catch (error) {
-    // 401: no cookie left, another tab logged out first. This tab is signed out either way.
-    if (!(error instanceof ApiError && error.status === 401)) throw error;
-  }
-  signOut(scope === 'global' ? 'Logged out on every device.' : 'Logged out.');
+  page.logoutMessage = scope === 'global' ? 'Logged out on every device.' : 'Logged out.';
+  await client.logout({ scope });
 }
 
-/** Forgets the session in this tab: the access token, the timer, the profile on screen. */
+/** Forgets the session on screen: the profile, the codes, the pending second step. */
 function signOut(message) {
-  clearTimeout(auth.timer);
-  Object.assign(auth, { accessToken: null, user: null, expiresAt: 0, timer: undefined, mfaToken: null });
+  page.user = null;
+  page.view = 'signed-out';
+  page.verifyCode = null;
   $('sessions-body').replaceChildren();
   $('call-result').hidden = true;
   // Recovery codes and a pending secret are not left on screen for the next person.
@@ -243,19 +187,20 @@ function signOut(message) {
   $('mfa-secret').textContent = '';
   showCodeStep(false);
   showView('signed-out');
+  renderToken();
   notify(message);
 }
 
 /**
- * Runs an action started by the page itself; a 401 that reaches here means the session is over
- * (ended in another tab or device, or the refresh cookie is gone), so the tab signs out.
+ * Runs an action started by the page itself and shows what went wrong. A session that is over has
+ * already signed the tab out (the client's change event); a 401 of a tab still signed in is said.
  */
 async function guard(promise) {
   try {
     await promise;
   } catch (error) {
-    if (error instanceof ApiError && error.status === 401) signOut('Your session has ended. Please log in again.');
-    else notify(error.message, true);
+    if (error instanceof AuthError && error.status === 401 && !client.signedIn) return;
+    notify(error.message, true);
   }
 }
 
@@ -275,7 +220,7 @@ function element(tag, properties = {}, ...children) {
 function showView(name) {
   $('signed-out').hidden = name !== 'signed-out';
   $('signed-in').hidden = name !== 'signed-in';
-  $('who').textContent = name === 'signed-in' ? `Signed in as ${auth.user.email}` : 'Signed out';
+  $('who').textContent = name === 'signed-in' ? `Signed in as ${page.user.email}` : 'Signed out';
   if (name === 'signed-out') $('email').focus();
 }
 
@@ -331,10 +276,11 @@ function renderProfile(user) {
 }
 
 function renderToken() {
-  const seconds = Math.max(0, Math.round((auth.expiresAt - Date.now()) / 1000));
-  $('token-expiry').textContent = auth.accessToken ? formatDuration(seconds) : '–';
-  $('token-refreshes').textContent = auth.refreshCount
-    ? `${auth.refreshCount} (last: ${auth.lastRefreshReason})`
+  const { expiresAt } = client.state;
+  const seconds = Math.max(0, Math.round(((expiresAt ?? 0) - Date.now()) / 1000));
+  $('token-expiry').textContent = expiresAt === null ? '–' : formatDuration(seconds);
+  $('token-refreshes').textContent = page.refreshCount
+    ? `${page.refreshCount} (last: ${page.lastRefreshReason})`
     : 'none yet';
 }
 
@@ -416,7 +362,7 @@ function describeError(error) {
 
 /**
  * Runs a form's action with its buttons disabled; a refused code (or any other answer the form can
- * explain) shows under the form. Only a 401 about the session itself ends it, as in guard().
+ * explain) shows under the form. A session that ended meanwhile has signed the tab out already.
  */
 async function submitting(form, errorLine, action) {
   const buttons = form.querySelectorAll('button');
@@ -426,11 +372,9 @@ async function submitting(form, errorLine, action) {
   try {
     await action();
   } catch (error) {
-    const sessionOver = error instanceof ApiError && error.status === 401 && error.code !== 'invalid_mfa_code' && auth.accessToken;
-    if (sessionOver) {
-      signOut('Your session has ended. Please log in again.');
-    } else {
-      errorLine.textContent = error instanceof ApiError ? describeError(error) : String(error);
+    const sessionOver = error instanceof AuthError && error.status === 401 && error.code !== 'invalid_mfa_code' && !client.signedIn && page.view === 'signed-out';
+    if (!sessionOver) {
+      errorLine.textContent = error instanceof AuthError ? describeError(error) : String(error);
       errorLine.hidden = false;
     }
   } finally {
@@ -467,9 +411,9 @@ function wireEvents() {
       try {
         await finishLogIn(code);
       } catch (error) {
-        // The mfa_token is void (used, expired, or too many wrong codes): back to the password.
-        if (error instanceof ApiError && error.code === 'invalid_grant') {
-          auth.mfaToken = null;
+        // The sign-in is void (used, expired, or too many wrong codes): back to the password.
+        if (error instanceof AuthError && error.code === 'invalid_grant') {
+          page.verifyCode = null;
           showCodeStep(false);
           notify(error.message, true);
           return;
@@ -479,7 +423,7 @@ function wireEvents() {
     });
   });
   $('mfa-login-cancel').addEventListener('click', () => {
-    auth.mfaToken = null;
+    page.verifyCode = null;
     showCodeStep(false);
   });
   $('mfa-enrol').addEventListener('click', () => guard(enrolTotp()));
@@ -497,7 +441,7 @@ function wireEvents() {
   });
   $('call-profile').addEventListener('click', () => guard(tryRoute('/profile')));
   $('call-admin').addEventListener('click', () => guard(tryRoute('/admin/users')));
-  $('refresh-now').addEventListener('click', () => guard(refresh('button')));
+  $('refresh-now').addEventListener('click', () => guard(client.refresh()));
   $('reload-sessions').addEventListener('click', () => guard(loadSessions()));
   $('logout').addEventListener('click', () => guard(logOut('local')));
   $('logout-everywhere').addEventListener('click', () => guard(logOut('global')));
@@ -506,15 +450,17 @@ function wireEvents() {
 
 async function start() {
   wireEvents();
+  let failure = '';
   try {
-    // A reload (or a new tab) has no access token in memory: the HttpOnly cookie, if the browser
-    // still holds one, brings the session back without asking for the password.
-    await refresh('page load');
-    await showSignedIn();
+    // A reload (or a new tab) has no access token in memory: another tab of this origin hands its
+    // session over, or the HttpOnly cookie, if the browser still holds one, brings it back.
+    await client.ready;
   } catch (error) {
-    signOut();
-    if (!(error instanceof ApiError && error.status === 401)) notify(error.message, true);
+    failure = error.message;
   }
+  // Signed in, the change event has shown the profile (or is loading it); otherwise nothing came.
+  if (page.view === null) signOut('');
+  if (failure) notify(failure, true);
 }
 
 start();

@@ -1,4 +1,4 @@
-// The demo SPA in real Chromium: cookie mode, silent refresh, two tabs, cross-tab logout, TOTP enrolment by scanning its QR code and the two-step login, and what another origin cannot do.
+// The demo SPA in real Chromium: cookie mode, silent refresh, two tabs sharing one refresh, cross-tab logout, TOTP enrolment by scanning its QR code and the two-step login, and what another origin cannot do.
 import jsQR from 'jsqr';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
@@ -326,78 +326,89 @@ describeInBrowser('the demo page in Chromium', () => {
     expect(await page.textContent('#token-refreshes')).toBe('1 (last: token expired)');
   });
 
-  /** Two tabs of one profile, both signed in to the same session, refreshing at the same moment. */
-  async function twoTabsRefreshAtOnce(env: Record<string, string> = {}) {
+  /** Two tabs of one profile signed in to one session: the second took it from the first, without a call. */
+  async function twoTabs(env: Record<string, string> = {}) {
     const world = await startServer(env);
     const context = await newProfile();
     const first = await openDemo(context, world.served);
     const email = await signUp(first);
+    const mark = world.served.seen.length;
     const second = await openDemo(context, world.served);
     await second.locator('#profile-email', { hasText: email }).waitFor();
-
-    const mark = world.served.seen.length;
-    world.served.holdRefreshes(2);
-    const answers = [first, second].map((tab) => tab.waitForResponse((res) => res.url() === `${world.served.origin}/refresh`));
-    await Promise.all([first.click('#refresh-now'), second.click('#refresh-now')]);
-    await Promise.all(answers);
-    return { ...world, first, second, refreshes: after(world.served.seen, mark, 'POST', '/refresh') };
+    expect(after(world.served.seen, mark, 'POST', '/refresh')).toEqual([]);
+    return { ...world, context, first, second, email };
   }
 
-  it('lets two tabs refreshing at the same moment both stay signed in (the grace window)', async () => {
-    const { first, second, refreshes, served, app } = await twoTabsRefreshAtOnce();
-    // Both requests carried the same refresh token: one rotated it, the other was within the grace window.
-    expect(refreshes[0]!.cookie).toBe(refreshes[1]!.cookie);
-    expect(refreshes.map((entry) => entry.status)).toEqual([200, 200]);
+  it('makes one refresh for two tabs clicking "Refresh now" at the same moment, and both stay signed in, grace window or not', async () => {
+    // Without the grace window, two refreshes with one cookie would look like a replay and end the session.
+    const { first, second, served, app } = await twoTabs({ REFRESH_REUSE_GRACE: '0' });
+    const mark = served.seen.length;
+    // The server holds the first refresh until both tabs have asked for one.
+    const gate = served.gateRefreshes();
+    await Promise.all([first.click('#refresh-now'), second.click('#refresh-now')]);
+    await gate.arrived;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    gate.release();
+    await first.locator('#token-refreshes', { hasText: /^1 \(last: button/ }).waitFor();
+    await second.locator('#token-refreshes', { hasText: /^1 \(last: button/ }).waitFor();
+    expect(after(served.seen, mark, 'POST', '/refresh')).toEqual([expect.objectContaining({ status: 200, tokenMode: 'cookie' })]);
+    // The tab whose click the other one's call answered says so.
+    expect([await first.textContent('#token-refreshes'), await second.textContent('#token-refreshes')].sort()).toEqual([
+      '1 (last: button)',
+      '1 (last: button, in another tab)',
+    ]);
 
     for (const tab of [first, second]) {
-      await tab.locator('#token-refreshes', { hasText: '(last: button)' }).waitFor();
       await tab.click('#call-profile');
       await tab.locator('#call-result', { hasText: '200 GET /profile' }).waitFor();
     }
     // And the session goes on: each tab refreshes again later, one after the other.
     for (const tab of [first, second]) {
-      const mark = served.seen.length;
+      const before = served.seen.length;
       await refreshNow(tab);
-      expect(after(served.seen, mark, 'POST', '/refresh').map((entry) => entry.status)).toEqual([200]);
+      expect(after(served.seen, before, 'POST', '/refresh').map((entry) => entry.status)).toEqual([200]);
     }
     expect(await app.services.sessions.list((await first.textContent('#profile-id'))!)).toHaveLength(1);
   });
 
-  it('without the grace window, the same two refreshes look like a replay and sign both tabs out', async () => {
-    const { first, second, refreshes } = await twoTabsRefreshAtOnce({ REFRESH_REUSE_GRACE: '0' });
-    expect(refreshes[0]!.cookie).toBe(refreshes[1]!.cookie);
-    expect(refreshes.map((entry) => entry.status)).toEqual([200, 401]);
-    // The tab that got the 401 signs out at once; the other one at its next call, since reuse
-    // ended the whole session.
-    for (const tab of [first, second]) {
-      if (await isSignedIn(tab)) await tab.click('#call-profile');
-      await tab.locator('#notice', { hasText: 'Your session has ended. Please log in again.' }).waitFor();
-      expect(await tab.locator('#signed-out').isVisible()).toBe(true);
-    }
-  });
-
-  it('ends the session in every tab when one tab logs out, at the other tab’s next call', async () => {
-    const { served } = await startServer();
-    const context = await newProfile();
-    const first = await openDemo(context, served);
-    const email = await signUp(first);
-    const second = await openDemo(context, served);
-    await second.locator('#profile-email', { hasText: email }).waitFor();
-
+  it('signs every tab out at once when one tab logs out', async () => {
+    const { served, context, first, second } = await twoTabs();
+    const mark = served.seen.length;
     await first.click('#logout');
     await first.locator('#notice', { hasText: 'Logged out.' }).waitFor();
     expect(await first.locator('#signed-out').isVisible()).toBe(true);
     expect(await context.cookies()).toEqual([]);
-    const [logout] = after(served.seen, 0, 'POST', '/logout');
-    expect(logout).toMatchObject({ status: 204, tokenMode: 'cookie', cookie: expect.stringMatching(/^__Host-refresh_token=/) });
+    expect(served.seen.slice(mark)).toEqual([
+      expect.objectContaining({ method: 'POST', path: '/logout', status: 204, tokenMode: 'cookie', cookie: expect.stringMatching(/^__Host-refresh_token=/) }),
+    ]);
 
-    // The other tab still shows the profile; its next call learns the session is over.
+    // The other tab hears it from this one: signed out with no call of its own.
+    await second.locator('#notice', { hasText: 'Logged out in another tab.' }).waitFor();
+    expect(await second.locator('#signed-out').isVisible()).toBe(true);
+    expect(await second.textContent('#who')).toBe('Signed out');
+    expect(await second.textContent('#token-expiry')).toBe('–');
+    await screenshot(second, '4-ended-in-another-tab');
+    expect(served.seen).toHaveLength(mark + 1);
+
+    await second.reload();
+    await second.locator('#who', { hasText: 'Signed out' }).waitFor();
+  });
+
+  it('signs every tab out when a call finds the session ended from another device, without trying a refresh', async () => {
+    const { served, app, first, second, email } = await twoTabs();
+    const phone = await request(app).post('/login').send({ email, password: PASSWORD });
+    const { body } = await request(app).get('/sessions').set('Authorization', `Bearer ${phone.body.access_token}`);
+    const browserSession = (body.sessions as { id: string; current: boolean }[]).find((session) => !session.current)!;
+    expect((await request(app).delete(`/sessions/${browserSession.id}`).set('Authorization', `Bearer ${phone.body.access_token}`)).status).toBe(204);
+
+    // The tabs still show the profile; the next call learns the session is over.
     expect(await isSignedIn(second)).toBe(true);
     const mark = served.seen.length;
     await second.click('#call-profile');
-    await second.locator('#notice', { hasText: 'Your session has ended. Please log in again.' }).waitFor();
-    expect(await second.locator('#signed-out').isVisible()).toBe(true);
-    await screenshot(second, '4-ended-in-another-tab');
+    for (const tab of [second, first]) {
+      await tab.locator('#notice', { hasText: 'Your session has ended. Please log in again.' }).waitFor();
+      expect(await tab.locator('#signed-out').isVisible()).toBe(true);
+    }
     // "token revoked" is not worth a refresh: the page did not try one.
     expect(served.seen.slice(mark).map(({ method, path, status, challenge }) => ({ method, path, status, challenge }))).toEqual([
       {
@@ -407,9 +418,6 @@ describeInBrowser('the demo page in Chromium', () => {
         challenge: 'Bearer realm="auth", error="invalid_token", error_description="token revoked"',
       },
     ]);
-
-    await second.reload();
-    await second.locator('#who', { hasText: 'Signed out' }).waitFor();
   });
 
   it('lists the sessions and ends another one', async () => {

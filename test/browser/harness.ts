@@ -91,10 +91,10 @@ export interface ServedApp {
   /** Every request so far, oldest first; each entry gets its answer's fields once sent. */
   seen: SeenRequest[];
   /**
-   * Holds the next `count` POST /refresh requests until all have arrived, then lets them through
-   * together: they are then sure to carry the same cookie, as two tabs refreshing at once do.
+   * Holds every POST /refresh from now on until released: `arrived` resolves at the first one. While
+   * one is held, a test can start more refreshes and see whether they reach the server at all.
    */
-  holdRefreshes(count: number): void;
+  gateRefreshes(): { arrived: Promise<void>; release(): void };
   close(): Promise<void>;
 }
 
@@ -103,7 +103,7 @@ const header = (req: http.IncomingMessage, name: string) => req.headers[name] as
 /** Listens with the app on 127.0.0.1 and a free port, recording every request on its way in. */
 export async function serveApp(app: AuthApp): Promise<ServedApp> {
   const seen: SeenRequest[] = [];
-  let hold: { count: number; waiting: (() => void)[] } | null = null;
+  let gate: { waiting: (() => void)[]; arrived: () => void } | null = null;
 
   const server = http.createServer((req, res) => {
     const entry: SeenRequest = {
@@ -121,13 +121,9 @@ export async function serveApp(app: AuthApp): Promise<ServedApp> {
       entry.allowOrigin = res.getHeader('access-control-allow-origin') as string | undefined;
     });
     const pass = () => void app(req, res);
-    if (hold && req.method === 'POST' && req.url === '/refresh') {
-      hold.waiting.push(pass);
-      if (hold.waiting.length === hold.count) {
-        const released = hold.waiting;
-        hold = null;
-        released.forEach((release) => release());
-      }
+    if (gate && req.method === 'POST' && req.url === '/refresh') {
+      gate.waiting.push(pass);
+      gate.arrived();
       return;
     }
     pass();
@@ -137,8 +133,18 @@ export async function serveApp(app: AuthApp): Promise<ServedApp> {
     origin: `http://127.0.0.1:${port}`,
     port,
     seen,
-    holdRefreshes(count) {
-      hold = { count, waiting: [] };
+    gateRefreshes() {
+      let arrived!: () => void;
+      const first = new Promise<void>((resolve) => (arrived = resolve));
+      const current = { waiting: [] as (() => void)[], arrived };
+      gate = current;
+      return {
+        arrived: first,
+        release() {
+          if (gate === current) gate = null;
+          current.waiting.splice(0).forEach((release) => release());
+        },
+      };
     },
     close: () => close(server),
   };

@@ -18,7 +18,7 @@ beforeAll(async () => {
 describe('npm pack', () => {
   it('ships the built code with its types, the demo page, README and LICENSE', () => {
     const files = installed.files.map((file) => file.path);
-    for (const shipped of ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/verify.js', 'dist/verify.d.ts', 'dist/server.js', 'public/index.html']) {
+    for (const shipped of ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/verify.js', 'dist/verify.d.ts', 'dist/server.js', 'dist/client/auth-client.d.mts', 'public/index.html', 'public/auth-client.mjs']) {
       expect(files).toContain(shipped);
     }
   });

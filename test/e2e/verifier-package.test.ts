@@ -137,11 +137,17 @@ describe('the built package entry (tsc into a scratch copy of the package)', () 
     expect(report.opened).toEqual([]);
   });
 
-  it('does not let anyone import the package root (which would be the server process)', async () => {
-    const script = "try { require('auth-server'); console.log('loaded'); } catch (error) { console.log(error.code); }";
+  it('gives createAuth from the package root, and importing it starts nothing: no server, no store, nothing left running', async () => {
+    // Were the root the server process, the import would listen and never let node exit (the timeout would end it).
+    // fs.writeSync, not console.log: the console's first use opens a handle of its own on stdout.
+    const script =
+      "const root = require('auth-server'); require('fs').writeSync(1, JSON.stringify({ exports: Object.keys(root).sort(), handles: process.getActiveResourcesInfo() }));";
     writeFileSync(path.join(pkg, 'root.js'), script);
-    const { stdout } = await run(process.execPath, [path.join(pkg, 'root.js')], { cwd: pkg, env: minimalEnv, timeout: 30_000 });
-    expect(stdout.trim()).toBe('ERR_PACKAGE_PATH_NOT_EXPORTED');
+    const { stdout, stderr } = await run(process.execPath, [path.join(pkg, 'root.js')], { cwd: pkg, env: minimalEnv, timeout: 30_000 });
+    const loaded = JSON.parse(stdout) as { exports: string[]; handles: string[] };
+    // Express's `debug` dependency looks at stderr on import, which opens its pipe: stdio is not the server's doing.
+    expect({ ...loaded, handles: loaded.handles.filter((handle) => handle !== 'PipeWrap' && handle !== 'TTYWrap') }).toEqual({ exports: ['ConfigError', 'createAuth'], handles: [] });
+    expect(stderr).toBe('');
   });
 
   it('ships the types: the example service type-checks against dist/verify.d.ts as a consumer would', async () => {

@@ -87,7 +87,7 @@ describe('the page assets', () => {
     expect(res.text).toBe(readFileSync(QRCODE_MODULE, 'utf8'));
     expect(res.text).toMatch(/^export default qrcode;$/m);
     expect(QRCODE_MODULE).toBe(path.join(ROOT, 'node_modules', 'qrcode-generator', 'dist', 'qrcode.mjs'));
-    expect([...file('app.js').matchAll(/^import .* from '([^']+)';$/gm)].map((m) => m[1])).toEqual(['./qrcode.mjs']);
+    expect([...file('app.js').matchAll(/^import .* from '([^']+)';$/gm)].map((m) => m[1])).toEqual(['./qrcode.mjs', '../auth-client.js']);
   });
 
   it.each(['/demo', '/demo/', '/demo/index.html', '/demo/..%2fpackage.json', '/index.html', '/app.js', '/public/app.js', '/qrcode.mjs', '/demo/qrcode.js', '/demo/qrcode_UTF8.mjs'])(

@@ -1,4 +1,5 @@
-// GET / and its assets: the demo SPA (public/) and the QR code module it imports, the living example of cookie mode and TOTP in a browser.
+// GET / and its assets: the demo SPA (public/), the QR code module and the browser client it imports (GET /auth-client.js).
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Router } from 'express';
@@ -29,22 +30,54 @@ export const DEMO_CSP = [
  */
 export const QRCODE_MODULE = path.join(path.dirname(require.resolve('qrcode-generator')), 'qrcode.mjs');
 
-const ASSETS = [
-  { route: '/', file: path.join(PUBLIC_DIR, 'index.html'), type: 'text/html; charset=utf-8' },
-  { route: '/demo/app.js', file: path.join(PUBLIC_DIR, 'app.js'), type: 'text/javascript; charset=utf-8' },
-  { route: '/demo/app.css', file: path.join(PUBLIC_DIR, 'app.css'), type: 'text/css; charset=utf-8' },
-  { route: '/demo/qrcode.mjs', file: QRCODE_MODULE, type: 'text/javascript; charset=utf-8' },
-] as const;
+/** The browser client (an ES module with JSDoc types), served at GET /auth-client.js and exported as `auth-server/client`. */
+export const CLIENT_MODULE = path.join(PUBLIC_DIR, 'auth-client.mjs');
 
-/** Serves the three files of public/ and the QR module, each read once when the router is built (no directory is exposed). */
+/**
+ * How each file is kept by caches. The page and its own assets change with the server and are not
+ * worth a validator: no-store, as the API. The client is for other apps too: `no-cache` with a
+ * strong ETag lets a browser keep it and ask with If-None-Match (a 304 without a body), and an
+ * upgraded server's client is taken at the next page load.
+ */
+type Caching = 'no-store' | 'revalidate';
+
+const ASSETS: readonly { route: string; file: string; type: string; caching: Caching }[] = [
+  { route: '/', file: path.join(PUBLIC_DIR, 'index.html'), type: 'text/html; charset=utf-8', caching: 'no-store' },
+  { route: '/demo/app.js', file: path.join(PUBLIC_DIR, 'app.js'), type: 'text/javascript; charset=utf-8', caching: 'no-store' },
+  { route: '/demo/app.css', file: path.join(PUBLIC_DIR, 'app.css'), type: 'text/css; charset=utf-8', caching: 'no-store' },
+  { route: '/demo/qrcode.mjs', file: QRCODE_MODULE, type: 'text/javascript; charset=utf-8', caching: 'no-store' },
+  { route: '/auth-client.js', file: CLIENT_MODULE, type: 'text/javascript; charset=utf-8', caching: 'revalidate' },
+];
+
+/**
+ * The page names its assets by absolute path; under a mount prefix (createAuth's router at /auth)
+ * they are the prefix's. The file on disk stays plain HTML, the same bytes at the root.
+ */
+function underPrefix(html: Buffer, prefix: string): Buffer {
+  // A prefix with a parameter (app.use('/:tenant', …)) comes from the request: only plain path characters go into the page.
+  if (prefix === '' || !/^(\/[\w.~-]+)+$/.test(prefix)) return html;
+  return Buffer.from(html.toString('utf8').replace(/(src|href)="\/demo\//g, `$1="${prefix}/demo/`));
+}
+
+/** Serves the files of public/ and the QR module, each read once when the router is built (no directory is exposed). */
 export function demoRoutes(): Router {
   const router = Router();
   for (const asset of ASSETS) {
     const body = readFileSync(asset.file);
+    const etag = asset.caching === 'revalidate' ? `"${createHash('sha256').update(body).digest('base64url')}"` : '';
     defineRoute(router, asset.route, {
       get: [
-        (_req, res) => {
-          res.set({ 'Content-Type': asset.type, 'Content-Security-Policy': DEMO_CSP }).send(body);
+        (req, res) => {
+          res.set({ 'Content-Type': asset.type, 'Content-Security-Policy': DEMO_CSP });
+          if (asset.caching === 'revalidate') {
+            res.set({ 'Cache-Control': 'no-cache', ETag: etag }).removeHeader('Pragma');
+            // req.fresh compares If-None-Match with the ETag just set (GET and HEAD only).
+            if (req.fresh) {
+              res.status(304).end();
+              return;
+            }
+          }
+          res.send(asset.route === '/' ? underPrefix(body, req.baseUrl) : body);
         },
       ],
     });
