@@ -1,4 +1,5 @@
 // Checks a request body against its schema, turning every problem into the contract's 400 details.
+import type { RequestHandler } from 'express';
 import type { z } from 'zod';
 import { AppError, type FieldProblem } from '../errors';
 
@@ -27,4 +28,15 @@ export function parseBody<Schema extends z.ZodType>(schema: Schema, body: unknow
   }
   const description = details.length === 1 && named ? named : part === 'body' ? 'The request body is invalid.' : 'The query is invalid.';
   throw new AppError('invalid_request', { description, details });
+}
+
+/**
+ * Replaces `req.body` with its parsed form before the next handler: for the routes whose limiters
+ * read the body (the account a failed login counts against), which must see it validated and normalised.
+ */
+export function validBody(schema: z.ZodType): RequestHandler {
+  return (req, _res, next) => {
+    req.body = parseBody(schema, req.body);
+    next();
+  };
 }

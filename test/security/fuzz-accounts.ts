@@ -4,6 +4,7 @@ import request from 'supertest';
 import { acceptedSchema, tokenResponseSchema, userResponseSchema } from '../../src/http/response-schemas';
 import type { ResponseRecorder, Target } from '../helpers/attack';
 import { decodeJwt, uniqueEmail } from '../helpers/fixtures';
+import { runModelFuzz, type FuzzResult } from './fuzz-run';
 import { loggedMail, settled } from './mail-log';
 
 /** Two addresses: enough for one account to act on another's links, sessions and address. */
@@ -157,6 +158,22 @@ function refusal(res: request.Response) {
 
 function invalidToken(description: string) {
   return { status: 401, error: 'invalid_token', description };
+}
+
+/**
+ * Checks the refusals a route that asks for the password again gives before it acts: the token's
+ * (`verdict`, when it fails), then a wrong password's. True when `res` was one of them.
+ */
+function refusedBeforeActing(res: request.Response, verdict: string | null, right: boolean): boolean {
+  if (verdict !== null) {
+    expect(refusal(res)).toEqual(invalidToken(verdict));
+    return true;
+  }
+  if (!right) {
+    expect(refusal(res)).toEqual({ status: 401, error: 'invalid_credentials', description: expect.any(String) });
+    return true;
+  }
+  return false;
 }
 
 /** The app seen through the model: each step sends its requests and checks every answer against what the model says must happen. */
@@ -422,14 +439,7 @@ class AccountWorld {
       .post('/password/change')
       .set('Authorization', `Bearer ${session.access}`)
       .send({ current_password: right ? user.password : `${user.password}?`, new_password: next });
-    if (verdict !== null) {
-      expect(refusal(res)).toEqual(invalidToken(verdict));
-      return;
-    }
-    if (!right) {
-      expect(refusal(res)).toEqual({ status: 401, error: 'invalid_credentials', description: expect.any(String) });
-      return;
-    }
+    if (refusedBeforeActing(res, verdict, right)) return;
     const ended = this.liveSessions(user);
     user.password = next;
     this.voidTokens(user, 'reset', 'voided by a change');
@@ -541,14 +551,7 @@ class AccountWorld {
     this.trace.push(`DELETE /profile as ${session.label} (${this.state(session)}) with ${right ? 'its' : 'a wrong'} password → ${verdict ?? (right ? '204' : '401 invalid_credentials')}`);
     this.count(`delete: ${verdict ?? (right ? 'deleted' : 'wrong password')}`);
     const res = await this.http().delete('/profile').set('Authorization', `Bearer ${session.access}`).send({ password: right ? user.password : `${user.password}#` });
-    if (verdict !== null) {
-      expect(refusal(res)).toEqual(invalidToken(verdict));
-      return;
-    }
-    if (!right) {
-      expect(refusal(res)).toEqual({ status: 401, error: 'invalid_credentials', description: expect.any(String) });
-      return;
-    }
+    if (refusedBeforeActing(res, verdict, right)) return;
     expect({ status: res.status, body: res.text }).toEqual({ status: 204, body: '' });
     const ended = this.liveSessions(user);
     user.deleted = true;
@@ -585,48 +588,24 @@ class AccountWorld {
   }
 }
 
-export interface AccountFuzzResult {
-  requests: number;
-  steps: number;
-  seen: Map<string, number>;
-}
-
 /**
  * Runs `runs` sequences of `steps` steps each against the app of `t` (whose clock the steps move),
  * each sequence with fresh accounts. Throws on the first answer the model did not expect, naming
  * the seed, the step, and the steps that led there.
  */
-export async function runAccountFuzz(
+export function runAccountFuzz(
   t: Target,
   options: { seed: number; runs: number; steps: number; lifetimes: AccountLifetimes; backend: string; recorder: ResponseRecorder },
-): Promise<AccountFuzzResult> {
-  const result: AccountFuzzResult = { requests: 0, steps: 0, seen: new Map() };
-  let run = 0;
-  const property = fc.asyncProperty(fc.array(accountStepArbitrary(options.lifetimes), { minLength: options.steps, maxLength: options.steps }), async (steps) => {
-    run += 1;
-    const world = new AccountWorld(t, options.recorder, options.lifetimes, run);
-    let current = 'registering and logging in the accounts';
-    try {
+): Promise<FuzzResult> {
+  return runModelFuzz(accountStepArbitrary(options.lifetimes), options, {
+    name: 'account run',
+    settingUp: 'registering and logging in the accounts',
+    world: (run) => new AccountWorld(t, options.recorder, options.lifetimes, run),
+    setUp: (world) => world.replenish(),
+    step: async (world, step) => {
+      await world.step(step);
       await world.replenish();
-      for (const [i, step] of steps.entries()) {
-        current = `step ${i + 1} of ${steps.length}`;
-        await world.step(step);
-        await world.replenish();
-        result.steps += 1;
-      }
-    } catch (error) {
-      const trace = world.trace.slice(-12).map((line) => `    ${line}`);
-      throw new Error(
-        `${options.backend}, account run ${run}, ${current} (FUZZ_SEED=${options.seed} replays it); the last lines are the failing step:\n${trace.join('\n')}\n${(error as Error).message}`,
-      );
-    } finally {
-      await settled(t.http);
-      result.requests += world.requests;
-      for (const [outcome, times] of world.seen) result.seen.set(outcome, (result.seen.get(outcome) ?? 0) + times);
-    }
+    },
+    settle: () => settled(t.http),
   });
-  // Not shrunk: each run costs bcrypt hashes, and the trace already says which step failed and why.
-  const details = await fc.check(property, { seed: options.seed, numRuns: options.runs, endOnFailure: true });
-  if (details.failed) throw details.errorInstance instanceof Error ? details.errorInstance : new Error(String(details.errorInstance));
-  return result;
 }

@@ -5,6 +5,7 @@ import { totpCode, totpStep } from '../../src/auth/totp';
 import { recoveryCodesSchema, tokenResponseSchema, totpEnrolmentSchema } from '../../src/http/response-schemas';
 import type { Target } from '../helpers/attack';
 import { decodeJwt, PASSWORD, registerAndLogin } from '../helpers/fixtures';
+import { runModelFuzz, type FuzzResult } from './fuzz-run';
 import { FOREIGN_SIGNERS, MUTATIONS, mutate, resign } from './fuzz-tokens';
 
 const SLOTS = 2;
@@ -393,36 +394,13 @@ class MfaWorld {
   }
 }
 
-export interface MfaFuzzResult {
-  requests: number;
-  steps: number;
-  seen: Map<string, number>;
-}
-
 /** Runs `runs` random sequences of `steps` second-factor steps on `t`, each with fresh accounts; a failure names its seed and its last steps. */
-export async function runMfaFuzz(t: Target, options: { seed: number; runs: number; steps: number; backend: string }): Promise<MfaFuzzResult> {
-  const result: MfaFuzzResult = { requests: 0, steps: 0, seen: new Map() };
-  let run = 0;
-  const property = fc.asyncProperty(fc.array(mfaStepArbitrary(), { minLength: options.steps, maxLength: options.steps }), async (steps) => {
-    run += 1;
-    const world = new MfaWorld(t, run);
-    let current = 'registering the accounts';
-    try {
-      await world.setUp();
-      for (const [i, step] of steps.entries()) {
-        current = `step ${i + 1} of ${steps.length}`;
-        await world.step(step);
-        result.steps += 1;
-      }
-    } catch (error) {
-      const trace = world.trace.slice(-12).map((line) => `    ${line}`);
-      throw new Error(`${options.backend}, second-factor run ${run}, ${current} (FUZZ_SEED=${options.seed} replays it); the last lines are the failing step:\n${trace.join('\n')}\n${(error as Error).message}`);
-    } finally {
-      result.requests += world.requests;
-      for (const [outcome, times] of world.seen) result.seen.set(outcome, (result.seen.get(outcome) ?? 0) + times);
-    }
+export function runMfaFuzz(t: Target, options: { seed: number; runs: number; steps: number; backend: string }): Promise<FuzzResult> {
+  return runModelFuzz(mfaStepArbitrary(), options, {
+    name: 'second-factor run',
+    settingUp: 'registering the accounts',
+    world: (run) => new MfaWorld(t, run),
+    setUp: (world) => world.setUp(),
+    step: (world, step) => world.step(step),
   });
-  const details = await fc.check(property, { seed: options.seed, numRuns: options.runs, endOnFailure: true });
-  if (details.failed) throw details.errorInstance instanceof Error ? details.errorInstance : new Error(String(details.errorInstance));
-  return result;
 }

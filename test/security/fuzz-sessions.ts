@@ -5,6 +5,7 @@ import { REFRESH_COOKIE } from '../../src/http/cookie-mode';
 import { sessionListSchema, tokenResponseSchema, userResponseSchema } from '../../src/http/response-schemas';
 import { CLIENT, type Target } from '../helpers/attack';
 import { decodeJwt, PASSWORD, uniqueEmail } from '../helpers/fixtures';
+import { runModelFuzz, type FuzzResult } from './fuzz-run';
 import { FOREIGN_SIGNERS, MUTATIONS, mutate, resign, type ForeignSigner, type Mutation } from './fuzz-tokens';
 
 /** Two users: enough for "others" and "global" to have a neighbour to spare, and for a foreign session to end. */
@@ -577,48 +578,23 @@ class World {
   }
 }
 
-export interface SessionFuzzResult {
-  requests: number;
-  steps: number;
-  /** How often each outcome came up, over all runs. */
-  seen: Map<string, number>;
-}
-
 /**
  * Runs `runs` sequences of `steps` steps each against the app of `t` (whose clock the steps move),
  * each sequence with fresh users. Throws on the first answer the model did not expect, naming the
  * seed, the step, and the steps that led there.
  */
-export async function runSessionFuzz(
+export function runSessionFuzz(
   t: Target,
   options: { seed: number; runs: number; steps: number; lifetimes: Lifetimes; backend: string },
-): Promise<SessionFuzzResult> {
-  const result: SessionFuzzResult = { requests: 0, steps: 0, seen: new Map() };
-  let run = 0;
-  const property = fc.asyncProperty(fc.array(stepArbitrary(options.lifetimes), { minLength: options.steps, maxLength: options.steps }), async (steps) => {
-    run += 1;
-    const world = new World(t, options.lifetimes);
-    let current = 'registering and logging in the users';
-    try {
-      await world.start(run);
-      for (const [i, step] of steps.entries()) {
-        current = `step ${i + 1} of ${steps.length}`;
-        await world.run(step);
-        await world.relogin();
-        result.steps += 1;
-      }
-    } catch (error) {
-      const trace = world.trace.slice(-12).map((line) => `    ${line}`);
-      throw new Error(
-        `${options.backend}, run ${run}, ${current} (FUZZ_SEED=${options.seed} replays it); the last lines are the failing step:\n${trace.join('\n')}\n${(error as Error).message}`,
-      );
-    } finally {
-      result.requests += world.requests;
-      for (const [outcome, times] of world.seen) result.seen.set(outcome, (result.seen.get(outcome) ?? 0) + times);
-    }
+): Promise<FuzzResult> {
+  return runModelFuzz(stepArbitrary(options.lifetimes), options, {
+    name: 'run',
+    settingUp: 'registering and logging in the users',
+    world: () => new World(t, options.lifetimes),
+    setUp: (world, run) => world.start(run),
+    step: async (world, step) => {
+      await world.run(step);
+      await world.relogin();
+    },
   });
-  // Not shrunk: each run costs logins, and the trace already says which step failed and why.
-  const details = await fc.check(property, { seed: options.seed, numRuns: options.runs, endOnFailure: true });
-  if (details.failed) throw details.errorInstance instanceof Error ? details.errorInstance : new Error(String(details.errorInstance));
-  return result;
 }

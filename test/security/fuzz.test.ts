@@ -29,6 +29,7 @@ import { adminAndLogin, decodeJwt, PASSWORD, registerAndLogin, uniqueEmail } fro
 import { describeEachBackend } from '../helpers/store-backends';
 import { runAccountFuzz } from './fuzz-accounts';
 import { runMfaFuzz } from './fuzz-mfa';
+import { fuzzSummary } from './fuzz-run';
 import { runSessionFuzz } from './fuzz-sessions';
 import { FOREIGN_SIGNERS, MUTATIONS, mutate, resign } from './fuzz-tokens';
 import { loggedMail, settled } from './mail-log';
@@ -70,56 +71,46 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as 
 type Method = (typeof METHODS)[number];
 
 /**
- * The routes of the contract, with the paths of the pages and their assets. SID is the victim's
- * session id, UID the victim's user id: the admin routes act on the victim.
+ * The routes of the contract, with the paths of the pages and their assets, each marked `token`
+ * where it needs a live access token (as routed: see routed()). SID is the victim's session id,
+ * UID the victim's user id: the admin routes act on the victim.
  */
-const PATHS = [
-  '/register',
-  '/login',
-  '/login/mfa',
-  '/mfa/totp',
-  '/mfa/totp/confirm',
-  '/refresh',
-  '/logout',
-  '/profile',
-  '/sessions',
-  '/sessions/SID',
-  '/admin/users',
-  '/admin/users/UID',
-  '/admin/users/UID/sessions',
-  '/admin/users/UID/mfa',
-  '/admin/audit',
-  '/password/change',
-  '/password/forgot',
-  '/password/reset',
-  '/email/verify',
-  '/email/verify/resend',
-  '/health',
-  '/ready',
-  '/introspect',
-  '/.well-known/jwks.json',
-  '/openapi.json',
-  '/docs',
-  '/docs/swagger-ui.css',
-  '/',
-  '/demo/app.js',
-];
+const ROUTES: Record<string, 'open' | 'token'> = {
+  '/register': 'open',
+  '/login': 'open',
+  '/login/mfa': 'open',
+  '/mfa/totp': 'token',
+  '/mfa/totp/confirm': 'token',
+  '/refresh': 'open',
+  '/logout': 'open',
+  '/profile': 'token',
+  '/sessions': 'token',
+  '/sessions/SID': 'token',
+  '/admin/users': 'token',
+  '/admin/users/UID': 'token',
+  '/admin/users/UID/sessions': 'token',
+  '/admin/users/UID/mfa': 'token',
+  '/admin/audit': 'token',
+  '/password/change': 'token',
+  '/password/forgot': 'open',
+  '/password/reset': 'open',
+  '/email/verify': 'open',
+  '/email/verify/resend': 'token',
+  '/health': 'open',
+  '/ready': 'open',
+  '/introspect': 'open',
+  '/.well-known/jwks.json': 'open',
+  '/openapi.json': 'open',
+  '/docs': 'open',
+  '/docs/swagger-ui.css': 'open',
+  '/': 'open',
+  '/demo/app.js': 'open',
+};
 
-/** The routes that need a live access token (as routed: see routed()). */
-const PROTECTED = [
-  '/profile',
-  '/sessions',
-  '/sessions/SID',
-  '/admin/users',
-  '/admin/users/UID',
-  '/admin/users/UID/sessions',
-  '/admin/users/UID/mfa',
-  '/admin/audit',
-  '/password/change',
-  '/email/verify/resend',
-  '/mfa/totp',
-  '/mfa/totp/confirm',
-];
+const PATHS = Object.keys(ROUTES);
+
+/** The routes that need a live access token. */
+const PROTECTED = PATHS.filter((path) => ROUTES[path] === 'token');
 
 /** The routes that take a one-time token (a reset or verification link) in the body. */
 const ONE_TIME = ['/password/reset', '/email/verify'];
@@ -818,8 +809,7 @@ describeEachBackend('fuzz', (backend) => {
       lifetimes: { accessTtlSec: jwt.accessTtlSec, refreshTtlSec: jwt.refreshTtlSec, graceMs: jwt.reuseGraceMs },
       backend: backend.name,
     });
-    const seen = [...result.seen].sort(([a], [b]) => (a < b ? -1 : 1)).map(([outcome, times]) => `${outcome} ×${times}`);
-    process.stdout.write(`fuzz (${backend.name}), seed ${SEED}: ${result.requests} requests; ${seen.join(', ')}\n`);
+    process.stdout.write(`fuzz (${backend.name}), seed ${SEED}: ${fuzzSummary(result)}\n`);
     expect(result.steps).toBeGreaterThanOrEqual(STEPS);
   }, 60_000 + STEPS * 200);
 
@@ -842,8 +832,7 @@ describeEachBackend('fuzz', (backend) => {
       backend: backend.name,
       recorder,
     });
-    const seen = [...result.seen].sort(([a], [b]) => (a < b ? -1 : 1)).map(([outcome, times]) => `${outcome} ×${times}`);
-    process.stdout.write(`account fuzz (${backend.name}), seed ${SEED}: ${result.requests} requests; ${seen.join(', ')}\n`);
+    process.stdout.write(`account fuzz (${backend.name}), seed ${SEED}: ${fuzzSummary(result)}\n`);
     expect(result.steps).toBeGreaterThanOrEqual(ACCOUNT_STEPS);
     // About 150 ms a step (most steps hash a password once or twice).
   }, 60_000 + ACCOUNT_STEPS * 400);
@@ -853,8 +842,7 @@ describeEachBackend('fuzz', (backend) => {
     const own = await target(recorder, ACCOUNT_FUZZ_ENV, { stores: await backend.open(clock), clock });
     const runs = Math.max(1, Math.ceil(MFA_STEPS / MFA_STEPS_PER_RUN));
     const result = await runMfaFuzz(own, { seed: SEED, runs, steps: Math.ceil(MFA_STEPS / runs), backend: backend.name });
-    const seen = [...result.seen].sort(([a], [b]) => (a < b ? -1 : 1)).map(([outcome, times]) => `${outcome} ×${times}`);
-    process.stdout.write(`second-factor fuzz (${backend.name}), seed ${SEED}: ${result.requests} requests; ${seen.join(', ')}\n`);
+    process.stdout.write(`second-factor fuzz (${backend.name}), seed ${SEED}: ${fuzzSummary(result)}\n`);
     expect(result.steps).toBeGreaterThanOrEqual(MFA_STEPS);
     // About 20 ms a step (a refresh and a request or two; a bcrypt hash only at each login).
   }, 60_000 + MFA_STEPS * 300);

@@ -5,32 +5,12 @@ import { auditResponses, ResponseRecorder, target, type Target } from '../helper
 import { appOn, targetOn } from '../helpers/backend-target';
 import { FakeClock } from '../helpers/fake-clock';
 import { bearer, login, PASSWORD, register, uniqueEmail } from '../helpers/fixtures';
+import { comparable, median } from '../helpers/sameness';
 import { describeEachBackend } from '../helpers/store-backends';
 import { settled, theTokenMailed, tokensMailed } from './mail-log';
 
 function forgot(on: Target, email: string, headers: Record<string, string> = {}) {
   return request(on.http).post('/password/forgot').set(headers).send({ email });
-}
-
-/**
- * An answer with what may differ between two requests taken out, as login.test.ts compares logins:
- * the date, the request id, the per-address counter, the seconds to each window's reset (counted
- * on the real clock) and the rate-limit partition keys (an opaque hash of what was sent).
- */
-function comparable(res: request.Response) {
-  const headers = { ...res.headers } as Record<string, string>;
-  delete headers.date;
-  delete headers['x-request-id'];
-  if (headers.ratelimit) headers.ratelimit = headers.ratelimit.replace(/"address"; r=\d+/, '"address"; r=*').replace(/; t=\d+/g, '; t=*');
-  if (headers['ratelimit-policy']) headers['ratelimit-policy'] = headers['ratelimit-policy'].replace(/; pk=:[^:]*:/g, '');
-  return { status: res.status, headers, text: res.text };
-}
-
-/** The median of a sample, in milliseconds. */
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 /** What a holding store waits for: the addresses whose look-up it holds, whether it holds the issue of links, and the gate that lets them through. */

@@ -2,15 +2,8 @@
 import { z } from 'zod';
 import { sessionListSchema, userResponseSchema } from '../response-schemas';
 import { deleteProfileBody } from '../schemas';
-import {
-  BAD_AUTHORIZATION,
-  BAD_BODY,
-  BEARER_ERRORS,
-  BODY_ERRORS,
-  FAILED_LOGIN_LIMIT,
-  HASHING_BUSY,
-  STORE_ERRORS,
-} from './common-errors';
+import { BAD_AUTHORIZATION_OR_JSON } from './common-errors';
+import { bearerErrors, passwordRecheckErrors } from './route-errors';
 import type { OperationSpec } from './types';
 
 const sessionId = z.object({
@@ -26,7 +19,7 @@ export const ACCOUNT_OPERATIONS: OperationSpec[] = [
     summary: 'The caller',
     auth: 'bearer',
     success: { status: 200, description: 'The account the access token stands for.', body: userResponseSchema },
-    errors: { ...BEARER_ERRORS, ...STORE_ERRORS },
+    errors: bearerErrors(),
   },
   {
     method: 'delete',
@@ -43,15 +36,7 @@ export const ACCOUNT_OPERATIONS: OperationSpec[] = [
     rateLimited: true,
     hashesPasswords: true,
     success: { status: 204, description: 'The account is deleted.' },
-    errors: {
-      ...BEARER_ERRORS,
-      invalid_request: `${BAD_BODY}; or ${BAD_AUTHORIZATION}`,
-      invalid_credentials: 'the password is wrong (counted as a failed login)',
-      ...BODY_ERRORS,
-      rate_limited: FAILED_LOGIN_LIMIT,
-      ...STORE_ERRORS,
-      unavailable: HASHING_BUSY,
-    },
+    errors: passwordRecheckErrors('the password is wrong (counted as a failed login)'),
   },
   {
     method: 'get',
@@ -62,7 +47,7 @@ export const ACCOUNT_OPERATIONS: OperationSpec[] = [
     description: '`current` marks the session of the access token used for this request.',
     auth: 'bearer',
     success: { status: 200, description: 'Live sessions, oldest first.', body: sessionListSchema },
-    errors: { ...BEARER_ERRORS, ...STORE_ERRORS },
+    errors: bearerErrors(),
   },
   {
     method: 'delete',
@@ -74,12 +59,12 @@ export const ACCOUNT_OPERATIONS: OperationSpec[] = [
     auth: 'bearer',
     pathParams: sessionId,
     success: { status: 204, description: 'The session has ended.' },
-    errors: {
-      ...BEARER_ERRORS,
-      invalid_request: `${BAD_AUTHORIZATION}, or a body that is not valid JSON`,
-      not_found: "no live session with this id belongs to the caller (another user's session included)",
-      ...BODY_ERRORS,
-      ...STORE_ERRORS,
-    },
+    errors: bearerErrors(
+      {
+        invalid_request: BAD_AUTHORIZATION_OR_JSON,
+        not_found: "no live session with this id belongs to the caller (another user's session included)",
+      },
+      { body: true },
+    ),
   },
 ];

@@ -2,7 +2,15 @@
 import { z } from 'zod';
 import { adminUserPageSchema, adminUserResponseSchema, adminUserSchema, auditPageSchema, sessionSchema } from '../response-schemas';
 import { adminCreateUserBody, adminUpdateUserBody, adminUserListQuery, auditQuery } from '../schemas';
-import { BAD_AUTHORIZATION, BAD_BODY, BEARER_ERRORS, BODY_ERRORS, HASHING_BUSY, MAIL_OFF, STORE_ERRORS } from './common-errors';
+import {
+  BAD_AUTHORIZATION,
+  BAD_AUTHORIZATION_OR_JSON,
+  BAD_BODY_OR_AUTHORIZATION,
+  BEARER_ERRORS,
+  HASHING_BUSY,
+  MAIL_OFF,
+} from './common-errors';
+import { routeErrors, type ErrorTail, type RouteErrorList } from './route-errors';
 import type { OperationSpec } from './types';
 
 const TAG = 'Admin';
@@ -48,9 +56,30 @@ const ADMIN_ERRORS = {
   insufficient_scope: 'the access token is valid but its role is not `admin`',
 } as const;
 
+function adminErrors(own: RouteErrorList, tail?: ErrorTail): RouteErrorList {
+  return routeErrors(ADMIN_ERRORS, own, tail);
+}
+
 const UNKNOWN_USER = 'no user has this id';
 
-const LAST_ADMIN = 'the user is the last active admin: promote another admin first';
+/**
+ * An admin's DELETE on one user, answered 204 once `done`: it takes no body, and an unknown id is
+ * a 404; `errors` adds what else may refuse it.
+ */
+function userAction(
+  op: Pick<OperationSpec, 'path' | 'operationId' | 'summary' | 'description'> & { done: string; errors?: RouteErrorList },
+): OperationSpec {
+  const { done, errors = {}, ...described } = op;
+  return {
+    method: 'delete',
+    ...described,
+    tag: TAG,
+    auth: 'admin',
+    pathParams: userId,
+    success: { status: 204, description: done },
+    errors: adminErrors({ invalid_request: BAD_AUTHORIZATION_OR_JSON, not_found: UNKNOWN_USER, ...errors }, { body: true }),
+  };
+}
 
 export const ADMIN_OPERATIONS: OperationSpec[] = [
   {
@@ -65,13 +94,11 @@ export const ADMIN_OPERATIONS: OperationSpec[] = [
     auth: 'admin',
     queryParams: listQuery,
     success: { status: 200, description: 'A page of users.', body: adminUserPageSchema },
-    errors: {
-      ...ADMIN_ERRORS,
+    errors: adminErrors({
       invalid_request:
         `${BAD_AUTHORIZATION}; or a query parameter that is not valid (a \`limit\` outside 1 to 200, a \`cursor\` this ` +
         'server did not hand out, a parameter given twice, an unknown one)',
-      ...STORE_ERRORS,
-    },
+    }),
   },
   {
     method: 'post',
@@ -86,15 +113,14 @@ export const ADMIN_OPERATIONS: OperationSpec[] = [
     body: { schema: adminCreateUserBody, required: true },
     hashesPasswords: true,
     success: { status: 201, description: 'The new account.', body: adminUserResponseSchema },
-    errors: {
-      ...ADMIN_ERRORS,
-      invalid_request: `${BAD_BODY}; or ${BAD_AUTHORIZATION}`,
-      email_taken: 'the email is already registered',
-      ...BODY_ERRORS,
-      ...STORE_ERRORS,
-      unavailable: HASHING_BUSY,
-      not_configured: `no \`password\` was given and ${MAIL_OFF}, so no invitation can go out`,
-    },
+    errors: adminErrors(
+      { invalid_request: BAD_BODY_OR_AUTHORIZATION, email_taken: 'the email is already registered' },
+      {
+        body: true,
+        unavailable: HASHING_BUSY,
+        notConfigured: `no \`password\` was given and ${MAIL_OFF}, so no invitation can go out`,
+      },
+    ),
   },
   {
     method: 'get',
@@ -105,7 +131,7 @@ export const ADMIN_OPERATIONS: OperationSpec[] = [
     auth: 'admin',
     pathParams: userId,
     success: { status: 200, description: 'The user and their sessions.', body: adminUserDetailSchema },
-    errors: { ...ADMIN_ERRORS, not_found: UNKNOWN_USER, ...STORE_ERRORS },
+    errors: adminErrors({ not_found: UNKNOWN_USER }),
   },
   {
     method: 'patch',
@@ -121,74 +147,41 @@ export const ADMIN_OPERATIONS: OperationSpec[] = [
     pathParams: userId,
     body: { schema: adminUpdateUserBody, required: true },
     success: { status: 200, description: 'The user as changed.', body: adminUserResponseSchema },
-    errors: {
-      ...ADMIN_ERRORS,
-      invalid_request: `${BAD_BODY}; or ${BAD_AUTHORIZATION}`,
-      not_found: UNKNOWN_USER,
-      last_admin: 'the change would demote or disable the last active admin: promote another admin first',
-      ...BODY_ERRORS,
-      ...STORE_ERRORS,
-    },
+    errors: adminErrors(
+      {
+        invalid_request: BAD_BODY_OR_AUTHORIZATION,
+        not_found: UNKNOWN_USER,
+        last_admin: 'the change would demote or disable the last active admin: promote another admin first',
+      },
+      { body: true },
+    ),
   },
-  {
-    method: 'delete',
+  userAction({
     path: '/admin/users/{id}',
     operationId: 'deleteUser',
-    tag: TAG,
     summary: 'Delete a user',
     description:
       'As `DELETE /profile` does: every session ends at once, the second factors and outstanding links are deleted, ' +
       'and the email can be registered again.',
-    auth: 'admin',
-    pathParams: userId,
-    success: { status: 204, description: 'The user is deleted.' },
-    errors: {
-      ...ADMIN_ERRORS,
-      invalid_request: `${BAD_AUTHORIZATION}, or a body that is not valid JSON`,
-      not_found: UNKNOWN_USER,
-      last_admin: LAST_ADMIN,
-      ...BODY_ERRORS,
-      ...STORE_ERRORS,
-    },
-  },
-  {
-    method: 'delete',
+    done: 'The user is deleted.',
+    errors: { last_admin: 'the user is the last active admin: promote another admin first' },
+  }),
+  userAction({
     path: '/admin/users/{id}/sessions',
     operationId: 'endUserSessions',
-    tag: TAG,
     summary: 'End every session of a user',
     description: 'Their refresh tokens and access tokens stop working at once, on every instance. They can log in again.',
-    auth: 'admin',
-    pathParams: userId,
-    success: { status: 204, description: 'Every session of the user has ended (there may have been none).' },
-    errors: {
-      ...ADMIN_ERRORS,
-      invalid_request: `${BAD_AUTHORIZATION}, or a body that is not valid JSON`,
-      not_found: UNKNOWN_USER,
-      ...BODY_ERRORS,
-      ...STORE_ERRORS,
-    },
-  },
-  {
-    method: 'delete',
+    done: 'Every session of the user has ended (there may have been none).',
+  }),
+  userAction({
     path: '/admin/users/{id}/mfa',
     operationId: 'removeUserFactors',
-    tag: TAG,
     summary: 'Remove every second factor of a user',
     description:
       'For a user who lost their authenticator and their recovery codes: the password alone signs in again, and ' +
       'they may enrol anew. Their sessions are left as they are.',
-    auth: 'admin',
-    pathParams: userId,
-    success: { status: 204, description: 'The user has no second factor (there may have been none).' },
-    errors: {
-      ...ADMIN_ERRORS,
-      invalid_request: `${BAD_AUTHORIZATION}, or a body that is not valid JSON`,
-      not_found: UNKNOWN_USER,
-      ...BODY_ERRORS,
-      ...STORE_ERRORS,
-    },
-  },
+    done: 'The user has no second factor (there may have been none).',
+  }),
   {
     method: 'get',
     path: '/admin/audit',
@@ -204,13 +197,11 @@ export const ADMIN_OPERATIONS: OperationSpec[] = [
     auth: 'admin',
     queryParams: auditListQuery,
     success: { status: 200, description: 'A page of audit events.', body: auditPageSchema },
-    errors: {
-      ...ADMIN_ERRORS,
+    errors: adminErrors({
       invalid_request:
         `${BAD_AUTHORIZATION}; or a query parameter that is not valid (a \`limit\` outside 1 to 200, a \`cursor\` not of the ` +
         'form this server hands out, a `type` that is not an event type, a `since` or `until` that is not an ISO 8601 time, ' +
         'a parameter given twice, an unknown one)',
-      ...STORE_ERRORS,
-    },
+    }),
   },
 ];

@@ -1,16 +1,8 @@
 // The documented operations of routes/auth-routes.ts: register, login, refresh, logout.
 import { loginBody, logoutBody, refreshBody, registerBody } from '../schemas';
 import { tokenResponseSchema, userResponseSchema } from '../response-schemas';
-import {
-  BAD_AUTHORIZATION,
-  BAD_BODY,
-  BEARER_ERRORS,
-  BODY_ERRORS,
-  FAILED_LOGIN_LIMIT,
-  HASHING_BUSY,
-  PER_ADDRESS_LIMIT,
-  STORE_ERRORS,
-} from './common-errors';
+import { BAD_AUTHORIZATION, BAD_BODY, BEARER_ERRORS, FAILED_LOGIN_LIMIT, HASHING_BUSY, PER_ADDRESS_LIMIT } from './common-errors';
+import { publicErrors } from './route-errors';
 import type { OperationSpec } from './types';
 
 const PER_SESSION_LIMIT =
@@ -34,15 +26,13 @@ export const AUTH_OPERATIONS: OperationSpec[] = [
     rateLimited: true,
     hashesPasswords: true,
     success: { status: 201, description: 'The new account, with `email_verified: false`.', body: userResponseSchema },
-    errors: {
-      invalid_request: BAD_BODY,
-      not_found: 'registration is closed on this server (`ALLOW_REGISTRATION=false`)',
-      email_taken: 'the email is already registered',
-      ...BODY_ERRORS,
-      rate_limited: PER_ADDRESS_LIMIT,
-      ...STORE_ERRORS,
-      unavailable: HASHING_BUSY,
-    },
+    errors: publicErrors(
+      {
+        not_found: 'registration is closed on this server (`ALLOW_REGISTRATION=false`)',
+        email_taken: 'the email is already registered',
+      },
+      { rateLimited: PER_ADDRESS_LIMIT, unavailable: HASHING_BUSY },
+    ),
   },
   {
     method: 'post',
@@ -64,17 +54,15 @@ export const AUTH_OPERATIONS: OperationSpec[] = [
     carriesTokens: true,
     hashesPasswords: true,
     success: { status: 200, description: 'Logged in.', body: tokenResponseSchema },
-    errors: {
-      invalid_request: BAD_BODY,
-      invalid_credentials: 'unknown email or wrong password (one identical answer for both)',
-      email_not_verified: 'the password is right, but `REQUIRE_EMAIL_VERIFICATION=true` and the address is not verified yet',
-      account_disabled: 'the password is right, but an admin disabled the account',
-      mfa_required: 'the password is right and TOTP is active: the body adds `mfa_token` and `expires_in`; send a code to `POST /login/mfa`',
-      ...BODY_ERRORS,
-      rate_limited: `${FAILED_LOGIN_LIMIT}; or ${PER_ADDRESS_LIMIT}`,
-      ...STORE_ERRORS,
-      unavailable: HASHING_BUSY,
-    },
+    errors: publicErrors(
+      {
+        invalid_credentials: 'unknown email or wrong password (one identical answer for both)',
+        email_not_verified: 'the password is right, but `REQUIRE_EMAIL_VERIFICATION=true` and the address is not verified yet',
+        account_disabled: 'the password is right, but an admin disabled the account',
+        mfa_required: 'the password is right and TOTP is active: the body adds `mfa_token` and `expires_in`; send a code to `POST /login/mfa`',
+      },
+      { rateLimited: `${FAILED_LOGIN_LIMIT}; or ${PER_ADDRESS_LIMIT}`, unavailable: HASHING_BUSY },
+    ),
   },
   {
     method: 'post',
@@ -97,15 +85,14 @@ export const AUTH_OPERATIONS: OperationSpec[] = [
     rateLimited: true,
     carriesTokens: true,
     success: { status: 200, description: 'A rotated pair.', body: tokenResponseSchema },
-    errors: {
-      invalid_request: BAD_BODY,
-      invalid_grant:
-        'no refresh token, or one that is invalid, expired, revoked or reused (reuse ends the session), or a session idle too long; ' +
-        'in cookie mode, two refresh cookies',
-      ...BODY_ERRORS,
-      rate_limited: PER_SESSION_LIMIT,
-      ...STORE_ERRORS,
-    },
+    errors: publicErrors(
+      {
+        invalid_grant:
+          'no refresh token, or one that is invalid, expired, revoked or reused (reuse ends the session), or a session idle too long; ' +
+          'in cookie mode, two refresh cookies',
+      },
+      { rateLimited: PER_SESSION_LIMIT },
+    ),
   },
   {
     method: 'post',
@@ -120,13 +107,12 @@ export const AUTH_OPERATIONS: OperationSpec[] = [
     body: { schema: logoutBody, required: false },
     cookieMode: { readsCookie: true, setCookie: 'the `__Host-refresh_token` cookie is cleared (`Max-Age=0`).' },
     success: { status: 204, description: 'Logged out (or already logged out).' },
-    errors: {
+    // Not bearerErrors: either credential will do, so a missing access token alone is no error.
+    errors: publicErrors({
       invalid_request: `${BAD_BODY}; ${BAD_AUTHORIZATION}; or the two tokens belong to different sessions`,
       unauthorized: 'neither a refresh token nor an access token',
       invalid_token: BEARER_ERRORS.invalid_token,
       invalid_grant: 'the refresh token is not one of this server (forged, malformed); in cookie mode, two refresh cookies',
-      ...BODY_ERRORS,
-      ...STORE_ERRORS,
-    },
+    }),
   },
 ];

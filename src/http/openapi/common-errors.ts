@@ -7,6 +7,12 @@ export const BAD_BODY =
 export const BAD_AUTHORIZATION =
   'the `Authorization` header breaks RFC 6750 (`Bearer` alone, two tokens, two headers) or a token is in the query string';
 
+/** The 400 of a protected route that takes a body: the body, or the `Authorization` header. */
+export const BAD_BODY_OR_AUTHORIZATION = `${BAD_BODY}; or ${BAD_AUTHORIZATION}`;
+
+/** The 400 of a protected route that takes no body: the header, or a body sent anyway that is not JSON. */
+export const BAD_AUTHORIZATION_OR_JSON = `${BAD_AUTHORIZATION}, or a body that is not valid JSON`;
+
 export const BODY_ERRORS = {
   payload_too_large: `the body is over ${BODY_LIMIT.replace('kb', ' kB')}`,
   unsupported_media_type: 'a body that is not `application/json` (or is compressed, or not UTF-8)',

@@ -1,17 +1,8 @@
 // The documented operations of routes/password-routes.ts and routes/email-routes.ts: password change and reset, email verification.
 import { acceptedSchema, tokenResponseSchema, userResponseSchema } from '../response-schemas';
 import { emailVerifyBody, emptyBody, passwordChangeBody, passwordForgotBody, passwordResetBody } from '../schemas';
-import {
-  BAD_AUTHORIZATION,
-  BAD_BODY,
-  BEARER_ERRORS,
-  BODY_ERRORS,
-  FAILED_LOGIN_LIMIT,
-  HASHING_BUSY,
-  MAIL_OFF,
-  PER_ADDRESS_LIMIT,
-  STORE_ERRORS,
-} from './common-errors';
+import { BAD_AUTHORIZATION, HASHING_BUSY, MAIL_OFF, PER_ADDRESS_LIMIT } from './common-errors';
+import { bearerErrors, passwordRecheckErrors, publicErrors } from './route-errors';
 import type { OperationSpec } from './types';
 
 const TAG = 'Password and email';
@@ -44,15 +35,7 @@ export const LIFECYCLE_OPERATIONS: OperationSpec[] = [
     carriesTokens: true,
     hashesPasswords: true,
     success: { status: 200, description: 'The password is changed; the tokens of the new session.', body: tokenResponseSchema },
-    errors: {
-      ...BEARER_ERRORS,
-      invalid_request: `${BAD_BODY}; or ${BAD_AUTHORIZATION}`,
-      invalid_credentials: 'the current password is wrong (counted as a failed login)',
-      ...BODY_ERRORS,
-      rate_limited: FAILED_LOGIN_LIMIT,
-      ...STORE_ERRORS,
-      unavailable: HASHING_BUSY,
-    },
+    errors: passwordRecheckErrors('the current password is wrong (counted as a failed login)'),
   },
   {
     method: 'post',
@@ -68,13 +51,7 @@ export const LIFECYCLE_OPERATIONS: OperationSpec[] = [
     body: { schema: passwordForgotBody, required: true },
     rateLimited: true,
     success: { status: 202, description: 'Accepted; a mail follows if the address has an account.', body: acceptedSchema },
-    errors: {
-      invalid_request: BAD_BODY,
-      ...BODY_ERRORS,
-      rate_limited: PER_ADDRESS_LIMIT,
-      ...STORE_ERRORS,
-      not_configured: MAIL_OFF,
-    },
+    errors: publicErrors({}, { rateLimited: PER_ADDRESS_LIMIT, notConfigured: MAIL_OFF }),
   },
   {
     method: 'post',
@@ -91,15 +68,10 @@ export const LIFECYCLE_OPERATIONS: OperationSpec[] = [
     rateLimited: true,
     hashesPasswords: true,
     success: { status: 204, description: 'The password is set; log in with it.' },
-    errors: {
-      invalid_request: BAD_BODY,
-      invalid_grant: badLink('reset', 'not a reset token (a verification token)'),
-      ...BODY_ERRORS,
-      rate_limited: PER_ADDRESS_LIMIT,
-      ...STORE_ERRORS,
-      unavailable: HASHING_BUSY,
-      not_configured: MAIL_OFF,
-    },
+    errors: publicErrors(
+      { invalid_grant: badLink('reset', 'not a reset token (a verification token)') },
+      { rateLimited: PER_ADDRESS_LIMIT, unavailable: HASHING_BUSY, notConfigured: MAIL_OFF },
+    ),
   },
   {
     method: 'post',
@@ -115,14 +87,10 @@ export const LIFECYCLE_OPERATIONS: OperationSpec[] = [
     body: { schema: emailVerifyBody, required: true },
     rateLimited: true,
     success: { status: 200, description: 'The account, now with `email_verified: true`.', body: userResponseSchema },
-    errors: {
-      invalid_request: BAD_BODY,
-      invalid_grant: badLink('verification', 'not a verification token (a reset token)'),
-      ...BODY_ERRORS,
-      rate_limited: PER_ADDRESS_LIMIT,
-      ...STORE_ERRORS,
-      not_configured: MAIL_OFF,
-    },
+    errors: publicErrors(
+      { invalid_grant: badLink('verification', 'not a verification token (a reset token)') },
+      { rateLimited: PER_ADDRESS_LIMIT, notConfigured: MAIL_OFF },
+    ),
   },
   {
     method: 'post',
@@ -136,12 +104,9 @@ export const LIFECYCLE_OPERATIONS: OperationSpec[] = [
     auth: 'bearer',
     body: { schema: emptyBody, required: false },
     success: { status: 202, description: 'Accepted; a mail follows unless the address is verified or one went out just now.', body: acceptedSchema },
-    errors: {
-      ...BEARER_ERRORS,
-      invalid_request: `${BAD_AUTHORIZATION}; or a body with a field, or one that is not valid JSON`,
-      ...BODY_ERRORS,
-      ...STORE_ERRORS,
-      not_configured: MAIL_OFF,
-    },
+    errors: bearerErrors(
+      { invalid_request: `${BAD_AUTHORIZATION}; or a body with a field, or one that is not valid JSON` },
+      { body: true, notConfigured: MAIL_OFF },
+    ),
   },
 ];

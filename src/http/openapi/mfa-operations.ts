@@ -1,7 +1,8 @@
 // The documented operations of routes/mfa-routes.ts: TOTP enrolment, confirmation and removal, and the second step of a sign-in.
 import { recoveryCodesSchema, tokenResponseSchema, totpEnrolmentSchema } from '../response-schemas';
 import { emptyBody, loginMfaBody, totpConfirmBody, totpDeleteBody } from '../schemas';
-import { BAD_BODY, BEARER_ERRORS, BODY_ERRORS, FAILED_LOGIN_LIMIT, PER_ADDRESS_LIMIT, STORE_ERRORS } from './common-errors';
+import { BAD_BODY, BAD_BODY_OR_AUTHORIZATION, FAILED_LOGIN_LIMIT, PER_ADDRESS_LIMIT } from './common-errors';
+import { bearerErrors, publicErrors } from './route-errors';
 import type { OperationSpec } from './types';
 
 const TAG = 'Authentication';
@@ -20,13 +21,10 @@ export const MFA_OPERATIONS: OperationSpec[] = [
     auth: 'bearer',
     body: { schema: emptyBody, required: false },
     success: { status: 200, description: 'The pending secret and its otpauth URI.', body: totpEnrolmentSchema },
-    errors: {
-      ...BEARER_ERRORS,
-      mfa_already_enabled: 'TOTP is already active: remove it first with `DELETE /mfa/totp`',
-      ...BODY_ERRORS,
-      ...STORE_ERRORS,
-      not_configured: KEY_MISSING,
-    },
+    errors: bearerErrors(
+      { mfa_already_enabled: 'TOTP is already active: remove it first with `DELETE /mfa/totp`' },
+      { body: true, notConfigured: KEY_MISSING },
+    ),
   },
   {
     method: 'post',
@@ -40,15 +38,14 @@ export const MFA_OPERATIONS: OperationSpec[] = [
     auth: 'bearer',
     body: { schema: totpConfirmBody, required: true },
     success: { status: 200, description: 'TOTP is active; the recovery codes.', body: recoveryCodesSchema },
-    errors: {
-      ...BEARER_ERRORS,
-      invalid_request: `${BAD_BODY}; or no enrolment is pending`,
-      invalid_mfa_code: 'the code is not the current one of the pending secret',
-      mfa_already_enabled: 'TOTP is already active',
-      ...BODY_ERRORS,
-      ...STORE_ERRORS,
-      not_configured: KEY_MISSING,
-    },
+    errors: bearerErrors(
+      {
+        invalid_request: `${BAD_BODY}; or no enrolment is pending`,
+        invalid_mfa_code: 'the code is not the current one of the pending secret',
+        mfa_already_enabled: 'TOTP is already active',
+      },
+      { body: true, notConfigured: KEY_MISSING },
+    ),
   },
   {
     method: 'delete',
@@ -61,16 +58,14 @@ export const MFA_OPERATIONS: OperationSpec[] = [
     body: { schema: totpDeleteBody, required: true },
     rateLimited: true,
     success: { status: 204, description: 'TOTP is off; the factor and its recovery codes are gone.' },
-    errors: {
-      ...BEARER_ERRORS,
-      invalid_request: `${BAD_BODY}; or ${BEARER_ERRORS.invalid_request}`,
-      invalid_mfa_code: 'the code is wrong or was already used (counted as a failed login)',
-      not_found: 'TOTP is not active for this account',
-      ...BODY_ERRORS,
-      rate_limited: FAILED_LOGIN_LIMIT,
-      ...STORE_ERRORS,
-      not_configured: KEY_MISSING,
-    },
+    errors: bearerErrors(
+      {
+        invalid_request: BAD_BODY_OR_AUTHORIZATION,
+        invalid_mfa_code: 'the code is wrong or was already used (counted as a failed login)',
+        not_found: 'TOTP is not active for this account',
+      },
+      { body: true, rateLimited: FAILED_LOGIN_LIMIT, notConfigured: KEY_MISSING },
+    ),
   },
   {
     method: 'post',
@@ -88,15 +83,13 @@ export const MFA_OPERATIONS: OperationSpec[] = [
     rateLimited: true,
     carriesTokens: true,
     success: { status: 200, description: 'Logged in.', body: tokenResponseSchema },
-    errors: {
-      invalid_request: BAD_BODY,
-      invalid_mfa_code: 'the code is wrong, already used, or not of this account',
-      invalid_grant: 'the `mfa_token` is invalid, used, expired (300 s), or void after 5 wrong codes: log in again',
-      account_disabled: 'the code is right, but an admin disabled the account after its password was checked',
-      ...BODY_ERRORS,
-      rate_limited: `${FAILED_LOGIN_LIMIT}; or ${PER_ADDRESS_LIMIT}`,
-      ...STORE_ERRORS,
-      not_configured: KEY_MISSING,
-    },
+    errors: publicErrors(
+      {
+        invalid_mfa_code: 'the code is wrong, already used, or not of this account',
+        invalid_grant: 'the `mfa_token` is invalid, used, expired (300 s), or void after 5 wrong codes: log in again',
+        account_disabled: 'the code is right, but an admin disabled the account after its password was checked',
+      },
+      { rateLimited: `${FAILED_LOGIN_LIMIT}; or ${PER_ADDRESS_LIMIT}`, notConfigured: KEY_MISSING },
+    ),
   },
 ];

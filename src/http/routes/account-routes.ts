@@ -11,7 +11,7 @@ import { accountForLimits, type RateLimiters } from '../rate-limits';
 import { defineRoute } from '../routing';
 import { deleteProfileBody } from '../schemas';
 import { sendJson } from '../send-json';
-import { parseBody } from '../validate';
+import { validBody } from '../validate';
 
 export interface AccountRoutesDeps {
   accounts: AccountService;
@@ -47,10 +47,7 @@ export function accountRoutes({ sessions, verifyToken, accounts, profile, deleti
     delete: [
       limiters.perAddress,
       verifyToken,
-      (req, _res, next) => {
-        req.body = parseBody(deleteProfileBody, req.body);
-        next();
-      },
+      validBody(deleteProfileBody),
       accountForLimits((id) => accounts.findById(id)),
       limiters.failedLogins,
       async (req, res) => {

@@ -2,7 +2,7 @@
 import { Router, type RequestHandler } from 'express';
 import type { AdminService } from '../../auth/admin-service';
 import type { AuditTrail } from '../../auth/audit-trail';
-import type { AuditStore } from '../../stores/types';
+import type { AuditDetailValue, AuditEventType, AuditStore } from '../../stores/types';
 import { auditContext } from '../audit-context';
 import { adminUserJson, auditEventJson, sessionJson, type MfaStatus } from '../presenters';
 import { defineRoute } from '../routing';
@@ -26,6 +26,16 @@ export function adminRoutes({ admin, mfa, verifyToken, audit, auditLog }: AdminR
   const guard = [verifyToken, requireRole('admin')];
   const present = async (user: Parameters<typeof adminUserJson>[0]) => adminUserJson(user, await mfa.isEnabled(user.id));
   const userId = (params: Record<string, unknown>) => String(params.id);
+  /** An action on one user, answered 204 once done and then recorded as `event`. */
+  const userAction = (act: (id: string) => Promise<unknown>, event: AuditEventType, details: Record<string, AuditDetailValue>): RequestHandler[] => [
+    ...guard,
+    async (req, res) => {
+      const id = userId(req.params);
+      await act(id);
+      res.status(204).end();
+      audit.record(event, id, auditContext(req), details);
+    },
+  ];
 
   defineRoute(router, '/admin/users', {
     get: [
@@ -75,36 +85,15 @@ export function adminRoutes({ admin, mfa, verifyToken, audit, auditLog }: AdminR
         if (before.disabled !== user.disabled) audit.record(user.disabled ? 'user.disabled' : 'user.enabled', user.id, context);
       },
     ],
-    delete: [
-      ...guard,
-      async (req, res) => {
-        await admin.remove(userId(req.params));
-        res.status(204).end();
-        audit.record('user.deleted', userId(req.params), auditContext(req), { by: 'admin' });
-      },
-    ],
+    delete: userAction((id) => admin.remove(id), 'user.deleted', { by: 'admin' }),
   });
 
   defineRoute(router, '/admin/users/:id/sessions', {
-    delete: [
-      ...guard,
-      async (req, res) => {
-        await admin.endSessions(userId(req.params));
-        res.status(204).end();
-        audit.record('session.ended', userId(req.params), auditContext(req), { all: true });
-      },
-    ],
+    delete: userAction((id) => admin.endSessions(id), 'session.ended', { all: true }),
   });
 
   defineRoute(router, '/admin/users/:id/mfa', {
-    delete: [
-      ...guard,
-      async (req, res) => {
-        await admin.removeFactors(userId(req.params));
-        res.status(204).end();
-        audit.record('mfa.disabled', userId(req.params), auditContext(req), { by: 'admin' });
-      },
-    ],
+    delete: userAction((id) => admin.removeFactors(id), 'mfa.disabled', { by: 'admin' }),
   });
 
   defineRoute(router, '/admin/audit', {

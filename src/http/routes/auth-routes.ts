@@ -22,7 +22,7 @@ import { sendTokens } from '../send-tokens';
 import { auditContext } from '../audit-context';
 import { clientInfo } from '../client-info';
 import { loginBody, logoutBody, refreshBody, registerBody } from '../schemas';
-import { parseBody } from '../validate';
+import { parseBody, validBody } from '../validate';
 import { checkAccessToken } from '../verify-token';
 
 export interface AuthRoutesDeps {
@@ -139,10 +139,7 @@ export function authRoutes(deps: AuthRoutesDeps): Router {
   defineRoute(router, '/login', {
     post: [
       limiters.perAddress,
-      (req, _res, next) => {
-        req.body = parseBody(loginBody, req.body);
-        next();
-      },
+      validBody(loginBody),
       limiters.failedLogins,
       async (req, res, next) => {
         const { email, password } = req.body as { email: string; password: string };

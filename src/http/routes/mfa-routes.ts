@@ -16,7 +16,7 @@ import { defineRoute, onRouteError } from '../routing';
 import { emptyBody, loginMfaBody, totpConfirmBody, totpDeleteBody } from '../schemas';
 import { sendJson } from '../send-json';
 import { sendTokens } from '../send-tokens';
-import { parseBody } from '../validate';
+import { parseBody, validBody } from '../validate';
 
 export interface MfaRoutesDeps {
   accounts: AccountService;
@@ -53,10 +53,7 @@ export function mfaRoutes({ accounts, mfa, sessions, limiters, verifyToken, cloc
     ],
     delete: [
       verifyToken,
-      (req, _res, next) => {
-        req.body = parseBody(totpDeleteBody, req.body);
-        next();
-      },
+      validBody(totpDeleteBody),
       // A wrong code here is a wrong code at sign-in: it counts against the same budget.
       accountForLimits((id) => accounts.findById(id)),
       limiters.failedLogins,

@@ -16,7 +16,7 @@ import { defineRoute } from '../routing';
 import { passwordChangeBody, passwordForgotBody, passwordResetBody } from '../schemas';
 import { sendJson } from '../send-json';
 import { sendTokens } from '../send-tokens';
-import { parseBody } from '../validate';
+import { parseBody, validBody } from '../validate';
 import { requireMail } from './require-mail';
 
 export interface PasswordRoutesDeps {
@@ -44,10 +44,7 @@ export function passwordRoutes({ accounts, passwords, sessions, mail, limiters, 
       limiters.perAddress,
       verifyToken,
       limiters.passwordChanges,
-      (req, _res, next) => {
-        req.body = parseBody(passwordChangeBody, req.body);
-        next();
-      },
+      validBody(passwordChangeBody),
       accountForLimits((id) => accounts.findById(id)),
       limiters.failedLogins,
       async (req, res, next) => {
