@@ -1,10 +1,14 @@
 // The storage section: where the records live (PostgreSQL, an embedded PGlite directory, Redis) or, by default, in memory.
 import path from 'node:path';
 import { z } from 'zod';
-import { optionalUrl, type Parsed } from './fields';
+import { parseRedisTarget, REDIS_URL_FORMS } from '../stores/redis/target';
+import type { Parsed } from './fields';
 
 export interface StorageConfig {
-  /** Shared stores for several instances; null keeps every store in this process's memory. */
+  /**
+   * Shared stores for several instances; null keeps every store in this process's memory. `url`
+   * names one Redis (redis://, rediss://) or a Redis Cluster (redis+cluster://, rediss+cluster://).
+   */
   readonly redis: { readonly url: string; readonly keyPrefix: string } | null;
   /**
    * The database that holds the records, in the schema `schema`: a PostgreSQL server, or an
@@ -16,12 +20,12 @@ export interface StorageConfig {
     | null;
 }
 
-// Never echo the value: a Redis URL usually carries a password (optionalUrl names the forms only).
+// Never echo the value: a Redis URL usually carries a password (the message names the forms only).
 const redisUrl = () =>
-  optionalUrl(
-    (url) => (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '',
-    'must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379',
-  );
+  z
+    .string()
+    .optional()
+    .refine((text) => text === undefined || parseRedisTarget(text) !== null, { error: REDIS_URL_FORMS });
 
 type DatabaseLocation = { kind: 'postgres'; url: string } | { kind: 'pglite'; directory: string };
 
@@ -94,7 +98,10 @@ export const storageVariables = {
   REDIS_KEY_PREFIX: z
     .string()
     .default('auth:')
-    .refine((text) => /^[\x21-\x7e]{1,64}$/.test(text), { message: 'must be 1 to 64 printable characters without spaces' }),
+    .refine((text) => /^[\x21-\x7e]{1,64}$/.test(text), { message: 'must be 1 to 64 printable characters without spaces' })
+    // On a cluster the keys' hash tags follow the prefix: "{}" in it would make Redis hash whole
+    // names, and a script's keys would land in different slots.
+    .refine((text) => !text.includes('{}'), { message: 'must not contain "{}" (Redis Cluster hash tags)' }),
   DATABASE_URL: databaseUrl(),
   DATABASE_SCHEMA: schemaName(),
 };

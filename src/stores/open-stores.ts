@@ -4,7 +4,7 @@ import type { Clock } from '../lib/clock';
 import type { Logger } from '../lib/logger';
 import { createMemoryStores } from './memory';
 import { createRedisStores } from './redis';
-import { describeRedisUrl, guarded, openClient } from './redis/connection';
+import { describeRedisUrl, guarded, isCluster, openClient } from './redis/connection';
 import { redisKeys } from './redis/keys';
 import { RedisRateLimitCounter } from './redis/redis-rate-limits';
 import { openSqlStores } from './sql';
@@ -90,7 +90,7 @@ function redisRateLimits(redis: NonNullable<Config['redis']>, clock: Clock) {
   const client = openClient(redis.url, 'auth-server:rate-limits');
   client.on('error', () => undefined);
   return {
-    counter: new RedisRateLimitCounter(client, redisKeys(redis.keyPrefix), clock),
+    counter: new RedisRateLimitCounter(client, redisKeys(redis.keyPrefix, isCluster(client) ? 'cluster' : 'single'), clock),
     ping: async () => {
       await guarded(client.ping());
     },

@@ -1,4 +1,4 @@
-// Two real server processes on one Redis, through HTTP: one product across instances, restarts that lose nothing, and start-up rules.
+// Two real server processes on one Redis and on a Redis Cluster, through HTTP: one product across instances, restarts that lose nothing, and start-up rules.
 import {
   acceptsConnections,
   freePort,
@@ -9,7 +9,7 @@ import {
   type RunningChild,
 } from '../helpers/child-process';
 import { eventually } from '../helpers/eventually';
-import { deleteKeys, describeWithRedis, uniquePrefix } from '../helpers/redis';
+import { deleteKeys, describeWithRedis, describeWithRedisCluster, uniquePrefix } from '../helpers/redis';
 import { TcpProxy } from '../helpers/tcp-proxy';
 
 const PASSWORD = 'correct horse battery staple';
@@ -63,7 +63,10 @@ function expectJsonError(res: JsonResponse, status: number, error: string) {
   expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
 }
 
-describeWithRedis('two server processes on one Redis', (url) => {
+describeWithRedis('two server processes on one Redis', (url) => twoInstances(url));
+describeWithRedisCluster('two server processes on a Redis Cluster', (url) => twoInstances(url));
+
+function twoInstances(url: string): void {
   const prefix = uniquePrefix();
   let env: Record<string, string>;
   let a: Instance;
@@ -149,7 +152,7 @@ describeWithRedis('two server processes on one Redis', (url) => {
     expect((await call(b, 'POST', '/refresh', { refresh_token: first.refresh_token })).status).toBe(200);
     expect((await call(a, 'POST', '/login', { email, password: PASSWORD })).status).toBe(200);
   });
-});
+}
 
 describeWithRedis('starting outside production while Redis is unreachable', (url) => {
   const prefix = uniquePrefix();
@@ -191,6 +194,24 @@ describe('starting in production with an unreachable REDIS_URL', () => {
     const exit = await child.waitForExit(20_000);
     expect(exit.code).toBe(1);
     expect(child.stderr()).toContain(`Start-up failed: cannot reach Redis at redis://127.0.0.1:${redisPort}/0 (REDIS_URL): ECONNREFUSED`);
+    expect(child.stdout() + child.stderr()).not.toMatch(/qq-redis-password|admin:/);
+    expect(child.stdout()).not.toMatch(/listening/);
+    await expect(acceptsConnections(port)).resolves.toBe(false);
+  });
+});
+
+describe('starting in production with an unreachable Redis Cluster', () => {
+  it('exits non-zero before listening, naming the nodes it could not reach, never the password', async () => {
+    const [first, second] = [await freePort(), await freePort()];
+    const { child, port } = await spawnServer({
+      NODE_ENV: 'production',
+      MFA_ENCRYPTION_KEY: 'q1Z0mC8yH3vKp7tW2sR9xL4bN6dF5gJ0aE1uI8oY3Tk=',
+      REDIS_URL: `redis+cluster://admin:qq-redis-password@127.0.0.1:${first},127.0.0.1:${second}`,
+    });
+
+    const exit = await child.waitForExit(20_000);
+    expect(exit.code).toBe(1);
+    expect(child.stderr()).toContain(`Start-up failed: cannot reach Redis at redis+cluster://127.0.0.1:${first},127.0.0.1:${second} (REDIS_URL): no node of the cluster answered`);
     expect(child.stdout() + child.stderr()).not.toMatch(/qq-redis-password|admin:/);
     expect(child.stdout()).not.toMatch(/listening/);
     await expect(acceptsConnections(port)).resolves.toBe(false);

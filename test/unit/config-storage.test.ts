@@ -1,7 +1,9 @@
-// loadConfig and the database: DATABASE_URL (PostgreSQL or an embedded PGlite directory) and DATABASE_SCHEMA, refused without echoing.
+// loadConfig and storage: DATABASE_URL (PostgreSQL or an embedded PGlite directory), DATABASE_SCHEMA and a Redis Cluster's REDIS_URL, refused without echoing.
 import path from 'node:path';
 import { loadConfig, type Config } from '../../src/config';
 import { configError, STRONG_SECRETS as STRONG } from '../helpers/config-errors';
+import { describeRedisUrl } from '../../src/stores/redis/connection';
+import { parseRedisTarget, REDIS_URL_FORMS } from '../../src/stores/redis/target';
 
 /** The ConfigError drawn by `env` on top of strong secrets. */
 function storageError(env: Record<string, string | undefined>) {
@@ -100,4 +102,64 @@ it('freezes the database settings with the rest of the config', () => {
   expect(() => {
     (database as { directory: string }).directory = '/tmp/elsewhere';
   }).toThrow(TypeError);
+});
+
+describe('REDIS_URL for a Redis Cluster', () => {
+  const FORMS = `REDIS_URL: ${REDIS_URL_FORMS}`;
+
+  it.each([
+    'redis+cluster://10.0.0.1:7000,10.0.0.2:7000,10.0.0.3:7000',
+    'rediss+cluster://auth:pw@cache-1.internal:6380,cache-2.internal:6380/0',
+    'redis+cluster://[::1]:7000',
+  ])('takes %s as it is, with the default key prefix', (url) => {
+    expect(load({ REDIS_URL: url }).redis).toEqual({ url, keyPrefix: 'auth:' });
+  });
+
+  it('reads the nodes, the credentials (percent-decoded) and TLS from the URL', () => {
+    expect(parseRedisTarget('rediss+cluster://auth:p%40ss@cache-1.internal:6380,[::1],10.0.0.3:7000/')).toEqual({
+      kind: 'cluster',
+      nodes: [
+        { host: 'cache-1.internal', port: 6380 },
+        { host: '::1', port: 6379 },
+        { host: '10.0.0.3', port: 7000 },
+      ],
+      username: 'auth',
+      password: 'p@ss',
+      tls: true,
+    });
+    expect(parseRedisTarget('redis+cluster://:secret@10.0.0.1:7000')).toEqual({
+      kind: 'cluster',
+      nodes: [{ host: '10.0.0.1', port: 7000 }],
+      username: undefined,
+      password: 'secret',
+      tls: false,
+    });
+    expect(parseRedisTarget('redis://:secret@10.0.0.1:6379/2')).toEqual({ kind: 'single', url: 'redis://:secret@10.0.0.1:6379/2' });
+  });
+
+  it.each([
+    'redis+cluster://',
+    'redis+cluster://:secret@',
+    'redis+cluster://secret-host:7000,',
+    'redis+cluster://secret-host:70000',
+    'redis+cluster://secret-host:7000/2',
+    'redis+cluster://secret-host:7000?secret=1',
+    'redis+cluster:secret-host:7000',
+    'redis+sentinel://secret-host:7000',
+  ])('refuses %j, naming the variable and the accepted forms, never the value', (url) => {
+    const error = storageError({ REDIS_URL: url });
+    expect(error.problems).toEqual([FORMS]);
+    expect(error.message).not.toContain('secret');
+  });
+
+  it('shows the nodes of a cluster URL in messages, never its credentials', () => {
+    expect(describeRedisUrl('rediss+cluster://auth:secret@cache-1.internal:6380,[::1]:7000')).toBe('rediss+cluster://cache-1.internal:6380,[::1]:7000');
+  });
+
+  it('refuses a REDIS_KEY_PREFIX holding "{}": the hash tags that keep a script\'s keys in one slot would not work', () => {
+    expect(storageError({ REDIS_URL: 'redis+cluster://10.0.0.1:7000', REDIS_KEY_PREFIX: 'shop{}:' }).problems).toEqual([
+      'REDIS_KEY_PREFIX: must not contain "{}" (Redis Cluster hash tags)',
+    ]);
+    expect(load({ REDIS_URL: 'redis+cluster://10.0.0.1:7000', REDIS_KEY_PREFIX: '{shop}:' }).redis?.keyPrefix).toBe('{shop}:');
+  });
 });

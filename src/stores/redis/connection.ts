@@ -1,7 +1,11 @@
 // Redis connections of the stores: fail fast while Redis is away, reconnect by themselves, never print a password.
 import { createHash } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { AppError } from '../../errors';
+import { describeRedisTarget, parseRedisTarget, type ClusterNode } from './target';
+
+/** A connection for commands: to one Redis, or to a Redis Cluster (which routes each command by its key). */
+export type RedisClient = Redis | Cluster;
 
 /** How long one command may take before the request that needs it gets a 503. */
 export const COMMAND_TIMEOUT_MS = 1000;
@@ -14,30 +18,100 @@ export const COMMAND_TIMEOUT_MS = 1000;
  */
 export const EXPIRY_MARGIN_MS = 60_000;
 
-/** Opens a client that starts connecting at once and keeps reconnecting until closed. */
-export function openClient(url: string, name: string): Redis {
-  const options: RedisOptions = {
-    connectionName: name,
-    // A command while disconnected fails at once (a fast 503) instead of waiting in a queue.
+/** What every connection shares: fail fast while Redis is away, reconnect by itself. */
+const BASE_OPTIONS: RedisOptions = {
+  // A command while disconnected fails at once (a fast 503) instead of waiting in a queue.
+  enableOfflineQueue: false,
+  // Commands in flight when the connection drops fail too, instead of being re-sent much later.
+  maxRetriesPerRequest: 0,
+  commandTimeout: COMMAND_TIMEOUT_MS,
+  // A socket that stops answering (Redis frozen, a network partition) is dropped and reconnected.
+  socketTimeout: 2 * COMMAND_TIMEOUT_MS,
+  connectTimeout: 2000,
+  // The revocation feed resubscribes itself, and then re-reads what it may have missed.
+  autoResubscribe: false,
+};
+
+const retryDelay = (attempt: number) => Math.min(attempt * 100, 1000);
+
+/**
+ * Opens a client for commands that starts connecting at once and keeps reconnecting until closed:
+ * a plain connection for redis:// and rediss://, ioredis's cluster client for redis+cluster://.
+ */
+export function openClient(url: string, name: string): RedisClient {
+  const target = parseRedisTarget(url);
+  if (target?.kind !== 'cluster') return new Redis(url, { ...BASE_OPTIONS, connectionName: name, retryStrategy: retryDelay });
+  const options: ClusterOptions = {
+    redisOptions: { ...BASE_OPTIONS, ...nodeCredentials(target), connectionName: name },
     enableOfflineQueue: false,
-    // Commands in flight when the connection drops fail too, instead of being re-sent much later.
-    maxRetriesPerRequest: 0,
-    commandTimeout: COMMAND_TIMEOUT_MS,
-    // A socket that stops answering (Redis frozen, a network partition) is dropped and reconnected.
-    socketTimeout: 2 * COMMAND_TIMEOUT_MS,
-    connectTimeout: 2000,
-    retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
-    // The revocation feed resubscribes itself, and then re-reads what it may have missed.
-    autoResubscribe: false,
+    clusterRetryStrategy: retryDelay,
+    // Reads from replicas could miss a write made a moment before: every command goes to the primary.
+    scaleReads: 'master',
+    // A failover or a slot on the move: ask again shortly, a bounded number of times.
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnTryAgain: 100,
+    slotsRefreshTimeout: 2000,
+    // With TLS the certificates name the hosts as given, not the addresses they resolve to.
+    ...(target.tls ? { dnsLookup: (address: string, done: (error: null, address: string) => void) => done(null, address) } : {}),
   };
-  return new Redis(url, options);
+  return new Cluster(target.nodes, options);
 }
 
-/** Scheme, host, port and database of a Redis URL: what a message may show (never the credentials). */
+/**
+ * Opens the connection the revocation feed listens on. On a cluster a classic PUBLISH reaches
+ * every node, so one plain connection to any node hears every message; unlike the cluster
+ * client's own subscriber, it tells the feed when it drops (so that the feed reads back what it
+ * missed) and its heartbeat PING travels on the very socket that carries the messages. When that
+ * node is gone, each reconnection tries the next node the cluster client knows of.
+ */
+export function openSubscriber(url: string, name: string, client: RedisClient): Redis {
+  const target = parseRedisTarget(url);
+  if (target?.kind !== 'cluster') return new Redis(url, { ...BASE_OPTIONS, connectionName: name, retryStrategy: retryDelay });
+  const seeds = target.nodes;
+  let turn = 0;
+  const subscriber: Redis = new Redis({
+    ...BASE_OPTIONS,
+    ...nodeCredentials(target),
+    connectionName: name,
+    host: seeds[0]!.host,
+    port: seeds[0]!.port,
+    retryStrategy: (attempt) => {
+      const known = client instanceof Cluster ? client.nodes('all').map((node) => ({ host: node.options.host, port: node.options.port })) : [];
+      const candidates = unique([...known, ...seeds]);
+      turn += 1;
+      const next = candidates[turn % candidates.length]!;
+      // ioredis reads host and port from its options at each connection attempt.
+      subscriber.options.host = next.host;
+      subscriber.options.port = next.port;
+      return retryDelay(attempt);
+    },
+  });
+  return subscriber;
+}
+
+function nodeCredentials(target: { username?: string; password?: string; tls: boolean }): RedisOptions {
+  return {
+    ...(target.username === undefined ? {} : { username: target.username }),
+    ...(target.password === undefined ? {} : { password: target.password }),
+    ...(target.tls ? { tls: {} } : {}),
+  };
+}
+
+function unique(nodes: { host?: string; port?: number }[]): ClusterNode[] {
+  const seen = new Map<string, ClusterNode>();
+  for (const { host, port } of nodes) if (host && port) seen.set(`${host}:${port}`, { host, port });
+  return [...seen.values()];
+}
+
+/** Whether the client is a Redis Cluster client: the key layout then carries hash tags (see keys.ts). */
+export function isCluster(client: RedisClient): client is Cluster {
+  return client instanceof Cluster;
+}
+
+/** Scheme, host, port and database of a Redis URL (every node of a cluster URL): what a message may show, never the credentials. */
 export function describeRedisUrl(url: string): string {
-  const parsed = new URL(url);
-  const db = parsed.pathname.length > 1 ? parsed.pathname : '';
-  return `${parsed.protocol}//${parsed.hostname}:${parsed.port || '6379'}${db}`;
+  return describeRedisTarget(url);
 }
 
 /** The contract's 503: the answer to any request that needs Redis while it cannot be reached. */
@@ -79,7 +153,7 @@ export class LuaScript {
     this.sha = createHash('sha1').update(source).digest('hex');
   }
 
-  async run(client: Redis, keys: string[], args: (string | number)[]): Promise<unknown> {
+  async run(client: RedisClient, keys: string[], args: (string | number)[]): Promise<unknown> {
     try {
       return await client.evalsha(this.sha, keys.length, ...keys, ...args);
     } catch (error) {

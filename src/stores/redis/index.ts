@@ -1,9 +1,8 @@
-// Builds the Redis stores: the choice when REDIS_URL is set, so that many instances share one state.
-import type { Redis } from 'ioredis';
+// Builds the Redis stores: the choice when REDIS_URL is set (one Redis or a Redis Cluster), so that many instances share one state.
 import type { Clock } from '../../lib/clock';
 import { createLogger, type Logger } from '../../lib/logger';
 import type { RevocationCheck, Stores } from '../types';
-import { describeRedisUrl, guarded, openClient, unavailable } from './connection';
+import { describeRedisUrl, guarded, isCluster, openClient, openSubscriber, unavailable, type RedisClient } from './connection';
 import { redisKeys } from './keys';
 import { RedisAuditStore } from './redis-audit';
 import { RedisMfaStore } from './redis-mfa';
@@ -16,6 +15,7 @@ import { RevocationFeed } from './revocation-feed';
 export { RedisAuditStore, RedisMfaStore, RedisOneTimeTokenStore, RedisRateLimitCounter, RedisSessionStore, RedisUserStore, RevocationFeed };
 
 export interface RedisStoresOptions {
+  /** redis:// or rediss:// for one Redis; redis+cluster:// or rediss+cluster:// for a cluster (see target.ts). */
   url: string;
   /** Prepended to every key and channel, so that several deployments can share one Redis. */
   keyPrefix: string;
@@ -44,10 +44,10 @@ export interface RedisStores extends Stores {
 export function createRedisStores(options: RedisStoresOptions): RedisStores {
   const { url, clock, accessTtlMs } = options;
   const logger = options.logger ?? createLogger('silent');
-  const keys = redisKeys(options.keyPrefix);
   const target = describeRedisUrl(url);
   const client = openClient(url, 'auth-server');
-  const subscriber = openClient(url, 'auth-server:revocations');
+  const keys = redisKeys(options.keyPrefix, isCluster(client) ? 'cluster' : 'single');
+  const subscriber = openSubscriber(url, 'auth-server:revocations', client);
   const closing = { now: false };
   const lastError = watch(client, target, logger, closing);
   watch(subscriber, target, null, closing);
@@ -129,14 +129,14 @@ export function createRedisStores(options: RedisStoresOptions): RedisStores {
  * Logs when a connection is lost and when it is back (once each, not at every retry), and keeps
  * the last failure in words that cannot contain the URL's credentials.
  */
-function watch(client: Redis, target: string, logger: Logger | null, closing: { now: boolean }): () => string | null {
+function watch(client: RedisClient, target: string, logger: Logger | null, closing: { now: boolean }): () => string | null {
   let last: string | null = null;
   let down = false;
   const lost = (reason?: string) => {
     if (!down && !closing.now) logger?.warn({ redis: target, reason }, 'Redis connection lost');
     down = true;
   };
-  client.on('error', (error: Error & { code?: string }) => {
+  client.on('error', (error: Error & { code?: string; lastNodeError?: Error & { code?: string } }) => {
     last = describeFailure(error);
     lost(last);
   });
@@ -149,15 +149,19 @@ function watch(client: Redis, target: string, logger: Logger | null, closing: { 
   return () => last;
 }
 
-function describeFailure(error: Error & { code?: string }): string {
+function describeFailure(error: Error & { code?: string; lastNodeError?: Error & { code?: string } }): string {
   if (error.code) return error.code;
+  // The cluster client reports that no seed node told it the cluster's layout; the nodes' own
+  // errors (ECONNREFUSED...) reach it only as "Connection is closed.".
+  if (error.lastNodeError?.code) return error.lastNodeError.code;
+  if (error.name === 'ClusterAllFailedError') return 'no node of the cluster answered';
   if (/WRONGPASS|NOAUTH|NOPERM/.test(error.message)) return 'it refused the credentials';
   if (/timed? ?out/i.test(error.message)) return 'timed out';
   return 'connection failed';
 }
 
 /** Closes a connection politely when it can, and resolves once it is closed (at most ~2 s later). */
-async function quit(client: Redis): Promise<void> {
+async function quit(client: RedisClient): Promise<void> {
   if (client.status === 'ready') await client.quit().catch(() => undefined);
   if (client.status === 'end') return;
   await new Promise<void>((resolve) => {

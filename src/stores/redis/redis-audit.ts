@@ -1,9 +1,8 @@
 // Redis audit log: events as JSON in one hash, a log and per-user and per-type indexes as sorted sets by id, trimmed to a bound as each event is added.
-import type { Redis } from 'ioredis';
 import type { Clock } from '../../lib/clock';
 import { AuditIds, auditIdRange, auditMatches, auditRecord } from '../audit-events';
 import type { AuditEventRecord, AuditPage, AuditQuery, AuditStore, NewAuditEvent } from '../types';
-import { guarded, LuaScript } from './connection';
+import { guarded, LuaScript, type RedisClient } from './connection';
 import type { RedisKeys } from './keys';
 
 /** Events kept by default: Redis is shared by every instance, so it keeps more than one process would. */
@@ -12,35 +11,59 @@ export const REDIS_AUDIT_MAX_EVENTS = 100_000;
 /** Length of an id (see AuditIds): the log's members start with one, then a space. */
 const ID_LENGTH = 26;
 
+/** The oldest events trimmed by one record at most (more than one only after the bound was lowered). */
+const TRIM_BATCH = 500;
+/** Log members a record returns as the ones likely to be trimmed next, so that the next record declares their indexes. */
+const HINT_SIZE = 8;
+/** Attempts of one record while other instances keep trimming events it did not expect. */
+const RECORD_ATTEMPTS = 5;
+
 /**
  * Adds the event to the hash, the log and its indexes, then drops the oldest events beyond the
  * bound from all of them, in one step: no reader ever sees more than the bound, nor an index entry
  * whose event is gone for good. The log's member names the type and user of each event, so the
  * trimming knows which index entries to remove without decoding any JSON.
+ *
+ * Every key it touches is declared (on a cluster they share the {audit} slot): the caller
+ * declares the indexes of the events it expects to be trimmed, each with a label ("t:<type>" or
+ * "u:<user id>"). When an event to trim has an index the caller did not declare, the script undoes
+ * its one write and returns {'retry', members to trim}, and the caller tries again with those.
  */
 const RECORD = new LuaScript(`
--- KEYS: log, events hash, type index, [user index]. ARGV: id, log member, event JSON, bound, user index prefix, type index prefix.
-redis.call('ZADD', KEYS[1], 0, ARGV[2])
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
-redis.call('ZADD', KEYS[3], 0, ARGV[1])
-if KEYS[4] then redis.call('ZADD', KEYS[4], 0, ARGV[1]) end
-local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[4])
-if excess > 0 then
-  for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, excess - 1)) do
-    local id = string.sub(member, 1, ${ID_LENGTH})
-    local rest = string.sub(member, ${ID_LENGTH + 2})
-    local space = string.find(rest, ' ', 1, true)
-    if space then
-      redis.call('ZREM', ARGV[6] .. string.sub(rest, 1, space - 1), id)
-      redis.call('ZREM', ARGV[5] .. string.sub(rest, space + 1), id)
-    else
-      redis.call('ZREM', ARGV[6] .. rest, id)
-    end
-    redis.call('HDEL', KEYS[2], id)
+-- KEYS: log, events hash, then index keys. ARGV: id, log member, event JSON, bound, how many of
+-- the index keys take the new event (its type's, then its user's), then one label per index key.
+local log, events = KEYS[1], KEYS[2]
+local index_of = {}
+for i = 6, #ARGV do index_of[ARGV[i]] = KEYS[i - 3] end
+redis.call('ZADD', log, 0, ARGV[2])
+local excess = math.min(redis.call('ZCARD', log) - tonumber(ARGV[4]), ${TRIM_BATCH})
+local doomed = {}
+if excess > 0 then doomed = redis.call('ZRANGE', log, 0, excess - 1) end
+local trims = {}
+for _, member in ipairs(doomed) do
+  local id = string.sub(member, 1, ${ID_LENGTH})
+  local rest = string.sub(member, ${ID_LENGTH + 2})
+  local space = string.find(rest, ' ', 1, true)
+  local by_type = index_of['t:' .. (space and string.sub(rest, 1, space - 1) or rest)]
+  local by_user = true
+  if space then by_user = index_of['u:' .. string.sub(rest, space + 1)] end
+  if not by_type or not by_user then
+    redis.call('ZREM', log, ARGV[2])
+    return {'retry', unpack(doomed)}
   end
-  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, excess - 1)
+  table.insert(trims, {id, by_type, space and by_user or nil})
 end
-return 1
+redis.call('HSET', events, ARGV[1], ARGV[3])
+for i = 1, tonumber(ARGV[5]) do redis.call('ZADD', KEYS[2 + i], 0, ARGV[1]) end
+for _, trim in ipairs(trims) do
+  redis.call('ZREM', trim[2], trim[1])
+  if trim[3] then redis.call('ZREM', trim[3], trim[1]) end
+  redis.call('HDEL', events, trim[1])
+end
+if excess > 0 then redis.call('ZREMRANGEBYRANK', log, 0, excess - 1) end
+local next_ones = {}
+if redis.call('ZCARD', log) + ${HINT_SIZE} > tonumber(ARGV[4]) then next_ones = redis.call('ZRANGE', log, 0, ${HINT_SIZE - 1}) end
+return {'ok', unpack(next_ones)}
 `);
 
 /** Ids read per round trip while a page filtered by user and type looks for matches. */
@@ -54,9 +77,11 @@ const SCAN_BATCH = 200;
  */
 export class RedisAuditStore implements AuditStore {
   private readonly ids = new AuditIds();
+  /** The log members the last record said would be trimmed next (see RECORD). */
+  private expected: string[] = [];
 
   constructor(
-    private readonly client: Redis,
+    private readonly client: RedisClient,
     private readonly keys: RedisKeys,
     private readonly clock: Clock,
     private readonly maxEvents = REDIS_AUDIT_MAX_EVENTS,
@@ -68,15 +93,26 @@ export class RedisAuditStore implements AuditStore {
     const { keys } = this;
     const stored = auditRecord(this.ids.next(at), at, event);
     const member = stored.userId === null ? `${stored.id} ${stored.type}` : `${stored.id} ${stored.type} ${stored.userId}`;
-    const indexes = [keys.auditByType(stored.type), ...(stored.userId === null ? [] : [keys.auditByUser(stored.userId)])];
-    await guarded(
-      RECORD.run(
-        this.client,
-        [keys.auditLog, keys.auditEvents, ...indexes],
-        [stored.id, member, JSON.stringify(stored), this.maxEvents, keys.auditByUserPrefix, keys.auditByTypePrefix],
-      ),
-    );
-    return stored;
+    const own = [`t:${stored.type}`, ...(stored.userId === null ? [] : [`u:${stored.userId}`])];
+    for (let attempt = 0; attempt < RECORD_ATTEMPTS; attempt += 1) {
+      const labels = [...new Set([...own, ...this.expected.flatMap(labelsOf)])];
+      const reply = (await guarded(
+        RECORD.run(
+          this.client,
+          [keys.auditLog, keys.auditEvents, ...labels.map((label) => this.indexKey(label))],
+          [stored.id, member, JSON.stringify(stored), this.maxEvents, own.length, ...labels],
+        ),
+      )) as string[];
+      this.expected = reply.slice(1);
+      if (reply[0] === 'ok') return stored;
+    }
+    throw new Error(`audit: could not record an event over ${RECORD_ATTEMPTS} attempts (other instances kept trimming)`);
+  }
+
+  /** The index key of a label: "t:<type>" or "u:<user id>". */
+  private indexKey(label: string): string {
+    const value = label.slice(2);
+    return label.startsWith('u:') ? this.keys.auditByUser(value) : this.keys.auditByType(value);
   }
 
   async list(query: AuditQuery): Promise<AuditPage> {
@@ -109,6 +145,12 @@ export class RedisAuditStore implements AuditStore {
       if (members.length < batch) return { events, nextCursor: null };
     }
   }
+}
+
+/** The index labels of a log member "<id> <type>" or "<id> <type> <user id>". */
+function labelsOf(member: string): string[] {
+  const [, type, userId] = member.split(' ');
+  return [...(type ? [`t:${type}`] : []), ...(userId ? [`u:${userId}`] : [])];
 }
 
 /** Only the record's own fields, whatever else the JSON holds. */

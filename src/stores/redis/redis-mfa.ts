@@ -1,7 +1,6 @@
 // Redis TOTP factors: one hash per user; every check-and-write (confirm, steps, recovery codes) is one Lua script.
-import type { Redis } from 'ioredis';
 import type { MfaFactorRecord, MfaStore } from '../types';
-import { guarded, LuaScript } from './connection';
+import { guarded, LuaScript, type RedisClient } from './connection';
 import type { RedisKeys } from './keys';
 
 /** Replaces a pending factor (fields dropped first, so none of the old one survives); refuses over a confirmed one. */
@@ -52,7 +51,7 @@ return 1
 /** Factors never expire: a pending one stays until replaced, confirmed or deleted. */
 export class RedisMfaStore implements MfaStore {
   constructor(
-    private readonly client: Redis,
+    private readonly client: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 

@@ -1,8 +1,7 @@
 // Redis fixed-window counters for the rate limiters, shared by every instance, on the injected clock.
-import type { Redis } from 'ioredis';
 import type { Clock } from '../../lib/clock';
 import type { RateLimitCounter } from '../types';
-import { EXPIRY_MARGIN_MS, guarded, LuaScript } from './connection';
+import { EXPIRY_MARGIN_MS, guarded, LuaScript, type RedisClient } from './connection';
 import type { RedisKeys } from './keys';
 
 /**
@@ -31,7 +30,7 @@ return 0
 
 export class RedisRateLimitCounter implements RateLimitCounter {
   constructor(
-    private readonly client: Redis,
+    private readonly client: RedisClient,
     private readonly keys: RedisKeys,
     private readonly clock: Clock,
   ) {}

@@ -1,17 +1,25 @@
 // Redis user store: one JSON record per user, an email index, and the creation order. Users never expire.
-import type { Redis } from 'ioredis';
 import type { UserChanges, UserPage, UserPageQuery, UserRecord, UserStore } from '../types';
 import { checkPageLimit, invalidCursor, pickUserChanges } from '../user-changes';
 import { USER_COPY_SIZE, UserCopy, type UserChangeFeed } from '../user-copy';
-import { guarded, LuaScript } from './connection';
+import { guarded, LuaScript, type RedisClient } from './connection';
 import type { RedisKeys } from './keys';
 
-/** Claims the email and writes the user in one step, so of two concurrent creates one wins. */
-const CREATE = new LuaScript(`
--- KEYS: email index, user record, creation order, sequence. ARGV: user id, record JSON.
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX') then return 0 end
-redis.call('SET', KEYS[2], ARGV[2])
-redis.call('ZADD', KEYS[3], redis.call('INCR', KEYS[4]), ARGV[1])
+/**
+ * Takes an email whose claim names a user that no longer exists, and only that claim: of two
+ * creates that found the same stale claim, one gets it.
+ */
+const TAKE_STALE_CLAIM = new LuaScript(`
+-- KEYS: email index. ARGV: the stale user id, the new user id.
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+`);
+
+/** Places a user at the end of the creation order (two keys of one slot: {users} on a cluster). */
+const APPEND = new LuaScript(`
+-- KEYS: creation order, sequence. ARGV: user id.
+redis.call('ZADD', KEYS[1], redis.call('INCR', KEYS[2]), ARGV[1])
 return 1
 `);
 
@@ -33,19 +41,25 @@ redis.call('PUBLISH', ARGV[2], ARGV[3])
 return updated
 `);
 
-/** Drops the record, its email and its place in the order in one step, then tells every instance. */
+/** Drops the record and tells every instance, in one step; returns the record it dropped. */
 const DELETE = new LuaScript(`
--- KEYS: user record, creation order. ARGV: email index key prefix, the user-changed channel, user id.
+-- KEYS: user record. ARGV: the user-changed channel, user id.
 local text = redis.call('GET', KEYS[1])
-if not text then return 0 end
-local email_key = ARGV[1] .. cjson.decode(text).email
--- Only while the index names this user: an email is never freed from under someone else.
-if redis.call('GET', email_key) == ARGV[3] then redis.call('DEL', email_key) end
+if not text then return false end
 redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[3])
-redis.call('PUBLISH', ARGV[2], ARGV[3])
+redis.call('PUBLISH', ARGV[1], ARGV[2])
+return text
+`);
+
+/** Frees an email, but only while its claim names this user: never from under someone else. */
+const RELEASE_CLAIM = new LuaScript(`
+-- KEYS: email index. ARGV: user id.
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1
 `);
+
+/** Attempts of create() against claims that keep changing under it. */
+const CLAIM_ATTEMPTS = 5;
 
 /** Records read per round trip while a filtered page looks for matches. */
 const SCAN_BATCH = 200;
@@ -68,7 +82,7 @@ export class RedisUserStore implements UserStore {
   private readonly copy: UserCopy;
 
   constructor(
-    private readonly client: Redis,
+    private readonly client: RedisClient,
     private readonly keys: RedisKeys,
     /** Without a feed nothing tells this instance of changes, so it keeps no copy. */
     feed: UserChangeFeed | null,
@@ -77,16 +91,35 @@ export class RedisUserStore implements UserStore {
     this.copy = new UserCopy(feed, copySize);
   }
 
+  /**
+   * The record, the email and the order are keys of their own (slots of their own on a cluster),
+   * so a create is three steps, ordered so that an interruption anywhere leaves no wrong answer:
+   * the record first (unreachable until the email names it), then the email's claim (SET NX: of
+   * two concurrent creates one wins, and the loser removes its record), then its place in the
+   * order (a user created but not yet placed is found by email, and listed once placed). A claim
+   * naming a user whose record is gone was left by a delete cut short: it is taken over.
+   */
   async create(user: UserRecord): Promise<'created' | 'email_taken'> {
-    const { keys } = this;
-    const created = await guarded(
-      CREATE.run(
-        this.client,
-        [keys.userByEmail(user.email), keys.user(user.id), keys.users, keys.userSequence],
-        [user.id, JSON.stringify(toJson(user))],
-      ),
-    );
-    return created === 1 ? 'created' : 'email_taken';
+    const { client, keys } = this;
+    const emailKey = keys.userByEmail(user.email);
+    await guarded(client.set(keys.user(user.id), JSON.stringify(toJson(user))));
+    let claimed = false;
+    for (let attempt = 0; attempt < CLAIM_ATTEMPTS && !claimed; attempt += 1) {
+      claimed = (await guarded(client.set(emailKey, user.id, 'NX'))) === 'OK';
+      if (claimed) break;
+      const holder = await guarded(client.get(emailKey));
+      if (holder === null) continue;
+      // A record is always written before its claim and deleted before it: a claim without a
+      // record is stale for good.
+      if ((await guarded(client.exists(keys.user(holder)))) === 1) break;
+      claimed = (await guarded(TAKE_STALE_CLAIM.run(client, [emailKey], [holder, user.id]))) === 1;
+    }
+    if (!claimed) {
+      await guarded(client.del(keys.user(user.id)));
+      return 'email_taken';
+    }
+    await guarded(APPEND.run(client, [keys.users, keys.userSequence], [user.id]));
+    return 'created';
   }
 
   async findByEmail(email: string): Promise<UserRecord | null> {
@@ -108,13 +141,19 @@ export class RedisUserStore implements UserStore {
     return fromJson(text as string | null);
   }
 
+  /**
+   * The record goes first (with the message to every instance), in one step: from then on the user
+   * is gone. Its email and its place in the order follow; a claim left behind by an interruption
+   * is taken over by the next create of that email (see create()).
+   */
   async delete(id: string): Promise<boolean> {
-    const { keys } = this;
-    const deleted = await guarded(
-      DELETE.run(this.client, [keys.user(id), keys.users], [keys.userByEmail(''), keys.userChangedChannel, id]),
-    );
+    const { client, keys } = this;
+    const text = (await guarded(DELETE.run(client, [keys.user(id)], [keys.userChangedChannel, id]))) as string | null;
     this.dropCopy(id);
-    return deleted === 1;
+    if (text === null) return false;
+    const { email } = JSON.parse(text) as { email: string };
+    await guarded(Promise.all([RELEASE_CLAIM.run(client, [keys.userByEmail(email)], [id]), client.zrem(keys.users, id)]));
+    return true;
   }
 
   /**
@@ -135,7 +174,9 @@ export class RedisUserStore implements UserStore {
       const entries = await guarded(client.zrangebyscore(keys.users, min, '+inf', 'WITHSCORES', 'LIMIT', 0, batch));
       if (entries.length === 0) return { users, nextCursor: null };
       const ids = entries.filter((_, i) => i % 2 === 0);
-      const records = await guarded(client.mget(ids.map((id) => keys.user(id))));
+      // MGET takes keys of one slot only: on a cluster the records are read one by one (pipelined).
+      const names = ids.map((id) => keys.user(id));
+      const records = await guarded(keys.layout === 'cluster' ? Promise.all(names.map((name) => client.get(name))) : client.mget(names));
       for (let i = 0; i < ids.length; i += 1) {
         after = entries[2 * i + 1]!;
         // Deleted between the two reads: skipped, as if read a moment later.

@@ -6,7 +6,7 @@ import { randomId } from '../../lib/random-id';
 import { EndedSessions } from '../ended-sessions';
 import { LiveSessions } from '../live-sessions';
 import type { RevocationCheck } from '../types';
-import { EXPIRY_MARGIN_MS } from './connection';
+import { EXPIRY_MARGIN_MS, type RedisClient } from './connection';
 import type { RedisKeys } from './keys';
 
 /** How often the subscription is probed; a probe unanswered within the command timeout drops it. */
@@ -15,8 +15,8 @@ const HEARTBEAT_MS = 1000;
 const RESYNC_DELAY_MS = 250;
 
 export interface RevocationFeedOptions {
-  client: Redis;
-  /** A connection of its own: it only listens. */
+  client: RedisClient;
+  /** A connection of its own, to one Redis or to one node of a cluster (classic pub/sub reaches every node): it only listens. */
   subscriber: Redis;
   keys: RedisKeys;
   clock: Clock;
@@ -38,9 +38,14 @@ export interface RevocationFeedOptions {
  * users copy is trusted exactly while this feed is current.
  *
  * Every instance keeps the ids of the sessions ended in the last access-token lifetime (a few
- * hundred bytes each). Ending a session writes its id to the revoked set and publishes it in the
- * same Lua step, so an instance that subscribes first and then reads the set misses nothing. While
- * the subscription is down or not yet read back, or for one access-token lifetime after Redis has
+ * hundred bytes each). Ending a session publishes its id in the Lua step that deletes it, then
+ * adds it to the revoked set (a key in a slot of its own on a cluster, so a step of its own),
+ * which an instance reads back after it subscribes. An instance is never "current" while it
+ * could have missed a message: it trusts its copy of live sessions only for sessions that Redis
+ * answered live while it was subscribed (every end after that answer reaches it), and forgets
+ * them whenever the subscription drops. So an end it missed concerns a session it will ask Redis
+ * about, where the session is gone; the revoked set only spares it those round trips. While the
+ * subscription is down or not yet read back, or for one access-token lifetime after Redis has
  * lost its data, every check asks Redis instead: never a pass for a revoked token, at worst a 503.
  */
 export class RevocationFeed implements RevocationCheck {

@@ -1,19 +1,19 @@
-// The Lua scripts of the Redis session store: each read-decide-write on sessions is one atomic step in Redis.
+// The Lua scripts of the Redis session store: each read-decide-write on sessions is one atomic step in Redis, on keys it is given.
 import { LuaScript } from './connection';
 
 /**
- * Every session script starts with the same arguments, read here:
- * ARGV[1] session key prefix, ARGV[2] user-sessions key prefix, ARGV[3] revoked set (also the
- * channel), ARGV[4] now (ms, the app's clock), ARGV[5] access token lifetime (ms), ARGV[6] the
- * expiry margin (ms). A script's own arguments start at ARGV[7].
+ * Every session script is given its keys (a user's session hashes and that user's index, one slot
+ * on a cluster) and starts with the same arguments, read here: ARGV[1] the revocation channel,
+ * ARGV[2] now (ms, the app's clock), ARGV[3] access token lifetime (ms), ARGV[4] the expiry margin
+ * (ms). A script's own arguments start at ARGV[5].
  */
 const PRELUDE = `
-local session_prefix, index_prefix, revoked = ARGV[1], ARGV[2], ARGV[3]
-local now, access_ttl, margin = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local channel = ARGV[1]
+local now, access_ttl, margin = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 
 -- The live session as a table, or nil when it is gone or past its expiresAt on the app's clock.
-local function load_session(sid)
-  local flat = redis.call('HGETALL', session_prefix .. sid)
+local function load_session(key)
+  local flat = redis.call('HGETALL', key)
   if #flat == 0 then return nil end
   local s = {}
   for i = 1, #flat, 2 do s[flat[i]] = flat[i + 1] end
@@ -21,63 +21,59 @@ local function load_session(sid)
   return s
 end
 
--- Ends a live session: drops it, remembers its id as revoked until its last access token has
--- surely expired, and tells every instance, all in this one step. Returns that time.
-local function end_session(sid, s)
-  redis.call('DEL', session_prefix .. sid)
-  redis.call('ZREM', index_prefix .. s.userId, sid)
+-- Ends a live session: drops it from its hash and its user's index, and tells every instance, in
+-- this one step (PUBLISH names no key, so a cluster allows it here; it reaches every node).
+-- Returns the time until which its id stays revoked: when its last access token has surely expired.
+local function end_session(key, index, sid, s)
+  redis.call('DEL', key)
+  redis.call('ZREM', index, sid)
   local until_ms = math.min(now + access_ttl, tonumber(s.expiresAt)) + margin
-  redis.call('ZREMRANGEBYSCORE', revoked, '-inf', ARGV[4])
-  redis.call('ZADD', revoked, until_ms, sid)
-  if redis.call('PTTL', revoked) < until_ms - now then redis.call('PEXPIRE', revoked, until_ms - now) end
-  redis.call('PUBLISH', revoked, string.format('%d %s', until_ms, sid))
+  redis.call('PUBLISH', channel, string.format('%d %s', until_ms, sid))
   return until_ms
 end
 `;
 
-/** ARGV[7] session id, ARGV[8] expiresAt, ARGV[9] user id, ARGV[10..] the record's field/value pairs. */
+/** KEYS: session, user index. ARGV[5] session id, ARGV[6] expiresAt, ARGV[7..] the record's field/value pairs. */
 export const CREATE_SESSION = new LuaScript(`${PRELUDE}
-local sid, expires_at = ARGV[7], tonumber(ARGV[8])
-local key, index = session_prefix .. sid, index_prefix .. ARGV[9]
+local sid, expires_at = ARGV[5], tonumber(ARGV[6])
 local ttl = expires_at - now + margin
-redis.call('HSET', key, unpack(ARGV, 10))
-redis.call('PEXPIRE', key, ttl)
-redis.call('ZREMRANGEBYSCORE', index, '-inf', ARGV[4])
-redis.call('ZADD', index, expires_at, sid)
-if redis.call('PTTL', index) < ttl then redis.call('PEXPIRE', index, ttl) end
+redis.call('HSET', KEYS[1], unpack(ARGV, 7))
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[2])
+redis.call('ZADD', KEYS[2], expires_at, sid)
+if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
 return 1
 `);
 
 /**
- * Consume-and-rotate: decideRotation() of rotation.ts in Lua. ARGV[7] session id, ARGV[8]
- * presented jti, ARGV[9] next jti, ARGV[10] next iat, ARGV[11] grace window (ms), ARGV[12] the
- * refresh limit, ARGV[13] its window (ms), ARGV[14] idle timeout (ms, 0 for none). Returns
- * {kind, record}, {'reused' or 'idle', record, revoked until} or {'rate_limited', record, retry
- * after (ms)}.
+ * Consume-and-rotate: decideRotation() of rotation.ts in Lua. KEYS: session, user index. ARGV[5]
+ * session id, ARGV[6] presented jti, ARGV[7] next jti, ARGV[8] next iat, ARGV[9] grace window
+ * (ms), ARGV[10] the refresh limit, ARGV[11] its window (ms), ARGV[12] idle timeout (ms, 0 for
+ * none). Returns {kind, record}, {'reused' or 'idle', record, revoked until} or {'rate_limited',
+ * record, retry after (ms)}.
  */
 export const ROTATE_SESSION = new LuaScript(`${PRELUDE}
-local sid, presented = ARGV[7], ARGV[8]
-local s = load_session(sid)
+local key, index, sid, presented = KEYS[1], KEYS[2], ARGV[5], ARGV[6]
+local s = load_session(key)
 if not s then return {'no_session'} end
-local key = session_prefix .. sid
-local idle = tonumber(ARGV[14])
+local idle = tonumber(ARGV[12])
 if idle > 0 and now - tonumber(s.lastUsedAt) >= idle then
   local record = redis.call('HGETALL', key)
-  return {'idle', record, end_session(sid, s)}
+  return {'idle', record, end_session(key, index, sid, s)}
 end
 -- Two tabs refreshing at once present the same token: the loser gets the winner's successor
 -- instead of being treated as a thief, but only briefly and only for the token just rotated out;
 -- neither counted nor refused by the limit (it mints no token).
-if s.previousJti ~= '' and presented == s.previousJti and now - tonumber(s.rotatedAt) < tonumber(ARGV[11]) then
-  redis.call('HSET', key, 'lastUsedAt', ARGV[4])
+if s.previousJti ~= '' and presented == s.previousJti and now - tonumber(s.rotatedAt) < tonumber(ARGV[9]) then
+  redis.call('HSET', key, 'lastUsedAt', ARGV[2])
   return {'grace', redis.call('HGETALL', key)}
 end
 if presented ~= s.refreshJti then
   local record = redis.call('HGETALL', key)
-  return {'reused', record, end_session(sid, s)}
+  return {'reused', record, end_session(key, index, sid, s)}
 end
 -- Sessions stored before the limit existed have no window yet: an old, empty one.
-local max, window = tonumber(ARGV[12]), tonumber(ARGV[13])
+local max, window = tonumber(ARGV[10]), tonumber(ARGV[11])
 local window_start, count = tonumber(s.refreshWindowStart or '0'), tonumber(s.refreshCount or '0')
 if now - window_start >= window then
   window_start, count = now, 1
@@ -86,33 +82,44 @@ elseif count >= max then
 else
   count = count + 1
 end
-redis.call('HSET', key, 'previousJti', s.refreshJti, 'refreshJti', ARGV[9], 'refreshIat', ARGV[10], 'rotatedAt', ARGV[4],
-  'lastUsedAt', ARGV[4], 'refreshWindowStart', window_start, 'refreshCount', count)
+redis.call('HSET', key, 'previousJti', s.refreshJti, 'refreshJti', ARGV[7], 'refreshIat', ARGV[8], 'rotatedAt', ARGV[2],
+  'lastUsedAt', ARGV[2], 'refreshWindowStart', window_start, 'refreshCount', count)
 return {'rotated', redis.call('HGETALL', key)}
 `);
 
-/** ARGV[7] session id. Returns the time until which it stays revoked, or 0 when it was not live. */
+/** KEYS: session, user index. ARGV[5] session id. Returns the time until which it stays revoked, or 0 when it was not live. */
 export const END_SESSION = new LuaScript(`${PRELUDE}
-local s = load_session(ARGV[7])
+local s = load_session(KEYS[1])
 if not s then return 0 end
-return end_session(ARGV[7], s)
+return end_session(KEYS[1], KEYS[2], ARGV[5], s)
 `);
 
 /**
- * ARGV[7] user id, ARGV[8] the session id to keep ('' for none). Returns {id, until, id, until, ...}
- * for each session it ended; expired leftovers are dropped without counting.
+ * KEYS: the user's index, then the hash of each session the caller read from it; ARGV[5] the
+ * session id to keep ('' for none), ARGV[6..] the ids of those sessions, in the order of their
+ * keys. A session in the index that the caller did not declare (created since it read the index)
+ * cannot be touched: the script then changes nothing and returns {'retry'}, and the caller reads
+ * the index again. Otherwise returns {'ended', id, until, id, until, ...} for each session it
+ * ended; expired leftovers are dropped without counting.
  */
 export const END_USER_SESSIONS = new LuaScript(`${PRELUDE}
-local index = index_prefix .. ARGV[7]
-local ended = {}
-for _, sid in ipairs(redis.call('ZRANGE', index, 0, -1)) do
-  if sid ~= ARGV[8] then
-    local s = load_session(sid)
+local index, keep = KEYS[1], ARGV[5]
+local declared = {}
+for i = 6, #ARGV do declared[ARGV[i]] = KEYS[i - 4] end
+local members = redis.call('ZRANGE', index, 0, -1)
+for _, sid in ipairs(members) do
+  if sid ~= keep and not declared[sid] then return {'retry'} end
+end
+local ended = {'ended'}
+for _, sid in ipairs(members) do
+  if sid ~= keep then
+    local key = declared[sid]
+    local s = load_session(key)
     if s then
       table.insert(ended, sid)
-      table.insert(ended, end_session(sid, s))
+      table.insert(ended, end_session(key, index, sid, s))
     else
-      redis.call('DEL', session_prefix .. sid)
+      redis.call('DEL', key)
       redis.call('ZREM', index, sid)
     end
   end
@@ -120,12 +127,19 @@ end
 return ended
 `);
 
-/** ARGV[7] user id. Returns the field/value list of each live session of the user. */
-export const LIST_USER_SESSIONS = new LuaScript(`${PRELUDE}
-local out = {}
-for _, sid in ipairs(redis.call('ZRANGEBYSCORE', index_prefix .. ARGV[7], '(' .. ARGV[4], '+inf')) do
-  local flat = redis.call('HGETALL', session_prefix .. sid)
-  if #flat > 0 then table.insert(out, flat) end
+/**
+ * KEYS: the revoked set. ARGV[1] now, then pairs of (revoked until, session id). Remembers ended
+ * sessions for the instances that read the set when they (re)subscribe; drops the entries whose
+ * tokens have all expired, and keeps the set as long as its longest entry.
+ */
+export const REMEMBER_REVOKED = new LuaScript(`
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local longest = 0
+for i = 2, #ARGV, 2 do
+  redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1])
+  longest = math.max(longest, tonumber(ARGV[i]) - now)
 end
-return out
+if longest > 0 and redis.call('PTTL', KEYS[1]) < longest then redis.call('PEXPIRE', KEYS[1], longest) end
+return 1
 `);
