@@ -105,6 +105,9 @@ export class ResponseRecorder {
       }) as typeof res.end;
       // 'close' comes after 'finish', and also when the client hangs up before 'finish' could.
       res.once('close', () => {
+        // The client hung up before any answer went out (a fuzzed request may): there is no response to audit,
+        // only the defaults a response starts with (status 200), which no client saw.
+        if (!res.headersSent) return;
         this.responses.push({
           method,
           url,
