@@ -31,3 +31,13 @@ export function defineRoute(router: Router, path: string, methods: Partial<Recor
 export function onRouteError(handler: ErrorRequestHandler): RequestHandler {
   return handler as unknown as RequestHandler;
 }
+
+/**
+ * The prefix a router was mounted under (`req.baseUrl`), fit to be written into a page or a
+ * document: '' at the root, or plain path segments only. A prefix with a route parameter
+ * (`app.use('/:tenant', ...)`) comes from the request and may hold markup: it is refused (null).
+ */
+export function mountPrefix(baseUrl: string): string | null {
+  if (baseUrl === '') return '';
+  return /^(\/[\w.~-]+)+$/.test(baseUrl) ? baseUrl : null;
+}

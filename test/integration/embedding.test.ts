@@ -1,7 +1,8 @@
 // createAuth, the root export: its router mounted under /auth in another Express app, that app's own routes guarded by its verifyToken.
 import express, { type Express } from 'express';
 import request from 'supertest';
-import { createAuth, ConfigError, type Auth } from '../../src/index';
+import { createAuth, ConfigError, type Auth, type AuthApp } from '../../src/index';
+import { rawRequest } from '../helpers/raw-http';
 import { createLogger } from '../../src/lib/logger';
 import { logLines } from '../helpers/log-lines';
 import { TEST_ENV } from '../helpers/test-config';
@@ -144,6 +145,19 @@ describe('createAuth', () => {
     }
     const init = await request(host).get('/auth/docs/swagger-ui-init.js');
     expect(init.text).toContain('"swaggerUrl": "/auth/openapi.json"');
+  });
+
+  it('writes no markup from the request into the docs or demo page when mounted under a route parameter', async () => {
+    const tenant = express();
+    tenant.use('/:tenant', auth.router);
+    const asApp = tenant as unknown as AuthApp;
+    // Sent raw: quotes and angle brackets unencoded, which Node's parser lets through into req.baseUrl.
+    const hostile = '/a"><script>';
+    for (const path of [`${hostile}/docs`, `${hostile}/`, `${hostile}/docs/swagger-ui-init.js`]) {
+      const res = await rawRequest(asApp, { method: 'GET', path });
+      expect(res.status).toBe(200);
+      expect(res.text).not.toContain('"><script>');
+    }
   });
 
   it('rejects a bad configuration with ConfigError naming the variable, before opening anything', async () => {

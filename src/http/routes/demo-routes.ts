@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Router } from 'express';
-import { defineRoute } from '../routing';
+import { defineRoute, mountPrefix } from '../routing';
 
 /** public/ sits beside src/ and dist/, so this resolves from either (src/http/routes or dist/http/routes). */
 export const PUBLIC_DIR = path.resolve(__dirname, '../../../public');
@@ -53,9 +53,9 @@ const ASSETS: readonly { route: string; file: string; type: string; caching: Cac
  * The page names its assets by absolute path; under a mount prefix (createAuth's router at /auth)
  * they are the prefix's. The file on disk stays plain HTML, the same bytes at the root.
  */
-function underPrefix(html: Buffer, prefix: string): Buffer {
-  // A prefix with a parameter (app.use('/:tenant', …)) comes from the request: only plain path characters go into the page.
-  if (prefix === '' || !/^(\/[\w.~-]+)+$/.test(prefix)) return html;
+function underPrefix(html: Buffer, prefix: string | null): Buffer {
+  // null: a prefix that is not plain path segments (see mountPrefix) stays out of the page.
+  if (!prefix) return html;
   return Buffer.from(html.toString('utf8').replace(/(src|href)="\/demo\//g, `$1="${prefix}/demo/`));
 }
 
@@ -77,7 +77,7 @@ export function demoRoutes(): Router {
               return;
             }
           }
-          res.send(asset.route === '/' ? underPrefix(body, req.baseUrl) : body);
+          res.send(asset.route === '/' ? underPrefix(body, mountPrefix(req.baseUrl)) : body);
         },
       ],
     });

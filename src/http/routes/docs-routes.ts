@@ -3,7 +3,7 @@ import { Router, type RequestHandler } from 'express';
 import swaggerUi from 'swagger-ui-express';
 import { buildOpenApiDocument } from '../openapi/document';
 import { API_OPERATIONS } from '../openapi/operations';
-import { defineRoute } from '../routing';
+import { defineRoute, mountPrefix } from '../routing';
 import { series } from '../series';
 
 export const DOCS_PATH = '/docs';
@@ -96,8 +96,10 @@ export function docsRoutes(): Router {
   const router = Router();
   const document = buildOpenApiDocument(API_OPERATIONS);
   const mounts = new Map<string, MountedDocs>();
-  // req.baseUrl is the prefix the router was reached under ('' at the root); each is built once.
-  const docsFor = (base: string): MountedDocs => {
+  // req.baseUrl is the prefix the router was reached under ('' at the root); each is built once. A
+  // prefix that is not plain path segments is not written into the page: the docs act as at the root.
+  const docsFor = (baseUrl: string): MountedDocs => {
+    const base = mountPrefix(baseUrl) ?? '';
     let docs = mounts.get(base);
     if (docs === undefined) {
       // Under a prefix, the document's server is the prefix, so that its paths (and "Try it out") resolve under it.
