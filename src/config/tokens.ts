@@ -154,6 +154,10 @@ export function tokenChecks(env: Partial<TokenEnvironment>, production: boolean,
   if (grace !== undefined && grace > 60_000) {
     problems.push('REFRESH_REUSE_GRACE: must be at most 60s (a longer window helps token thieves)');
   }
+  // An issuer URL is where verifiers discover the signing keys (RFC 8414 §2 asks for https): over plain http anyone on the path could swap them.
+  if (production && env.JWT_ISSUER !== undefined && /^http:\/\//i.test(env.JWT_ISSUER)) {
+    problems.push('JWT_ISSUER: must be an https:// URL in production when it is a URL (verifiers fetch the signing keys from it)');
+  }
 }
 
 /**

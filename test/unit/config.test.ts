@@ -298,6 +298,18 @@ describe('loadConfig TRUST_PROXY', () => {
   });
 });
 
+describe('loadConfig JWT_ISSUER', () => {
+  it('refuses an http:// issuer URL in production (verifiers would fetch the signing keys in the clear), and takes https or a plain name', () => {
+    const production = { ...STRONG, NODE_ENV: 'production' };
+    expect(configError({ ...production, JWT_ISSUER: 'http://auth.example.com' }).problems).toEqual([
+      'JWT_ISSUER: must be an https:// URL in production when it is a URL (verifiers fetch the signing keys from it)',
+    ]);
+    expect(load({ ...production, JWT_ISSUER: 'https://auth.example.com' }).jwt.issuer).toBe('https://auth.example.com');
+    expect(load({ ...production, JWT_ISSUER: 'auth-server' }).jwt.issuer).toBe('auth-server');
+    expect(load({ JWT_ISSUER: 'http://127.0.0.1:3000' }).jwt.issuer).toBe('http://127.0.0.1:3000');
+  });
+});
+
 describe('loadConfig result', () => {
   it('is frozen all the way down', () => {
     const config = load({ CORS_ORIGINS: 'https://app.example.com', TRUST_PROXY: '10.0.0.1,10.0.0.2' });
