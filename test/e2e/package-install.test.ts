@@ -1,21 +1,22 @@
 // The package a user installs: what `npm pack` ships, and the root and ./verify exports used from a folder it was installed into.
 import { execFile } from 'node:child_process';
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ROOT } from '../helpers/child-process';
-import { installedPackage, type InstalledPackage } from '../helpers/packed-package';
+import { installedPackage, npm, type InstalledPackage } from '../helpers/packed-package';
 
 const run = promisify(execFile);
 const TSC = path.join(ROOT, 'node_modules/typescript/bin/tsc');
 
 let installed: InstalledPackage;
 
-beforeAll(async () => {
-  installed = await installedPackage();
-}, 300_000);
-
 describe('npm pack', () => {
+  beforeAll(async () => {
+    installed = await installedPackage();
+  }, 300_000);
+
   it('ships the built code with its types, the demo page, README and LICENSE', () => {
     const files = installed.files.map((file) => file.path);
     for (const shipped of ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/verify.js', 'dist/verify.d.ts', 'dist/server.js', 'dist/client/auth-client.d.mts', 'public/index.html', 'public/auth-client.mjs']) {
@@ -30,6 +31,10 @@ describe('npm pack', () => {
 });
 
 describe('the installed package', () => {
+  beforeAll(async () => {
+    installed = await installedPackage();
+  }, 300_000);
+
   it('gives createAuth from the root and the verifier from ./verify, both resolved from the install', async () => {
     const script = path.join(installed.appDir, 'use-installed-package.js');
     copyFileSync(path.join(ROOT, 'test/e2e/fixtures/use-installed-package.js'), script);
@@ -75,4 +80,22 @@ describe('the installed package', () => {
     );
     await expect(run(process.execPath, [TSC, '-p', tsconfig], { cwd: installed.appDir, timeout: 60_000 })).resolves.toBeDefined();
   }, 90_000);
+});
+
+describe('installing from a git URL', () => {
+  // What `npm install git+https://…/auth-server.git` does, with this checkout's last commit as the repository.
+  const isGitCheckout = existsSync(path.join(ROOT, '.git'));
+  (isGitCheckout ? it : it.skip)('builds dist/ through the prepare script, so the root export loads', async () => {
+    const { stdout: head } = await run('git', ['rev-parse', 'HEAD'], { cwd: ROOT });
+    const dir = mkdtempSync(path.join(tmpdir(), 'auth-server-git-install-'));
+    try {
+      writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'git-install', private: true }));
+      await npm(['install', '--no-audit', '--no-fund', '--prefer-offline', `git+file://${ROOT}#${head.trim()}`], dir);
+      const { stdout } = await run(process.execPath, ['-e', "process.stdout.write(JSON.stringify(Object.keys(require('auth-server')).sort()))"], { cwd: dir });
+      expect(JSON.parse(stdout)).toEqual(['ConfigError', 'createAuth']);
+      expect(existsSync(path.join(dir, 'node_modules/auth-server/dist/index.d.ts'))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
 });

@@ -46,7 +46,15 @@ export async function npm(args: string[], cwd: string, timeout = 240_000): Promi
  * tarball. Test files run in parallel workers: a lock makes one of them install and the others
  * wait; an install of the same tarball (by its shasum) is reused.
  */
-export async function installedPackage(): Promise<InstalledPackage> {
+export function installedPackage(): Promise<InstalledPackage> {
+  // Once per test file (each has its own module registry); across files, the lock and the shasum below.
+  packing ??= packAndInstall();
+  return packing;
+}
+
+let packing: Promise<InstalledPackage> | undefined;
+
+async function packAndInstall(): Promise<InstalledPackage> {
   mkdirSync(ARTIFACTS, { recursive: true });
   const release = await lockfile.lock(ARTIFACTS, { retries: { retries: 600, minTimeout: 500, maxTimeout: 500 }, stale: 300_000 });
   try {
