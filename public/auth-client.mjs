@@ -1,25 +1,38 @@
 // @ts-check
-// auth-server's browser client: sign-in, Bearer calls that refresh themselves, one session shared by every tab of an origin.
+// auth-server's browser client: sign-in, Bearer calls that refresh themselves; in cookie mode one
+// session shared by every tab of an origin, in memory mode one session per tab.
 //
-// How the tabs of one origin share a session, and why:
-// - Every change of the session (login, refresh, logout) runs under one Web Lock per server and
-//   mode, so two tabs never refresh at once. A refresh rotates the refresh token, and in cookie
-//   mode the cookie jar is shared: two tabs presenting the same token would be a replay to the
-//   server (reuse detection ends the session; only its short grace window forgives it).
-// - The tab that changed the session posts the result on a BroadcastChannel, and the others take
-//   it as theirs: one network call refreshes every tab, and a logout in one tab signs out all.
-// - A message and a lock grant can arrive in either order, so the tab granted the lock first asks
+// What crosses between tabs, and why (the channel is a BroadcastChannel: every same-origin
+// document can listen on it and post to it, not only this client's tabs, so nothing it carries
+// may be a capability the listener lacks, and nothing it says is trusted beyond its shape):
+// - Cookie mode shares one session. Every change of it (login, refresh, logout) runs under one
+//   Web Lock per server, so two tabs never refresh at once: the cookie jar is shared, and two
+//   tabs presenting the same cookie would be a replay to the server (reuse detection ends the
+//   session; only its short grace window forgives it). The tab that changed the session posts the
+//   result, and the others take it as theirs: one network call refreshes every tab, and a logout
+//   in one tab signs out all.
+//   A message and a lock grant can arrive in either order, so the tab granted the lock first asks
 //   the live tabs (each holds a lock named after itself, which the browser drops when it closes)
 //   what they hold, and skips the call when one of them already has a newer session. Every state
 //   carries a sequence number that grows with each change, so "newer" needs no clock.
-// - Memory mode hands the refresh token to the other tabs the same way, for the same reason: a
-//   copy refreshed by two tabs would be a replay. The channel never leaves this origin's browser
-//   storage partition and nothing is written to disk; a script that could listen on it runs in
-//   the origin already, where it could call the API with the tokens anyway. When the last tab
-//   closes, a memory-mode session is gone (sign in again); cookie mode restores it from the
-//   HttpOnly cookie on the next page load.
+//   Those states carry the access token (never the refresh token, which no script of the page
+//   ever sees in this mode). That gives a same-origin listener nothing new: any script of the
+//   origin can call POST /refresh itself, and the browser attaches the HttpOnly cookie to it; the
+//   token it hears lives 15 minutes and is bound to the session that cookie already opens. Sending
+//   only "refreshed, seq N" instead would cost one call per tab, where the point is one for all.
+// - Memory mode posts no token, ever. A refresh token in memory is a capability no other
+//   document of the origin has; handed over the channel, one script on any page of the origin
+//   (an XSS in a forum page, say) could take it by asking, and use it outside the browser for
+//   its whole lifetime. No way for a new tab to join a memory-mode session is safe from such a
+//   script, so each tab has its own: its own login, its own refresh under its own lock (no
+//   replay, the sessions differ), and a reload or a new tab starts signed out. The only message
+//   is "logged out": each tab that hears it ends its own session (POST /logout with its own
+//   token) and shows signed out. A script that forges it can sign the tabs out, no more.
+// - Every message is checked for its shape (known type, string ids, a sequence number that is a
+//   safe non-negative integer, known causes); anything else is dropped. The channel's name holds
+//   a protocol version, so a tab running an older client never hears a newer one.
 // - Without Web Locks (plain http on a non-local address) each tab serialises its own calls only;
-//   the server's grace window then covers two tabs refreshing at once.
+//   the server's grace window then covers two cookie-mode tabs refreshing at once.
 
 /**
  * A user as the server describes it.
@@ -28,8 +41,9 @@
 
 /**
  * Where the refresh token lives: `cookie`, the HttpOnly `__Host-refresh_token` cookie the server
- * sets (no script can read it; a reload restores the session); `memory`, a variable of this
- * module in each tab (gone with the last tab).
+ * sets (no script can read it; a reload restores the session; every tab of the origin shares the
+ * session); `memory`, a variable of this client, one session per tab (its own login; gone with
+ * the tab, and never handed to another).
  * @typedef {'cookie' | 'memory'} TokenMode
  */
 
@@ -53,8 +67,8 @@
 /**
  * Why the session changed: `login` (a sign-in finished), `refresh` (new tokens, same session),
  * `logout` (logout() here or in another tab), `ended` (the server refused the session: its refresh
- * token or access token was revoked or expired), `restore` (a new tab took the session another
- * tab holds).
+ * token or access token was revoked or expired), `restore` (cookie mode: a new tab took the
+ * session another tab holds).
  * @typedef {'login' | 'refresh' | 'logout' | 'ended' | 'restore'} ChangeCause
  */
 
@@ -86,16 +100,32 @@
  */
 
 /**
- * What one tab holds, and what tabs hand to each other.
+ * What one tab holds. `refreshToken` only in memory mode, and it never leaves the tab.
  * @typedef {{ accessToken: string, expiresAt: number, lifetime: number, user: User, refreshToken?: string }} Session
  */
 
 /**
- * A message on the channel: a new state, a question to every live tab, or an answer to one.
- * @typedef {{ type: 'state', from: string, seq: number, session: Session | null, cause: ChangeCause, reason: RefreshReason | null }
- *   | { type: 'ask', from: string, id: string, seq: number }
- *   | { type: 'reply', from: string, to: string, id: string, seq: number, session?: Session | null, cause: ChangeCause, reason: RefreshReason | null }} Message
+ * What cookie-mode tabs hand to each other: a Session without a refresh token.
+ * @typedef {{ accessToken: string, expiresAt: number, lifetime: number, user: User }} SharedSession
  */
+
+/**
+ * A message on the channel. Cookie mode: a new state, a question to every live tab, or an answer
+ * to one. Memory mode: `logout` only, which carries no token.
+ * @typedef {{ type: 'state', from: string, seq: number, session: SharedSession | null, cause: ChangeCause, reason: RefreshReason | null }
+ *   | { type: 'ask', from: string, id: string, seq: number }
+ *   | { type: 'reply', from: string, to: string, id: string, seq: number, session?: SharedSession | null, cause: ChangeCause, reason: RefreshReason | null }
+ *   | { type: 'logout', from: string }} Message
+ */
+
+/** Part of the channel's name: bump it whenever a message changes, so that clients of two versions never hear each other. */
+const PROTOCOL = 'v2';
+/** Sequence numbers stay far below 2^53, so that one more is still exact (a larger one is refused as malformed). */
+const MAX_SEQ = 2 ** 48;
+/** @type {readonly ChangeCause[]} */
+const CAUSES = ['login', 'refresh', 'logout', 'ended', 'restore'];
+/** @type {readonly RefreshReason[]} */
+const REASONS = ['load', 'expiring', 'expired', 'manual'];
 
 const DEFAULT_LEAD_SECONDS = 60;
 /** How long a tab waits for the others' answers; one that does not answer (frozen, crashed) only slows this. */
@@ -143,9 +173,10 @@ export class AuthClient extends EventTarget {
   /** The server's URL, without a trailing slash. */
   baseUrl;
   /**
-   * Settles once the tab knows whether it is signed in: taken from another tab, restored through
-   * the cookie (cookie mode), or signed out. Rejects with an AuthError when the server could not be
-   * asked (the tab then stays signed out); fetch() and the other methods wait for it either way.
+   * Settles once the tab knows whether it is signed in: in cookie mode taken from another tab or
+   * restored through the cookie; in memory mode at once, signed out. Rejects with an AuthError
+   * when the server could not be asked (the tab then stays signed out); fetch() and the other
+   * methods wait for it either way.
    * @type {Promise<AuthState>}
    */
   ready;
@@ -155,6 +186,8 @@ export class AuthClient extends EventTarget {
   /** The sequence number of the state this tab holds, and the highest one it has heard of. */
   #seq = 0;
   #known = 0;
+  /** Grows at each sign-in and sign-out of this tab (not at a refresh): which session a "logged out" from another tab meant. */
+  #generation = 0;
   /** @type {ChangeCause} */
   #lastCause = 'restore';
   /** @type {RefreshReason | null} */
@@ -164,7 +197,10 @@ export class AuthClient extends EventTarget {
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   #timer;
   #id = randomId();
+  /** The channel's name, and the prefix of the locks that list the live tabs: per server, mode and protocol version. */
   #name;
+  /** The session lock's name: per server and mode, whatever the version, so that an old and a new client never refresh at once. */
+  #lockName;
   /** @type {Set<string>} */
   #origins;
   #leadSeconds;
@@ -196,7 +232,8 @@ export class AuthClient extends EventTarget {
     this.#leadSeconds = options.refreshLeadSeconds ?? DEFAULT_LEAD_SECONDS;
     this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     // One name per server and mode: two clients of one server share a session only when they keep it the same way.
-    this.#name = `auth-client:${mode}:${this.baseUrl}`;
+    this.#lockName = `auth-client:${mode}:${this.baseUrl}`;
+    this.#name = `auth-client:${PROTOCOL}:${mode}:${this.baseUrl}`;
     if (typeof BroadcastChannel === 'function') {
       this.#channel = new BroadcastChannel(this.#name);
       this.#channel.onmessage = (event) => this.#hear(event.data);
@@ -233,9 +270,10 @@ export class AuthClient extends EventTarget {
   }
 
   /**
-   * Signs in, in every tab of this origin. Rejects with an AuthError (`invalid_credentials`,
-   * `rate_limited`, `email_not_verified`, `account_disabled`…); resolves `mfa_required` with a
-   * `verify(code)` continuation when the account has a second factor.
+   * Signs in: in every tab of this origin in cookie mode, in this tab only in memory mode.
+   * Rejects with an AuthError (`invalid_credentials`, `rate_limited`, `email_not_verified`,
+   * `account_disabled`…); resolves `mfa_required` with a `verify(code)` continuation when the
+   * account has a second factor.
    * @param {{ email: string, password: string }} credentials
    * @returns {Promise<LoginResult>}
    */
@@ -257,7 +295,8 @@ export class AuthClient extends EventTarget {
   }
 
   /**
-   * Swaps the refresh token for new tokens now, once for every tab. Rejects with an AuthError:
+   * Swaps the refresh token for new tokens now: once for every tab in cookie mode, for this tab's
+   * own session in memory mode. Rejects with an AuthError:
    * `invalid_grant` when the session is over (the tab is then signed out), `signed_out` in memory
    * mode without a session, `network_error`, or the server's code.
    * @returns {Promise<AuthState>}
@@ -267,10 +306,12 @@ export class AuthClient extends EventTarget {
   }
 
   /**
-   * Ends the session at the server and signs out every tab. `scope: "others"` ends the user's other
-   * sessions and keeps this one; `"global"` ends all of them. Resolves once the session is over (or
-   * was already); if the server could not be reached it rejects and the tab stays signed in, so
-   * that the app can say so rather than show a sign-out that did not happen.
+   * Ends the session at the server and signs out every tab (in memory mode each other tab ends its
+   * own session the same way). `scope: "others"` ends the user's other sessions and keeps this one
+   * (in memory mode, the other tabs' sessions too: they learn it at their next call); `"global"`
+   * ends all of them. Resolves once the session is over (or was already); if the server could not
+   * be reached it rejects and the tab stays signed in, so that the app can say so rather than show
+   * a sign-out that did not happen.
    * @param {{ scope?: 'local' | 'others' | 'global' }} [options]
    * @returns {Promise<void>}
    */
@@ -279,20 +320,17 @@ export class AuthClient extends EventTarget {
     await this.#exclusive(async () => {
       await this.#askOtherTabs();
       const session = this.#session;
+      if (this.mode === 'memory') {
+        if (session !== null) await this.#endAtServer(session, scope);
+        if (scope === 'others') return;
+        this.#commit(null, 'logout', null);
+        // Signed in or not here, the other tabs end their own sessions; the message names none.
+        this.#post({ type: 'logout', from: this.#id });
+        return;
+      }
       // Signed out, and the origin knows it (another tab logged out first): nothing left to end.
       if (session === null && this.#seq > 0) return;
-      if (session === null && this.mode === 'memory') return;
-      // The refresh token names the session: in the body in memory mode, as the cookie otherwise.
-      /** @type {{ refresh_token?: string, scope?: string }} */
-      const body = {};
-      if (this.mode === 'memory') body.refresh_token = session?.refreshToken;
-      if (scope !== 'local') body.scope = scope;
-      try {
-        await this.#call('POST', '/logout', { body: Object.keys(body).length > 0 ? body : undefined, session: true });
-      } catch (error) {
-        // 401: the session had ended already (its refresh token is revoked, or the cookie is gone).
-        if (!(error instanceof AuthError && error.status === 401)) throw error;
-      }
+      await this.#endAtServer(session, scope);
       if (scope !== 'others') this.#commit(null, 'logout', null);
     });
   }
@@ -302,8 +340,8 @@ export class AuthClient extends EventTarget {
    * (never elsewhere, and not when the request sets its own Authorization). A path starting with
    * "/" is a path of the server (joined to baseUrl). The token is refreshed first when it is about
    * to expire; a 401 "token expired" is refreshed and retried once, and only once; a 401 "token
-   * revoked" or "token invalid" from the server signs every tab out. Signed out, the request goes
-   * without a token. Resolves with the last Response, like fetch.
+   * revoked" or "token invalid" from the server signs this session out (every tab, in cookie
+   * mode). Signed out, the request goes without a token. Resolves with the last Response, like fetch.
    * @param {RequestInfo | URL} input
    * @param {RequestInit} [init]
    * @returns {Promise<Response>}
@@ -364,7 +402,7 @@ export class AuthClient extends EventTarget {
     return this.#listen('request', listener);
   }
 
-  /** Stops the timer, leaves the other tabs; the session stays theirs (this is no logout). */
+  /** Stops the timer, leaves the other tabs; in cookie mode the session stays theirs (this is no logout). */
   close() {
     this.#closed = true;
     clearTimeout(this.#timer);
@@ -379,11 +417,13 @@ export class AuthClient extends EventTarget {
 
   /** @returns {Promise<AuthState>} */
   async #start() {
+    // Memory mode: a session is this tab's alone, and none outlives it: a new tab starts signed out.
+    if (this.mode === 'memory') return this.state;
     this.#join();
     return this.#exclusive(async () => {
       await this.#askOtherTabs();
-      // Another tab handed its session over; or memory mode, where nothing outlives the tabs.
-      if (this.#session !== null || this.mode === 'memory') return this.state;
+      // Another tab handed its session over.
+      if (this.#session !== null) return this.state;
       try {
         await this.#refreshOverNetwork('load');
       } catch (error) {
@@ -433,8 +473,8 @@ export class AuthClient extends EventTarget {
   }
 
   /**
-   * POST /refresh. Called under the lock only. A 401 ends the session in every tab; any other
-   * failure leaves it as it is and is thrown.
+   * POST /refresh. Called under the lock only. A 401 ends the session (in every tab, in cookie
+   * mode); any other failure leaves it as it is and is thrown.
    * @param {RefreshReason} reason
    */
   async #refreshOverNetwork(reason) {
@@ -447,6 +487,43 @@ export class AuthClient extends EventTarget {
       if (error instanceof AuthError && error.status === 401) this.#commit(null, 'ended', reason);
       throw error;
     }
+  }
+
+  /**
+   * POST /logout for this tab's session. The refresh token names it: in the body in memory mode,
+   * as the cookie otherwise. A 401 means it had ended already; any other failure is thrown.
+   * @param {Session | null} session
+   * @param {'local' | 'others' | 'global'} scope
+   */
+  async #endAtServer(session, scope) {
+    /** @type {{ refresh_token?: string, scope?: string }} */
+    const body = {};
+    if (this.mode === 'memory') body.refresh_token = session?.refreshToken;
+    if (scope !== 'local') body.scope = scope;
+    try {
+      await this.#call('POST', '/logout', { body: Object.keys(body).length > 0 ? body : undefined, session: true });
+    } catch (error) {
+      // 401: the session had ended already (its refresh token is revoked, or the cookie is gone).
+      if (!(error instanceof AuthError && error.status === 401)) throw error;
+    }
+  }
+
+  /**
+   * Memory mode: another tab logged out, so this one ends its own session: the one it holds now,
+   * not one signed in to after the message (the generation tells them apart; a refresh keeps it).
+   * Signed out here whatever the server answers: the tokens are dropped, so nothing can use the
+   * session any more, and the server forgets it when it expires.
+   */
+  #endFromOtherTab() {
+    const generation = this.#generation;
+    this.#exclusive(async () => {
+      const session = this.#session;
+      if (session === null || this.#generation !== generation) return;
+      await this.#endAtServer(session, 'local').catch(() => undefined);
+      this.#known += 1;
+      this.#seq = this.#known;
+      this.#apply(null, 'logout', null, true);
+    }).catch(() => undefined);
   }
 
   /**
@@ -524,7 +601,8 @@ export class AuthClient extends EventTarget {
     this.#known += 1;
     this.#seq = this.#known;
     this.#apply(session, cause, reason, false);
-    this.#post({ type: 'state', from: this.#id, seq: this.#seq, session, cause, reason });
+    // Memory mode tells the other tabs nothing here: each holds its own session (logout() posts its one message).
+    if (this.mode === 'cookie') this.#post({ type: 'state', from: this.#id, seq: this.#seq, session: shared(session), cause, reason });
   }
 
   /**
@@ -535,6 +613,7 @@ export class AuthClient extends EventTarget {
    */
   #apply(session, cause, reason, fromOtherTab) {
     const before = this.#session;
+    if (session === null || cause === 'login' || cause === 'restore') this.#generation += 1;
     this.#session = session;
     this.#lastCause = cause;
     this.#lastReason = reason;
@@ -573,16 +652,16 @@ export class AuthClient extends EventTarget {
   }
 
   /**
-   * Runs `task` with the session lock of this server and mode, held across tabs (or in this tab
-   * only, without Web Locks).
+   * Runs `task` with the session lock: in cookie mode the lock of this server, held across tabs
+   * (in this tab only, without Web Locks); in memory mode this tab's own, its session being its own.
    * @template T
    * @param {() => Promise<T>} task
    * @returns {Promise<T>}
    */
   #exclusive(task) {
-    const locks = lockManager();
+    const locks = this.mode === 'cookie' ? lockManager() : null;
     // request() resolves with what the callback's promise resolves with, whatever its typings say.
-    if (locks) return /** @type {Promise<T>} */ (/** @type {unknown} */ (locks.request(this.#name, task)));
+    if (locks) return /** @type {Promise<T>} */ (/** @type {unknown} */ (locks.request(this.#lockName, task)));
     const result = this.#queue.then(task);
     this.#queue = result.then(
       () => undefined,
@@ -593,11 +672,12 @@ export class AuthClient extends EventTarget {
 
   /**
    * Asks every live tab for its state and waits for their answers (or PEER_ANSWER_MS): a newer
-   * one is taken as this tab's on arrival. Called under the lock, before a session call.
+   * one is taken as this tab's on arrival. Called under the lock, before a session call. Cookie
+   * mode only: memory-mode tabs have nothing to hand each other.
    */
   async #askOtherTabs() {
     const locks = lockManager();
-    if (!locks || !this.#channel) return;
+    if (this.mode === 'memory' || !locks || !this.#channel) return;
     const prefix = `${this.#name}:tab:`;
     const { held = [] } = await locks.query();
     const waiting = new Set(
@@ -626,14 +706,22 @@ export class AuthClient extends EventTarget {
   }
 
   /**
-   * A message from another tab of this origin.
-   * @param {Message} message
+   * A message from another tab of this origin, or from any script of it: checked for its shape
+   * first, and dropped unless it is one of this protocol's.
+   * @param {unknown} data
    */
-  #hear(message) {
-    if (typeof message !== 'object' || message === null || typeof message.seq !== 'number' || message.from === this.#id) return;
+  #hear(data) {
+    const message = readMessage(data, this.mode);
+    if (message === null || message.from === this.#id || this.#closed) return;
+    if (message.type === 'logout') {
+      this.#endFromOtherTab();
+      return;
+    }
     this.#known = Math.max(this.#known, message.seq);
     if (message.type === 'ask') {
-      // The tokens go only to a tab that holds an older state than this one.
+      // Cookie mode only (memory mode hears nothing but logout). The session goes only to a tab
+      // that holds an older state than this one: an access token, which any script of the origin
+      // could get through the cookie anyway (see the top of this file).
       const newer = this.#seq > message.seq;
       this.#post({
         type: 'reply',
@@ -641,7 +729,7 @@ export class AuthClient extends EventTarget {
         to: message.from,
         id: message.id,
         seq: this.#seq,
-        ...(newer ? { session: this.#session } : {}),
+        ...(newer ? { session: shared(this.#session) } : {}),
         cause: this.#lastCause,
         reason: this.#lastReason,
       });
@@ -766,6 +854,94 @@ async function challenge(response) {
     .json()
     .catch(() => null);
   return typeof body?.error_description === 'string' ? body.error_description : null;
+}
+
+/**
+ * What a cookie-mode tab posts of its session: never a refresh token (it holds none; this makes sure).
+ * @param {Session | null} session
+ * @returns {SharedSession | null}
+ */
+function shared(session) {
+  if (session === null) return null;
+  const { accessToken, expiresAt, lifetime, user } = session;
+  return { accessToken, expiresAt, lifetime, user };
+}
+
+/**
+ * A channel message as this client knows it, rebuilt from its checked fields only; null for
+ * anything else (another version's, a broken or a hostile script's), which is dropped.
+ * @param {unknown} data
+ * @param {TokenMode} mode
+ * @returns {Message | null}
+ */
+function readMessage(data, mode) {
+  if (!isRecord(data) || !isId(data.from)) return null;
+  const { type, from, seq } = data;
+  if (mode === 'memory') return type === 'logout' ? { type, from } : null;
+  if (!isSeq(seq)) return null;
+  if (type === 'ask') return isId(data.id) ? { type, from, id: data.id, seq } : null;
+  if (type !== 'state' && type !== 'reply') return null;
+  const { cause, reason } = data;
+  if (!oneOf(CAUSES, cause) || !(reason === null || oneOf(REASONS, reason))) return null;
+  if (type === 'state') {
+    const session = readSession(data.session);
+    return session === false ? null : { type, from, seq, session, cause, reason };
+  }
+  if (!isId(data.to) || !isId(data.id)) return null;
+  // A reply without a session: the other tab holds nothing newer.
+  if (data.session === undefined) return { type, from, to: data.to, id: data.id, seq, cause, reason };
+  const session = readSession(data.session);
+  return session === false ? null : { type, from, to: data.to, id: data.id, seq, session, cause, reason };
+}
+
+/**
+ * @param {unknown} value
+ * @returns {SharedSession | null | false} false when malformed
+ */
+function readSession(value) {
+  if (value === null) return null;
+  if (!isRecord(value)) return false;
+  const { accessToken, expiresAt, lifetime, user } = value;
+  if (typeof accessToken !== 'string' || accessToken === '') return false;
+  if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) return false;
+  if (typeof lifetime !== 'number' || !Number.isFinite(lifetime) || lifetime <= 0) return false;
+  if (!isRecord(user) || typeof user.id !== 'string' || typeof user.email !== 'string') return false;
+  return { accessToken, expiresAt, lifetime, user: /** @type {User} */ (/** @type {unknown} */ (user)) };
+}
+
+/**
+ * @param {unknown} value
+ * @returns {value is Record<string, unknown>}
+ */
+function isRecord(value) {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * @param {unknown} value
+ * @returns {value is string}
+ */
+function isId(value) {
+  return typeof value === 'string' && value.length > 0 && value.length <= 100;
+}
+
+/**
+ * A sequence number: a safe non-negative integer (not NaN, not Infinity, not 1.5, not "3").
+ * @param {unknown} value
+ * @returns {value is number}
+ */
+function isSeq(value) {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value <= MAX_SEQ;
+}
+
+/**
+ * @template {string} T
+ * @param {readonly T[]} list
+ * @param {unknown} value
+ * @returns {value is T}
+ */
+function oneOf(list, value) {
+  return /** @type {readonly unknown[]} */ (list).includes(value);
 }
 
 /** @returns {LockManager | null} */
