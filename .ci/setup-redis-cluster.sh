@@ -41,12 +41,22 @@ redis_cluster_setup() {
       $sudo service redis-server stop >/dev/null 2>&1 || $sudo systemctl stop redis-server >/dev/null 2>&1 || true
     fi
   fi
-  local dir port ports=() nodes=() i
+  local dir port other ports=() nodes=() i
   dir=$(mktemp -d)
   # Registered before anything starts, so that a failure half-way still stops what did start.
   cleanup+=("for f in '$dir'/*.pid; do [ -e \"\$f\" ] && kill \"\$(cat \"\$f\")\" 2>/dev/null; done; sleep 0.2; rm -rf '$dir'")
   for i in 1 2 3; do
-    port=$(redis_cluster_free_port) || { printf 'Redis Cluster: no free port pair\n'; return 1; }
+    # Each node takes two ports (p and its bus port p+10000): none of the six may be another's.
+    local taken=yes tries=0
+    while [ "$taken" = yes ]; do
+      tries=$((tries + 1))
+      [ "$tries" -gt 20 ] && { printf 'Redis Cluster: no free port pair\n'; return 1; }
+      port=$(redis_cluster_free_port) || { printf 'Redis Cluster: no free port pair\n'; return 1; }
+      taken=no
+      for other in "${ports[@]}"; do
+        if [ "$port" -eq "$other" ] || [ "$port" -eq $((other + 10000)) ] || [ "$port" -eq $((other - 10000)) ]; then taken=yes; fi
+      done
+    done
     mkdir -p "$dir/$port"
     # No persistence: a throwaway cluster for one CI run. nodes.conf lives in the node's own directory.
     redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
@@ -63,6 +73,16 @@ redis_cluster_setup() {
       [ "$tries" -ge 50 ] && { printf 'Redis Cluster: no answer on port %s\n' "$port"; cat "$dir/$port.log"; return 1; }
       sleep 0.2
     done
+    # Between the free-port probe and the start another process may have taken the port (the
+    # machine is shared): then our server failed and someone else's answers. Only the process
+    # whose pid our pidfile holds may join the cluster.
+    local answering started
+    answering=$(redis-cli -p "$port" info server 2>/dev/null | tr -d '\r' | sed -n 's/^process_id://p')
+    started=$(cat "$dir/$port.pid" 2>/dev/null)
+    if [ -z "$answering" ] || [ "$answering" != "$started" ]; then
+      printf 'Redis Cluster: port %s is answered by process %s, not by the server started here (%s)\n' "$port" "${answering:-?}" "${started:-none}"
+      return 1
+    fi
   done
   redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes >"$dir/create.log" 2>&1 \
     || { printf 'Redis Cluster: redis-cli --cluster create failed\n'; cat "$dir/create.log"; return 1; }

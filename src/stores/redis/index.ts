@@ -85,7 +85,7 @@ export function createRedisStores(options: RedisStoresOptions): RedisStores {
     rateLimits: new RedisRateLimitCounter(client, keys, clock),
     oneTimeTokens: new RedisOneTimeTokenStore(client, keys, clock),
     mfa: new RedisMfaStore(client, keys),
-    audit: new RedisAuditStore(client, keys, clock, options.auditMaxEvents),
+    audit: new RedisAuditStore(client, keys, clock, options.auditMaxEvents, logger),
     revocations,
 
     async ping() {

@@ -1,15 +1,25 @@
-// Redis session store: one hash per session, a per-user index in the user's slot, and the ended sessions' revocation set.
+// Redis session store: one hash per session, a per-user index (in the user's slot on a cluster), and the ended sessions' revocation set.
 import type { Clock } from '../../lib/clock';
 import { NO_REFRESH_LIMIT } from '../rotation';
 import type { RotationOutcome, RotationPolicy, SessionRecord, SessionStore } from '../types';
-import { EXPIRY_MARGIN_MS, guarded, type LuaScript, type RedisClient } from './connection';
+import { EXPIRY_MARGIN_MS, guarded, unavailable, type LuaScript, type RedisClient } from './connection';
 import type { RedisKeys } from './keys';
 import { CREATE_SESSION, END_SESSION, END_USER_SESSIONS, REMEMBER_REVOKED, ROTATE_SESSION } from './session-scripts';
+import {
+  SINGLE_CREATE_SESSION,
+  SINGLE_END_SESSION,
+  SINGLE_END_USER_SESSIONS,
+  SINGLE_LIST_USER_SESSIONS,
+  SINGLE_ROTATE_SESSION,
+} from './single-session-scripts';
 
-/** Session id → user id, remembered by an instance (the pair never changes); the oldest go first beyond this. */
+/** Session id → user id, remembered by an instance on a cluster (the pair never changes); the least recently used go first beyond this. */
 const OWNER_CACHE_SIZE = 20_000;
-/** Attempts of endAllForUser when sessions keep being created under it (each attempt re-reads the index). */
+/** Attempts of endAllForUser on a cluster when sessions keep being created under it (each attempt re-reads the index). */
 const END_ALL_ATTEMPTS = 10;
+/** Attempts of the revoked-set write that follows an end on a cluster, and the pause between two. */
+const REVOKED_WRITE_ATTEMPTS = 3;
+const REVOKED_WRITE_PAUSE_MS = 50;
 
 export interface RedisSessionStoreOptions {
   client: RedisClient;
@@ -25,10 +35,15 @@ export interface RedisSessionStoreOptions {
  * Expiry is decided on the injected clock (`expiresAt`), as in memory; Redis TTLs (the remaining
  * life plus EXPIRY_MARGIN_MS) only bound what Redis holds.
  *
- * A script that ends sessions declares their hashes and their user's index, so it must know the
- * user: a token names only its session. The user id is read once per session and instance (from
- * the session hash on one Redis, from the sessionUser key on a cluster, where the hash's name
- * depends on it) and kept: it never changes.
+ * On one Redis every change is one script (single-session-scripts.ts) that finds the user's index
+ * and the revoked set itself: one round trip per refresh or logout, and an end is remembered as
+ * revoked in the step that makes it.
+ *
+ * On a cluster a script must declare every key it touches, all in one slot: a script that ends
+ * sessions declares their hashes and their user's index, so it must know the user, while a token
+ * names only its session. The user id is read from the sessionUser key once per session and
+ * instance and kept (it never changes). The revoked set lives in a slot of its own, so it is
+ * written after the script, retried, and its failure fails the request that ended the session.
  */
 export class RedisSessionStore implements SessionStore {
   private readonly owners = new Map<string, string>();
@@ -41,12 +56,14 @@ export class RedisSessionStore implements SessionStore {
 
   async create(session: SessionRecord): Promise<void> {
     const { client, keys, clock } = this.options;
-    if (this.cluster) {
-      // Written first: a session is never stored without the key that finds it (a failure in
-      // between leaves only this key, which expires).
-      const ttl = session.expiresAt - clock.now() + EXPIRY_MARGIN_MS;
-      await guarded(client.set(keys.sessionUser(session.id), session.userId, 'PX', Math.max(ttl, 1)));
+    if (!this.cluster) {
+      await this.single(SINGLE_CREATE_SESSION, [session.id, session.expiresAt, session.userId, ...toFields(session)]);
+      return;
     }
+    // Written first: a session is never stored without the key that finds it (a failure in
+    // between leaves only this key, which expires).
+    const ttl = session.expiresAt - clock.now() + EXPIRY_MARGIN_MS;
+    await guarded(client.set(keys.sessionUser(session.id), session.userId, 'PX', Math.max(ttl, 1)));
     const keyList = [keys.session(session.userId, session.id), keys.userSessions(session.userId)];
     await this.script(CREATE_SESSION, keyList, [session.id, session.expiresAt, ...toFields(session)]);
     this.remember(session.id, session.userId);
@@ -75,11 +92,16 @@ export class RedisSessionStore implements SessionStore {
     next: { jti: string; iat: number },
     policy: RotationPolicy,
   ): Promise<RotationOutcome> {
-    const userId = await this.ownerOf(sessionId);
-    if (userId === null) return { kind: 'no_session' };
     const limit = policy.refreshLimit ?? NO_REFRESH_LIMIT;
     const args = [sessionId, presentedJti, next.jti, next.iat, policy.graceMs, limit.max, limit.windowMs, policy.idleTimeoutMs ?? 0];
-    const reply = (await this.script(ROTATE_SESSION, this.keysOf(userId, sessionId), args)) as [RotationOutcome['kind'], string[]?, number?];
+    let reply: [RotationOutcome['kind'], string[]?, number?];
+    if (this.cluster) {
+      const userId = await this.ownerOf(sessionId);
+      if (userId === null) return { kind: 'no_session' };
+      reply = (await this.script(ROTATE_SESSION, this.keysOf(userId, sessionId), args)) as typeof reply;
+    } else {
+      reply = (await this.single(SINGLE_ROTATE_SESSION, args)) as typeof reply;
+    }
     const [kind, flat, extra] = reply;
     if (kind === 'no_session' || !flat) return { kind: 'no_session' };
     const session = fromFields(pairs(flat));
@@ -90,6 +112,10 @@ export class RedisSessionStore implements SessionStore {
 
   async listByUser(userId: string): Promise<SessionRecord[]> {
     const { client, keys, clock } = this.options;
+    if (!this.cluster) {
+      const records = (await this.single(SINGLE_LIST_USER_SESSIONS, [userId])) as string[][];
+      return records.map((flat) => fromFields(pairs(flat))).sort((a, b) => a.createdAt - b.createdAt);
+    }
     const ids = await guarded(client.zrangebyscore(keys.userSessions(userId), `(${clock.now()}`, '+inf'));
     // Read one by one (one slot, so the cluster client sends them to one node): a session ended
     // in between is simply left out, as if listed a moment later.
@@ -101,15 +127,27 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async end(sessionId: string): Promise<boolean> {
-    const userId = await this.ownerOf(sessionId);
-    if (userId === null) return false;
-    const revokedUntil = Number(await this.script(END_SESSION, this.keysOf(userId, sessionId), [sessionId]));
+    let revokedUntil: number;
+    if (this.cluster) {
+      const userId = await this.ownerOf(sessionId);
+      if (userId === null) return false;
+      revokedUntil = Number(await this.script(END_SESSION, this.keysOf(userId, sessionId), [sessionId]));
+    } else {
+      revokedUntil = Number(await this.single(SINGLE_END_SESSION, [sessionId]));
+    }
     if (revokedUntil === 0) return false;
     await this.ended([[sessionId, revokedUntil]]);
     return true;
   }
 
   async endAllForUser(userId: string, keepSessionId?: string): Promise<number> {
+    if (!this.cluster) {
+      const reply = (await this.single(SINGLE_END_USER_SESSIONS, [userId, keepSessionId ?? ''])) as (string | number)[];
+      const ended: [string, number][] = [];
+      for (let i = 0; i < reply.length; i += 2) ended.push([String(reply[i]), Number(reply[i + 1])]);
+      await this.ended(ended);
+      return ended.length;
+    }
     const { client, keys } = this.options;
     const index = keys.userSessions(userId);
     for (let attempt = 0; attempt < END_ALL_ATTEMPTS; attempt += 1) {
@@ -123,25 +161,37 @@ export class RedisSessionStore implements SessionStore {
       await this.ended(ended);
       return ended.length;
     }
-    throw new Error(`endAllForUser: the sessions of one user kept changing over ${END_ALL_ATTEMPTS} attempts`);
+    // Sessions of this user keep appearing faster than they can be ended: not now (503), as for
+    // any store that cannot answer, rather than a 500.
+    throw unavailable(new Error(`endAllForUser: the sessions of one user kept changing over ${END_ALL_ATTEMPTS} attempts`));
   }
 
   /**
-   * After a script has ended sessions (and published them, in the same step): this instance knows
-   * at once, and the revoked set remembers them for instances that subscribe later. The set is a
-   * key of its own (a slot of its own on a cluster), so it is written here, after the script. It
-   * is not what keeps a revoked token out: an instance that missed the message was not subscribed
-   * then, so it has forgotten every session it had seen live and asks Redis, where the session is
-   * gone (see revocation-feed.ts). A failure here is therefore not the caller's failure.
+   * After a script has ended sessions: this instance knows at once. On one Redis the script has
+   * also remembered them in the revoked set (and published them) in its own step. On a cluster
+   * the set is a key of its own slot, so it is written here, after the script: retried a few
+   * times, and if it still fails the request that ended the sessions fails (503) rather than
+   * answer as if every instance would know. (An instance that missed the message asks Redis, where
+   * the session is gone; the set is what an instance reads back when it subscribes again.)
    */
   private async ended(sessions: [string, number][]): Promise<void> {
     if (sessions.length === 0) return;
     const { client, keys, clock } = this.options;
     for (const [sessionId, until] of sessions) this.options.onEnded(sessionId, until);
-    const writes: Promise<unknown>[] = [REMEMBER_REVOKED.run(client, [keys.revoked], [clock.now(), ...sessions.flatMap(([sessionId, until]) => [until, sessionId])])];
-    // One key per command: each session's sessionUser key sits in a slot of its own.
-    if (this.cluster) writes.push(...sessions.map(([sessionId]) => client.unlink(keys.sessionUser(sessionId))));
-    await Promise.all(writes.map((write) => write.catch(() => undefined)));
+    if (!this.cluster) return;
+    // One key per command: each session's sessionUser key sits in a slot of its own. It expires
+    // with the session, and a stale one only leads to a hash that is gone: no need to insist.
+    for (const [sessionId] of sessions) void client.unlink(keys.sessionUser(sessionId)).catch(() => undefined);
+    const entries = sessions.flatMap(([sessionId, until]) => [until, sessionId]);
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await REMEMBER_REVOKED.run(client, [keys.revoked], [clock.now(), ...entries]);
+        return;
+      } catch (error) {
+        if (attempt >= REVOKED_WRITE_ATTEMPTS) throw unavailable(error);
+        await new Promise((resolve) => setTimeout(resolve, REVOKED_WRITE_PAUSE_MS));
+      }
+    }
   }
 
   /** The session's hash key: on one Redis its name needs no user id; on a cluster it does. */
@@ -157,26 +207,38 @@ export class RedisSessionStore implements SessionStore {
     return [keys.session(userId, sessionId), keys.userSessions(userId)];
   }
 
-  /** The user of a session, or null when Redis knows no such session. */
+  /** The user of a session on a cluster, or null when Redis knows no such session. */
   private async ownerOf(sessionId: string): Promise<string | null> {
     const known = this.owners.get(sessionId);
-    if (known !== undefined) return known;
+    if (known !== undefined) {
+      // Used again: moved to the newest end, so that eviction takes the least recently used.
+      this.owners.delete(sessionId);
+      this.owners.set(sessionId, known);
+      return known;
+    }
     const { client, keys } = this.options;
-    const userId = this.cluster
-      ? await guarded(client.get(keys.sessionUser(sessionId)))
-      : await guarded(client.hget(keys.session('', sessionId), 'userId'));
+    const userId = await guarded(client.get(keys.sessionUser(sessionId)));
     if (userId) this.remember(sessionId, userId);
     return userId || null;
   }
 
   private remember(sessionId: string, userId: string): void {
+    this.owners.delete(sessionId);
     if (this.owners.size >= OWNER_CACHE_SIZE) this.owners.delete(this.owners.keys().next().value!);
     this.owners.set(sessionId, userId);
   }
 
+  /** Runs a cluster-layout script: it declares its keys. */
   private script(script: LuaScript, keyList: string[], args: (string | number)[]): Promise<unknown> {
     const { client, keys, clock, accessTtlMs } = this.options;
     return guarded(script.run(client, keyList, [keys.revokedChannel, clock.now(), accessTtlMs, EXPIRY_MARGIN_MS, ...args]));
+  }
+
+  /** Runs a single-layout script: it builds its keys from the prefixes (one Redis, not a cluster). */
+  private single(script: LuaScript, args: (string | number)[]): Promise<unknown> {
+    const { client, keys, clock, accessTtlMs } = this.options;
+    const common = [keys.session('', ''), keys.userSessions(''), keys.revoked, clock.now(), accessTtlMs, EXPIRY_MARGIN_MS];
+    return guarded(script.run(client, [], [...common, ...args]));
   }
 }
 

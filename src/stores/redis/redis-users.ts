@@ -2,8 +2,41 @@
 import type { UserChanges, UserPage, UserPageQuery, UserRecord, UserStore } from '../types';
 import { checkPageLimit, invalidCursor, pickUserChanges } from '../user-changes';
 import { USER_COPY_SIZE, UserCopy, type UserChangeFeed } from '../user-copy';
-import { guarded, LuaScript, type RedisClient } from './connection';
+import { guarded, LuaScript, unavailable, type RedisClient } from './connection';
 import type { RedisKeys } from './keys';
+
+/**
+ * One Redis: claims the email and writes the user in one step, so of two concurrent creates one
+ * wins and nothing half-made is ever left (the script of the time before clusters).
+ */
+const SINGLE_CREATE = new LuaScript(`
+-- KEYS: email index, user record, creation order, sequence. ARGV: user id, record JSON.
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX') then return 0 end
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('ZADD', KEYS[3], redis.call('INCR', KEYS[4]), ARGV[1])
+return 1
+`);
+
+/** One Redis: drops the record, its email and its place in the order in one step, then tells every instance. */
+const SINGLE_DELETE = new LuaScript(`
+-- KEYS: user record, creation order. ARGV: email index key prefix, the user-changed channel, user id.
+local text = redis.call('GET', KEYS[1])
+if not text then return 0 end
+local email_key = ARGV[1] .. cjson.decode(text).email
+-- Only while the index names this user: an email is never freed from under someone else.
+if redis.call('GET', email_key) == ARGV[3] then redis.call('DEL', email_key) end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[3])
+redis.call('PUBLISH', ARGV[2], ARGV[3])
+return 1
+`);
+
+/**
+ * Cluster layout: how long a record being created lives unless its create finishes (PERSIST). Far
+ * longer than the three steps in between take (each is bounded by the command timeout), short
+ * enough that an email whose registration was cut short is free again soon.
+ */
+const PENDING_USER_TTL_MS = 15_000;
 
 /**
  * Takes an email whose claim names a user that no longer exists, and only that claim: of two
@@ -92,25 +125,32 @@ export class RedisUserStore implements UserStore {
   }
 
   /**
-   * The record, the email and the order are keys of their own (slots of their own on a cluster),
-   * so a create is three steps, ordered so that an interruption anywhere leaves no wrong answer:
-   * the record first (unreachable until the email names it), then the email's claim (SET NX: of
-   * two concurrent creates one wins, and the loser removes its record), then its place in the
-   * order (a user created but not yet placed is found by email, and listed once placed). A claim
-   * naming a user whose record is gone was left by a delete cut short: it is taken over.
+   * One Redis: one script (SINGLE_CREATE). On a cluster the record, the email and the order are
+   * keys of their own slots, so a create is four steps, ordered so that an interruption anywhere
+   * leaves no account that some part of the server cannot see: the record first, with an expiry
+   * (unreachable until the email names it), then the email's claim (SET NX: of two concurrent
+   * creates one wins, and the loser removes its record), then its place in the order, and only
+   * then PERSIST. A create cut short leaves a record that expires, and so a claim naming a user
+   * whose record is gone: such a claim (also left by a delete cut short) is taken over.
    */
   async create(user: UserRecord): Promise<'created' | 'email_taken'> {
     const { client, keys } = this;
     const emailKey = keys.userByEmail(user.email);
-    await guarded(client.set(keys.user(user.id), JSON.stringify(toJson(user))));
+    if (keys.layout !== 'cluster') {
+      const created = await guarded(
+        SINGLE_CREATE.run(client, [emailKey, keys.user(user.id), keys.users, keys.userSequence], [user.id, JSON.stringify(toJson(user))]),
+      );
+      return created === 1 ? 'created' : 'email_taken';
+    }
+    await guarded(client.set(keys.user(user.id), JSON.stringify(toJson(user)), 'PX', PENDING_USER_TTL_MS));
     let claimed = false;
     for (let attempt = 0; attempt < CLAIM_ATTEMPTS && !claimed; attempt += 1) {
       claimed = (await guarded(client.set(emailKey, user.id, 'NX'))) === 'OK';
       if (claimed) break;
       const holder = await guarded(client.get(emailKey));
       if (holder === null) continue;
-      // A record is always written before its claim and deleted before it: a claim without a
-      // record is stale for good.
+      // A record is always written before its claim and deleted (or expires) before it: a claim
+      // without a record is stale for good.
       if ((await guarded(client.exists(keys.user(holder)))) === 1) break;
       claimed = (await guarded(TAKE_STALE_CLAIM.run(client, [emailKey], [holder, user.id]))) === 1;
     }
@@ -119,6 +159,12 @@ export class RedisUserStore implements UserStore {
       return 'email_taken';
     }
     await guarded(APPEND.run(client, [keys.users, keys.userSequence], [user.id]));
+    if ((await guarded(client.persist(keys.user(user.id)))) === 0 && (await guarded(client.exists(keys.user(user.id)))) === 0) {
+      // The steps took longer than the record's expiry: the account never came to be. Its claim
+      // is stale already; dropping it and its place now only tidies up.
+      await guarded(Promise.all([RELEASE_CLAIM.run(client, [emailKey], [user.id]), client.zrem(keys.users, user.id)]));
+      throw unavailable(new Error('user create: the record expired before the create finished'));
+    }
     return 'created';
   }
 
@@ -142,12 +188,18 @@ export class RedisUserStore implements UserStore {
   }
 
   /**
-   * The record goes first (with the message to every instance), in one step: from then on the user
-   * is gone. Its email and its place in the order follow; a claim left behind by an interruption
-   * is taken over by the next create of that email (see create()).
+   * One Redis: one script (SINGLE_DELETE). On a cluster the record goes first (with the message to
+   * every instance), in one step: from then on the user is gone. Its email and its place in the
+   * order follow; a claim left behind by an interruption is taken over by the next create of that
+   * email (see create()).
    */
   async delete(id: string): Promise<boolean> {
     const { client, keys } = this;
+    if (keys.layout !== 'cluster') {
+      const deleted = await guarded(SINGLE_DELETE.run(client, [keys.user(id), keys.users], [keys.userByEmail(''), keys.userChangedChannel, id]));
+      this.dropCopy(id);
+      return deleted === 1;
+    }
     const text = (await guarded(DELETE.run(client, [keys.user(id)], [keys.userChangedChannel, id]))) as string | null;
     this.dropCopy(id);
     if (text === null) return false;

@@ -38,9 +38,10 @@ export interface RevocationFeedOptions {
  * users copy is trusted exactly while this feed is current.
  *
  * Every instance keeps the ids of the sessions ended in the last access-token lifetime (a few
- * hundred bytes each). Ending a session publishes its id in the Lua step that deletes it, then
- * adds it to the revoked set (a key in a slot of its own on a cluster, so a step of its own),
- * which an instance reads back after it subscribes. An instance is never "current" while it
+ * hundred bytes each). Ending a session publishes its id in the Lua step that deletes it and
+ * adds it to the revoked set (on a cluster, where the set is a key in a slot of its own, in a
+ * step of its own right after, whose failure fails the ending request), which an instance reads
+ * back after it subscribes. An instance is never "current" while it
  * could have missed a message: it trusts its copy of live sessions only for sessions that Redis
  * answered live while it was subscribed (every end after that answer reaches it), and forgets
  * them whenever the subscription drops. So an end it missed concerns a session it will ask Redis
@@ -94,12 +95,23 @@ export class RevocationFeed implements RevocationCheck {
 
   async isActive(sessionId: string): Promise<boolean> {
     if (this.ended.has(sessionId)) return false;
-    const current = this.isCurrent && this.options.clock.now() >= this.strictUntil;
-    if (current && this.live.has(sessionId)) return true;
+    const trusted = this.trusted();
+    if (trusted && this.live.has(sessionId)) return true;
+    // Noted before asking: an answer is kept only if the feed was current before the question and
+    // stayed the same connection, still current, until the answer. A drop in between could hide
+    // the message of an end that came after Redis answered, and nothing would ever take the
+    // session out of the live copy again.
+    const generation = this.generation;
     const active = await this.options.fallback.isActive(sessionId);
+    if (!active || this.ended.has(sessionId)) return false;
     // An end after this answer reaches the copy of ended sessions, which is asked first.
-    if (active && current) this.live.add(sessionId);
-    return active;
+    if (trusted && generation === this.generation && this.trusted()) this.live.add(sessionId);
+    return true;
+  }
+
+  /** Whether the copy of live sessions may answer: the feed is current and Redis has not lost its data lately. */
+  private trusted(): boolean {
+    return this.isCurrent && this.options.clock.now() >= this.strictUntil;
   }
 
   /** Records an ended session; called for this instance's own ends before their response leaves. */

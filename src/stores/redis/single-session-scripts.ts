@@ -1,0 +1,137 @@
+// The session scripts for one Redis (not a cluster): each derives its keys from prefixes, so one call does what the cluster layout needs several steps for.
+import { LuaScript } from './connection';
+
+/*
+ * These are the scripts this server ran before it supported Redis Cluster, kept for the single
+ * layout so that one Redis pays what it always paid: a refresh or a logout is one EVALSHA, and an
+ * ended session is remembered in the revoked set in the very step that ends it. They name keys
+ * built from prefixes inside Lua, which only one Redis allows; the cluster layout uses
+ * session-scripts.ts instead.
+ *
+ * Every script starts with the same arguments, read here:
+ * ARGV[1] session key prefix, ARGV[2] user-sessions key prefix, ARGV[3] revoked set (also the
+ * channel), ARGV[4] now (ms, the app's clock), ARGV[5] access token lifetime (ms), ARGV[6] the
+ * expiry margin (ms). A script's own arguments start at ARGV[7].
+ */
+const PRELUDE = `
+local session_prefix, index_prefix, revoked = ARGV[1], ARGV[2], ARGV[3]
+local now, access_ttl, margin = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+
+-- The live session as a table, or nil when it is gone or past its expiresAt on the app's clock.
+local function load_session(sid)
+  local flat = redis.call('HGETALL', session_prefix .. sid)
+  if #flat == 0 then return nil end
+  local s = {}
+  for i = 1, #flat, 2 do s[flat[i]] = flat[i + 1] end
+  if tonumber(s.expiresAt) <= now then return nil end
+  return s
+end
+
+-- Ends a live session: drops it, remembers its id as revoked until its last access token has
+-- surely expired, and tells every instance, all in this one step. Returns that time.
+local function end_session(sid, s)
+  redis.call('DEL', session_prefix .. sid)
+  redis.call('ZREM', index_prefix .. s.userId, sid)
+  local until_ms = math.min(now + access_ttl, tonumber(s.expiresAt)) + margin
+  redis.call('ZREMRANGEBYSCORE', revoked, '-inf', ARGV[4])
+  redis.call('ZADD', revoked, until_ms, sid)
+  if redis.call('PTTL', revoked) < until_ms - now then redis.call('PEXPIRE', revoked, until_ms - now) end
+  redis.call('PUBLISH', revoked, string.format('%d %s', until_ms, sid))
+  return until_ms
+end
+`;
+
+/** ARGV[7] session id, ARGV[8] expiresAt, ARGV[9] user id, ARGV[10..] the record's field/value pairs. */
+export const SINGLE_CREATE_SESSION = new LuaScript(`${PRELUDE}
+local sid, expires_at = ARGV[7], tonumber(ARGV[8])
+local key, index = session_prefix .. sid, index_prefix .. ARGV[9]
+local ttl = expires_at - now + margin
+redis.call('HSET', key, unpack(ARGV, 10))
+redis.call('PEXPIRE', key, ttl)
+redis.call('ZREMRANGEBYSCORE', index, '-inf', ARGV[4])
+redis.call('ZADD', index, expires_at, sid)
+if redis.call('PTTL', index) < ttl then redis.call('PEXPIRE', index, ttl) end
+return 1
+`);
+
+/**
+ * Consume-and-rotate: decideRotation() of rotation.ts in Lua. ARGV[7] session id, ARGV[8]
+ * presented jti, ARGV[9] next jti, ARGV[10] next iat, ARGV[11] grace window (ms), ARGV[12] the
+ * refresh limit, ARGV[13] its window (ms), ARGV[14] idle timeout (ms, 0 for none). Returns
+ * {kind, record}, {'reused' or 'idle', record, revoked until} or {'rate_limited', record, retry
+ * after (ms)}.
+ */
+export const SINGLE_ROTATE_SESSION = new LuaScript(`${PRELUDE}
+local sid, presented = ARGV[7], ARGV[8]
+local s = load_session(sid)
+if not s then return {'no_session'} end
+local key = session_prefix .. sid
+local idle = tonumber(ARGV[14])
+if idle > 0 and now - tonumber(s.lastUsedAt) >= idle then
+  local record = redis.call('HGETALL', key)
+  return {'idle', record, end_session(sid, s)}
+end
+-- Two tabs refreshing at once present the same token: the loser gets the winner's successor
+-- instead of being treated as a thief, but only briefly and only for the token just rotated out;
+-- neither counted nor refused by the limit (it mints no token).
+if s.previousJti ~= '' and presented == s.previousJti and now - tonumber(s.rotatedAt) < tonumber(ARGV[11]) then
+  redis.call('HSET', key, 'lastUsedAt', ARGV[4])
+  return {'grace', redis.call('HGETALL', key)}
+end
+if presented ~= s.refreshJti then
+  local record = redis.call('HGETALL', key)
+  return {'reused', record, end_session(sid, s)}
+end
+-- Sessions stored before the limit existed have no window yet: an old, empty one.
+local max, window = tonumber(ARGV[12]), tonumber(ARGV[13])
+local window_start, count = tonumber(s.refreshWindowStart or '0'), tonumber(s.refreshCount or '0')
+if now - window_start >= window then
+  window_start, count = now, 1
+elseif count >= max then
+  return {'rate_limited', redis.call('HGETALL', key), window_start + window - now}
+else
+  count = count + 1
+end
+redis.call('HSET', key, 'previousJti', s.refreshJti, 'refreshJti', ARGV[9], 'refreshIat', ARGV[10], 'rotatedAt', ARGV[4],
+  'lastUsedAt', ARGV[4], 'refreshWindowStart', window_start, 'refreshCount', count)
+return {'rotated', redis.call('HGETALL', key)}
+`);
+
+/** ARGV[7] session id. Returns the time until which it stays revoked, or 0 when it was not live. */
+export const SINGLE_END_SESSION = new LuaScript(`${PRELUDE}
+local s = load_session(ARGV[7])
+if not s then return 0 end
+return end_session(ARGV[7], s)
+`);
+
+/**
+ * ARGV[7] user id, ARGV[8] the session id to keep ('' for none). Returns {id, until, id, until, ...}
+ * for each session it ended; expired leftovers are dropped without counting.
+ */
+export const SINGLE_END_USER_SESSIONS = new LuaScript(`${PRELUDE}
+local index = index_prefix .. ARGV[7]
+local ended = {}
+for _, sid in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+  if sid ~= ARGV[8] then
+    local s = load_session(sid)
+    if s then
+      table.insert(ended, sid)
+      table.insert(ended, end_session(sid, s))
+    else
+      redis.call('DEL', session_prefix .. sid)
+      redis.call('ZREM', index, sid)
+    end
+  end
+end
+return ended
+`);
+
+/** ARGV[7] user id. Returns the field/value list of each live session of the user. */
+export const SINGLE_LIST_USER_SESSIONS = new LuaScript(`${PRELUDE}
+local out = {}
+for _, sid in ipairs(redis.call('ZRANGEBYSCORE', index_prefix .. ARGV[7], '(' .. ARGV[4], '+inf')) do
+  local flat = redis.call('HGETALL', session_prefix .. sid)
+  if #flat > 0 then table.insert(out, flat) end
+end
+return out
+`);
