@@ -5,8 +5,13 @@ export class EndedSessions {
   /** Session id → when its last access token has surely expired (ms). */
   private readonly until = new Map<string, number>();
 
-  /** Records an end; of two times for one session the later one counts. */
-  add(sessionId: string, revokedUntil: number): void {
+  /**
+   * Records an end; of two times for one session the later one counts. An end already past its
+   * time by `now` is not recorded: a message that arrives late (pub/sub across a cluster's nodes)
+   * would otherwise bring back an entry the last prune removed, and nothing would prune it soon.
+   */
+  add(sessionId: string, revokedUntil: number, now: number): void {
+    if (revokedUntil <= now) return;
     const known = this.until.get(sessionId);
     if (known === undefined || known < revokedUntil) this.until.set(sessionId, revokedUntil);
   }

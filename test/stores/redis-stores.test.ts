@@ -982,6 +982,18 @@ function redisStoreSuite(url: string, layout: KeyLayout): void {
       expect(a.revocations.has(s.id)).toBe(false);
       await expect(redis.zscore(keys.revoked, s.id)).resolves.toBeNull();
     });
+
+    it('does not bring back an ended session whose message arrives after its tokens expired', async () => {
+      // Pub/sub across a cluster's nodes can deliver an end after the prune that passed its time.
+      const clock = new FakeClock();
+      const a = await instance(clock);
+      const [late, marker] = [randomId(), randomId()];
+      await redis.publish(keys.revokedChannel, `${clock.now()} ${late}`);
+      // Messages on one channel arrive in order: once the marker is in, so is the late one.
+      await redis.publish(keys.revokedChannel, `${clock.now() + ACCESS_TTL} ${marker}`);
+      await eventually(() => a.revocations.has(marker));
+      expect(a.revocations.has(late)).toBe(false);
+    });
   });
 
   // Staged through a TCP proxy in front of one Redis (see above): one Redis only.

@@ -116,7 +116,7 @@ export class RevocationFeed implements RevocationCheck {
 
   /** Records an ended session; called for this instance's own ends before their response leaves. */
   add(sessionId: string, revokedUntil: number): void {
-    this.ended.add(sessionId, revokedUntil);
+    this.ended.add(sessionId, revokedUntil, this.options.clock.now());
   }
 
   /** Forgets sessions whose access tokens have all expired. */

@@ -94,7 +94,7 @@ export class ChangeFeed implements RevocationCheck {
 
   /** Records an ended session; called for this instance's own ends before their response leaves. */
   sessionEnded(sessionId: string, revokedUntil: number): void {
-    this.ended.add(sessionId, revokedUntil);
+    this.ended.add(sessionId, revokedUntil, this.options.clock.now());
   }
 
   /** Tells the user copies to drop a user; called for this instance's own changes before they resolve. */
