@@ -19,8 +19,13 @@ class CounterStore implements Store {
   increment(key: string) {
     return this.counter.increment(this.prefix + key, this.windowMs);
   }
+  /**
+   * Runs after the response has gone out (skipSuccessfulRequests), where express-rate-limit would
+   * print a rejection's stack to stderr, past our logger: a decrement lost while the store is away
+   * leaves one hit too many, which errs on the strict side.
+   */
   decrement(key: string) {
-    return this.counter.decrement(this.prefix + key);
+    return this.counter.decrement(this.prefix + key).catch(() => undefined);
   }
   resetKey(key: string) {
     return this.counter.resetKey(this.prefix + key);

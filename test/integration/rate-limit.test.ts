@@ -88,6 +88,22 @@ describe('failed logins per (email, address)', () => {
     expectRateLimited(await attempt(app, email, PASSWORD), 'login', 5, 900);
   });
 
+  it('prints nothing when the store cannot take a hit back, and keeps answering (the hit stays: strict side)', async () => {
+    const { app, stores } = buildTestApp();
+    const { email } = await register(app);
+    stores.rateLimits.decrement = () => Promise.reject(new Error('store away'));
+    const printed = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      expect((await attempt(app, email, PASSWORD)).status).toBe(200);
+      // The take-back runs after the answer: a second request gives it time to settle.
+      expect((await attempt(app, email, PASSWORD)).status).toBe(200);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(printed).not.toHaveBeenCalled();
+    } finally {
+      printed.mockRestore();
+    }
+  });
+
   it('counts Retry-After down with the clock and lets the user in once the window has passed', async () => {
     const { app, clock } = buildTestApp();
     const { email } = await register(app);

@@ -42,12 +42,8 @@ export class RedisRateLimitCounter implements RateLimitCounter {
     return { totalHits: Number(hits), resetTime: new Date(Number(resetAt)) };
   }
 
-  /**
-   * Runs after the response has gone out, where an error can only be logged: a decrement lost
-   * while Redis is away leaves one hit too many, which errs on the strict side.
-   */
   async decrement(key: string): Promise<void> {
-    await DECREMENT.run(this.client, [this.keys.rateLimit(key)], []).catch(() => undefined);
+    await guarded(DECREMENT.run(this.client, [this.keys.rateLimit(key)], []));
   }
 
   async resetKey(key: string): Promise<void> {
