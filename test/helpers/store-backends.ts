@@ -25,15 +25,29 @@ export interface StoreBackend {
   open(clock: FakeClock, accessTtlMs?: number): Promise<Stores>;
 }
 
-/** Closes what a suite opened, then removes its storage; registered as the suite's last afterAll. */
+/**
+ * Closes what a suite opened: stores opened by a test (or its beforeEach) after that test, those
+ * of a beforeAll after the suite, then removes its storage. Kept to the suite's end, the stores
+ * of a suite that opens a world per test held about 100 PostgreSQL connections at once, the
+ * server's whole max_connections, and the machine's PostgreSQL is shared.
+ */
 function closing(cleanup: () => Promise<void> = async () => undefined) {
-  const opened: Stores[] = [];
+  const forSuite: Stores[] = [];
+  const forTest: Stores[] = [];
+  let inTest = false;
+  beforeEach(() => {
+    inTest = true;
+  });
+  afterEach(async () => {
+    inTest = false;
+    await Promise.all(forTest.splice(0).map((stores) => stores.close()));
+  });
   afterAll(async () => {
-    await Promise.all(opened.splice(0).map((stores) => stores.close()));
+    await Promise.all([...forSuite.splice(0), ...forTest.splice(0)].map((stores) => stores.close()));
     await cleanup();
   });
   return (stores: Stores) => {
-    opened.push(stores);
+    (inTest ? forTest : forSuite).push(stores);
     return stores;
   };
 }
