@@ -1,5 +1,6 @@
 // The Lua scripts of the Redis session store: each read-decide-write on sessions is one atomic step in Redis, on keys it is given.
 import { LuaScript } from './connection';
+import { ROTATE } from './rotation-script';
 
 /**
  * Every session script is given its keys (a user's session hashes and that user's index, one slot
@@ -46,45 +47,15 @@ return 1
 `);
 
 /**
- * Consume-and-rotate: decideRotation() of rotation.ts in Lua. KEYS: session, user index. ARGV[5]
- * session id, ARGV[6] presented jti, ARGV[7] next jti, ARGV[8] next iat, ARGV[9] grace window
- * (ms), ARGV[10] the refresh limit, ARGV[11] its window (ms), ARGV[12] idle timeout (ms, 0 for
- * none). Returns {kind, record}, {'reused' or 'idle', record, revoked until} or {'rate_limited',
- * record, retry after (ms)}.
+ * Consume-and-rotate (see rotation-script.ts). KEYS: session, user index. ARGV[5] session id,
+ * ARGV[6] presented jti, ARGV[7] next jti, ARGV[8] next iat, ARGV[9] grace window (ms), ARGV[10]
+ * the refresh limit, ARGV[11] its window (ms), ARGV[12] idle timeout (ms, 0 for none).
  */
-export const ROTATE_SESSION = new LuaScript(`${PRELUDE}
-local key, index, sid, presented = KEYS[1], KEYS[2], ARGV[5], ARGV[6]
+export const ROTATE_SESSION = new LuaScript(`${PRELUDE}${ROTATE}
+local key, index, sid = KEYS[1], KEYS[2], ARGV[5]
 local s = load_session(key)
 if not s then return {'no_session'} end
-local idle = tonumber(ARGV[12])
-if idle > 0 and now - tonumber(s.lastUsedAt) >= idle then
-  local record = redis.call('HGETALL', key)
-  return {'idle', record, end_session(key, index, sid, s)}
-end
--- Two tabs refreshing at once present the same token: the loser gets the winner's successor
--- instead of being treated as a thief, but only briefly and only for the token just rotated out;
--- neither counted nor refused by the limit (it mints no token).
-if s.previousJti ~= '' and presented == s.previousJti and now - tonumber(s.rotatedAt) < tonumber(ARGV[9]) then
-  redis.call('HSET', key, 'lastUsedAt', ARGV[2])
-  return {'grace', redis.call('HGETALL', key)}
-end
-if presented ~= s.refreshJti then
-  local record = redis.call('HGETALL', key)
-  return {'reused', record, end_session(key, index, sid, s)}
-end
--- Sessions stored before the limit existed have no window yet: an old, empty one.
-local max, window = tonumber(ARGV[10]), tonumber(ARGV[11])
-local window_start, count = tonumber(s.refreshWindowStart or '0'), tonumber(s.refreshCount or '0')
-if now - window_start >= window then
-  window_start, count = now, 1
-elseif count >= max then
-  return {'rate_limited', redis.call('HGETALL', key), window_start + window - now}
-else
-  count = count + 1
-end
-redis.call('HSET', key, 'previousJti', s.refreshJti, 'refreshJti', ARGV[7], 'refreshIat', ARGV[8], 'rotatedAt', ARGV[2],
-  'lastUsedAt', ARGV[2], 'refreshWindowStart', window_start, 'refreshCount', count)
-return {'rotated', redis.call('HGETALL', key)}
+return rotate(s, key, 6, ARGV[2], function() return end_session(key, index, sid, s) end)
 `);
 
 /** KEYS: session, user index. ARGV[5] session id. Returns the time until which it stays revoked, or 0 when it was not live. */

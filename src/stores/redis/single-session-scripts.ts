@@ -1,5 +1,6 @@
 // The session scripts for one Redis (not a cluster): each derives its keys from prefixes, so one call does what the cluster layout needs several steps for.
 import { LuaScript } from './connection';
+import { ROTATE } from './rotation-script';
 
 /*
  * These are the scripts this server ran before it supported Redis Cluster, kept for the single
@@ -55,46 +56,15 @@ return 1
 `);
 
 /**
- * Consume-and-rotate: decideRotation() of rotation.ts in Lua. ARGV[7] session id, ARGV[8]
- * presented jti, ARGV[9] next jti, ARGV[10] next iat, ARGV[11] grace window (ms), ARGV[12] the
- * refresh limit, ARGV[13] its window (ms), ARGV[14] idle timeout (ms, 0 for none). Returns
- * {kind, record}, {'reused' or 'idle', record, revoked until} or {'rate_limited', record, retry
- * after (ms)}.
+ * Consume-and-rotate (see rotation-script.ts). ARGV[7] session id, ARGV[8] presented jti, ARGV[9]
+ * next jti, ARGV[10] next iat, ARGV[11] grace window (ms), ARGV[12] the refresh limit, ARGV[13]
+ * its window (ms), ARGV[14] idle timeout (ms, 0 for none).
  */
-export const SINGLE_ROTATE_SESSION = new LuaScript(`${PRELUDE}
-local sid, presented = ARGV[7], ARGV[8]
+export const SINGLE_ROTATE_SESSION = new LuaScript(`${PRELUDE}${ROTATE}
+local sid = ARGV[7]
 local s = load_session(sid)
 if not s then return {'no_session'} end
-local key = session_prefix .. sid
-local idle = tonumber(ARGV[14])
-if idle > 0 and now - tonumber(s.lastUsedAt) >= idle then
-  local record = redis.call('HGETALL', key)
-  return {'idle', record, end_session(sid, s)}
-end
--- Two tabs refreshing at once present the same token: the loser gets the winner's successor
--- instead of being treated as a thief, but only briefly and only for the token just rotated out;
--- neither counted nor refused by the limit (it mints no token).
-if s.previousJti ~= '' and presented == s.previousJti and now - tonumber(s.rotatedAt) < tonumber(ARGV[11]) then
-  redis.call('HSET', key, 'lastUsedAt', ARGV[4])
-  return {'grace', redis.call('HGETALL', key)}
-end
-if presented ~= s.refreshJti then
-  local record = redis.call('HGETALL', key)
-  return {'reused', record, end_session(sid, s)}
-end
--- Sessions stored before the limit existed have no window yet: an old, empty one.
-local max, window = tonumber(ARGV[12]), tonumber(ARGV[13])
-local window_start, count = tonumber(s.refreshWindowStart or '0'), tonumber(s.refreshCount or '0')
-if now - window_start >= window then
-  window_start, count = now, 1
-elseif count >= max then
-  return {'rate_limited', redis.call('HGETALL', key), window_start + window - now}
-else
-  count = count + 1
-end
-redis.call('HSET', key, 'previousJti', s.refreshJti, 'refreshJti', ARGV[9], 'refreshIat', ARGV[10], 'rotatedAt', ARGV[4],
-  'lastUsedAt', ARGV[4], 'refreshWindowStart', window_start, 'refreshCount', count)
-return {'rotated', redis.call('HGETALL', key)}
+return rotate(s, session_prefix .. sid, 8, ARGV[4], function() return end_session(sid, s) end)
 `);
 
 /** ARGV[7] session id. Returns the time until which it stays revoked, or 0 when it was not live. */
