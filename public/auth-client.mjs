@@ -203,6 +203,8 @@ export class AuthClient extends EventTarget {
   #lockName;
   /** @type {Set<string>} */
   #origins;
+  /** The server's own origin: 401s from there tell whether the session has ended. */
+  #ownOrigin;
   #leadSeconds;
   /** @type {(input: RequestInfo | URL, init?: RequestInit) => Promise<Response>} */
   #fetch;
@@ -226,11 +228,21 @@ export class AuthClient extends EventTarget {
     if (mode !== 'cookie' && mode !== 'memory') throw new TypeError('createAuthClient: mode must be "cookie" or "memory"');
     if (typeof baseUrl !== 'string') throw new TypeError('createAuthClient: baseUrl must be the server URL');
     const base = new URL(baseUrl, globalThis.location?.href);
+    const { apiOrigins = [], refreshLeadSeconds = DEFAULT_LEAD_SECONDS, fetch: fetchOption } = options;
+    if (!Array.isArray(apiOrigins) || !apiOrigins.every((origin) => isAbsoluteUrl(origin))) {
+      throw new TypeError('createAuthClient: apiOrigins must be an array of absolute URLs');
+    }
+    // NaN or a string would make every refresh plan the next one at once: a loop of POST /refresh.
+    if (typeof refreshLeadSeconds !== 'number' || !Number.isFinite(refreshLeadSeconds) || refreshLeadSeconds < 0) {
+      throw new TypeError('createAuthClient: refreshLeadSeconds must be a finite number of seconds, 0 or more');
+    }
+    if (fetchOption !== undefined && typeof fetchOption !== 'function') throw new TypeError('createAuthClient: fetch must be a function');
     this.mode = mode;
     this.baseUrl = base.href.replace(/\/+$/, '');
-    this.#origins = new Set([base.origin, ...(options.apiOrigins ?? []).map((origin) => new URL(origin).origin)]);
-    this.#leadSeconds = options.refreshLeadSeconds ?? DEFAULT_LEAD_SECONDS;
-    this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.#ownOrigin = base.origin;
+    this.#origins = new Set([base.origin, ...apiOrigins.map((origin) => new URL(origin).origin)]);
+    this.#leadSeconds = refreshLeadSeconds;
+    this.#fetch = fetchOption ?? ((input, init) => globalThis.fetch(input, init));
     // One name per server and mode: two clients of one server share a session only when they keep it the same way.
     this.#lockName = `auth-client:${mode}:${this.baseUrl}`;
     this.#name = `auth-client:${PROTOCOL}:${mode}:${this.baseUrl}`;
@@ -367,10 +379,10 @@ export class AuthClient extends EventTarget {
       const fresh = this.#session?.accessToken ?? null;
       if (fresh === null || fresh === token) return first;
       const second = await this.#send(base.clone(), fresh);
-      if (second.status === 401 && url.origin === new URL(this.baseUrl).origin) await this.#endIfRevoked(second, fresh);
+      if (second.status === 401 && url.origin === this.#ownOrigin) await this.#endIfRevoked(second, fresh);
       return second;
     }
-    if (url.origin === new URL(this.baseUrl).origin) await this.#endIfRevoked(first, token, problem);
+    if (url.origin === this.#ownOrigin) await this.#endIfRevoked(first, token, problem);
     return first;
   }
 
@@ -947,6 +959,18 @@ function oneOf(list, value) {
 /** @returns {LockManager | null} */
 function lockManager() {
   return (typeof navigator !== 'undefined' && navigator.locks) || null;
+}
+
+/**
+ * Whether `value` is a string that parses as an absolute URL (URL.canParse is too new for some browsers still in use).
+ * @param {unknown} value
+ */
+function isAbsoluteUrl(value) {
+  try {
+    return typeof value === 'string' && new URL(value).origin !== 'null';
+  } catch {
+    return false;
+  }
 }
 
 function randomId() {

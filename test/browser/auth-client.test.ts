@@ -254,6 +254,28 @@ describeInBrowser('the browser client in Chromium', () => {
       expect(await run(page, `auth.fetch('https://api.test/data').then((res) => res.status)`)).toBe(200);
       expect(seen['api.test']).toBe(`Bearer ${token}`);
     });
+
+    it('refuses bad options with a TypeError naming the option, and makes no call', async () => {
+      const { served } = await startServer();
+      const context = await newProfile(served);
+      const page = await openTab(context, served, mode);
+      const mark = served.seen.length;
+      const bad = {
+        mode: "{ baseUrl: location.origin, mode: 'session' }",
+        baseUrl: "{ mode: 'memory' }",
+        apiOrigins: "{ baseUrl: location.origin, mode: 'memory', apiOrigins: 'https://api.test' }",
+        'apiOrigins (not a URL)': "{ baseUrl: location.origin, mode: 'memory', apiOrigins: ['api.test'] }",
+        refreshLeadSeconds: "{ baseUrl: location.origin, mode: 'memory', refreshLeadSeconds: NaN }",
+        'refreshLeadSeconds (text)': "{ baseUrl: location.origin, mode: 'memory', refreshLeadSeconds: '60' }",
+        'refreshLeadSeconds (negative)': "{ baseUrl: location.origin, mode: 'memory', refreshLeadSeconds: -1 }",
+        fetch: "{ baseUrl: location.origin, mode: 'memory', fetch: 'fetch' }",
+      };
+      for (const [option, code] of Object.entries(bad)) {
+        const thrown = await run<string>(page, `(() => { try { module.createAuthClient(${code}); return 'no error'; } catch (error) { return error.name + ': ' + error.message; } })()`);
+        expect(thrown).toMatch(new RegExp(`^TypeError: createAuthClient: ${option.split(' ')[0]} must be`));
+      }
+      expect(served.seen.slice(mark)).toEqual([]);
+    });
   });
 
   describe('in cookie mode, where the tabs share one session', () => {
