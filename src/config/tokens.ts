@@ -154,8 +154,10 @@ export function tokenChecks(env: Partial<TokenEnvironment>, production: boolean,
   if (grace !== undefined && grace > 60_000) {
     problems.push('REFRESH_REUSE_GRACE: must be at most 60s (a longer window helps token thieves)');
   }
-  // An issuer URL is where verifiers discover the signing keys (RFC 8414 §2 asks for https): over plain http anyone on the path could swap them.
-  if (production && env.JWT_ISSUER !== undefined && /^http:\/\//i.test(env.JWT_ISSUER)) {
+  // An issuer URL is where verifiers discover the signing keys (RFC 8414 §2 asks for https): over
+  // plain http anyone on the path could swap them. The same test as discovery's: any spelling it serves counts.
+  const discoverable = env.JWT_ISSUER === undefined ? null : discoverableIssuer(env.JWT_ISSUER);
+  if (production && discoverable !== null && new URL(discoverable).protocol === 'http:') {
     problems.push('JWT_ISSUER: must be an https:// URL in production when it is a URL (verifiers fetch the signing keys from it)');
   }
 }
@@ -250,4 +252,22 @@ export function tokenSettings(e: TokenEnvironment, warnings: string[]): TokenCon
     },
     introspectionClients: e.INTROSPECTION_CLIENTS.map(({ name, secret: value }) => ({ id: name, secret: value })),
   };
+}
+
+/**
+ * The issuer when it is a URL this server can be discovered at: http(s), with no credentials,
+ * query or fragment (RFC 8414 §2) and no white space; otherwise null, and the paths are unknown.
+ * The string itself is kept (not a normalised URL) because `issuer` must equal every token's `iss`.
+ */
+export function discoverableIssuer(issuer: string): string | null {
+  if (/[\s?#]/.test(issuer)) return null;
+  let url: URL;
+  try {
+    url = new URL(issuer);
+  } catch {
+    return null;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return null;
+  if (url.username !== '' || url.password !== '') return null;
+  return issuer;
 }

@@ -308,6 +308,15 @@ describe('loadConfig JWT_ISSUER', () => {
     expect(load({ ...production, JWT_ISSUER: 'auth-server' }).jwt.issuer).toBe('auth-server');
     expect(load({ JWT_ISSUER: 'http://127.0.0.1:3000' }).jwt.issuer).toBe('http://127.0.0.1:3000');
   });
+
+  it('refuses in production every spelling of an http issuer that discovery would publish (HTTP://, http:host)', () => {
+    const production = { ...STRONG, NODE_ENV: 'production' };
+    for (const issuer of ['HTTP://auth.example.com', 'http:auth.example.com', 'http:/auth.example.com/tenant']) {
+      expect(configError({ ...production, JWT_ISSUER: issuer }).problems).toEqual([
+        'JWT_ISSUER: must be an https:// URL in production when it is a URL (verifiers fetch the signing keys from it)',
+      ]);
+    }
+  });
 });
 
 describe('loadConfig result', () => {

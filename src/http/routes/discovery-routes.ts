@@ -1,6 +1,7 @@
 // Standard discovery (RFC 8414, OpenID Connect Discovery 1.0): what off-the-shelf verifiers need, given only the issuer URL.
 import { Router } from 'express';
 import type { Config } from '../../config';
+import { discoverableIssuer } from '../../config/tokens';
 import { defineRoute } from '../routing';
 import { JWKS_MAX_AGE_SEC } from './verifier-routes';
 
@@ -39,24 +40,6 @@ export interface DiscoveryDocument {
    * HS256 tokens can be checked only by holders of the secret, never through `jwks_uri`.
    */
   id_token_signing_alg_values_supported: [Config['jwt']['algorithm']];
-}
-
-/**
- * The issuer when it is a URL this server can be discovered at: http(s), with no credentials,
- * query or fragment (RFC 8414 §2) and no white space; otherwise null, and the paths are unknown.
- * The string itself is kept (not a normalised URL) because `issuer` must equal every token's `iss`.
- */
-export function discoverableIssuer(issuer: string): string | null {
-  if (/[\s?#]/.test(issuer)) return null;
-  let url: URL;
-  try {
-    url = new URL(issuer);
-  } catch {
-    return null;
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return null;
-  if (url.username !== '' || url.password !== '') return null;
-  return issuer;
 }
 
 /** The discovery document of `jwt`, or null when its issuer is not a discoverable URL. */
