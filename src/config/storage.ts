@@ -1,7 +1,7 @@
 // The storage section: where the records live (PostgreSQL, an embedded PGlite directory, Redis) or, by default, in memory.
 import path from 'node:path';
 import { z } from 'zod';
-import { parseRedisTarget, REDIS_URL_FORMS } from '../stores/redis/target';
+import { parseRedisTarget, REDIS_URL_FORMS } from './redis-target';
 import type { Parsed } from './fields';
 
 export interface StorageConfig {

@@ -4,7 +4,8 @@ import type { Clock } from '../lib/clock';
 import type { Logger } from '../lib/logger';
 import { createMemoryStores } from './memory';
 import { createRedisStores } from './redis';
-import { describeRedisUrl, guarded, isCluster, openClient } from './redis/connection';
+import { describeRedisTarget } from '../config/redis-target';
+import { guarded, isCluster, openClient } from './redis/connection';
 import { redisKeys } from './redis/keys';
 import { RedisRateLimitCounter } from './redis/redis-rate-limits';
 import { openSqlStores } from './sql';
@@ -122,6 +123,6 @@ async function openRedisStores(config: Config, redis: NonNullable<Config['redis'
     logger.warn(`${(error as Error).message}; starting anyway, answering 503 until it is reachable`);
     return stores;
   }
-  logger.info({ redis: describeRedisUrl(redis.url), keyPrefix: redis.keyPrefix }, 'stores in Redis');
+  logger.info({ redis: describeRedisTarget(redis.url), keyPrefix: redis.keyPrefix }, 'stores in Redis');
   return stores;
 }

@@ -2,8 +2,7 @@
 import path from 'node:path';
 import { loadConfig, type Config } from '../../src/config';
 import { configError, STRONG_SECRETS as STRONG } from '../helpers/config-errors';
-import { describeRedisUrl } from '../../src/stores/redis/connection';
-import { parseRedisTarget, REDIS_URL_FORMS } from '../../src/stores/redis/target';
+import { describeRedisTarget, parseRedisTarget, REDIS_URL_FORMS } from '../../src/config/redis-target';
 
 /** The ConfigError drawn by `env` on top of strong secrets. */
 function storageError(env: Record<string, string | undefined>) {
@@ -153,7 +152,7 @@ describe('REDIS_URL for a Redis Cluster', () => {
   });
 
   it('shows the nodes of a cluster URL in messages, never its credentials', () => {
-    expect(describeRedisUrl('rediss+cluster://auth:secret@cache-1.internal:6380,[::1]:7000')).toBe('rediss+cluster://cache-1.internal:6380,[::1]:7000');
+    expect(describeRedisTarget('rediss+cluster://auth:secret@cache-1.internal:6380,[::1]:7000')).toBe('rediss+cluster://cache-1.internal:6380,[::1]:7000');
   });
 
   it('refuses a REDIS_KEY_PREFIX holding "{}": the hash tags that keep a script\'s keys in one slot would not work', () => {

@@ -1,6 +1,7 @@
 // The Redis connection helpers: which failures become a 503, and what a message may say about REDIS_URL.
 import { AppError } from '../../src/errors';
-import { describeRedisUrl, storeError } from '../../src/stores/redis/connection';
+import { describeRedisTarget } from '../../src/config/redis-target';
+import { storeError } from '../../src/stores/redis/connection';
 
 function replyError(message: string): Error {
   const error = new Error(message);
@@ -34,14 +35,14 @@ describe('storeError', () => {
   });
 });
 
-describe('describeRedisUrl', () => {
+describe('describeRedisTarget', () => {
   it.each([
     ['redis://127.0.0.1:6379', 'redis://127.0.0.1:6379'],
     ['redis://cache.internal', 'redis://cache.internal:6379'],
     ['rediss://admin:qq-secret@cache.internal:6380/2', 'rediss://cache.internal:6380/2'],
     ['redis://:qq-secret@10.0.0.5:6379/0', 'redis://10.0.0.5:6379/0'],
   ])('shows %s as %s, never a user or password', (url, shown) => {
-    expect(describeRedisUrl(url)).toBe(shown);
-    expect(describeRedisUrl(url)).not.toMatch(/qq|admin/);
+    expect(describeRedisTarget(url)).toBe(shown);
+    expect(describeRedisTarget(url)).not.toMatch(/qq|admin/);
   });
 });

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { AppError } from '../../errors';
-import { describeRedisTarget, parseRedisTarget, type ClusterNode } from './target';
+import { parseRedisTarget, type ClusterNode } from '../../config/redis-target';
 
 /** A connection for commands: to one Redis, or to a Redis Cluster (which routes each command by its key). */
 export type RedisClient = Redis | Cluster;
@@ -109,10 +109,6 @@ export function isCluster(client: RedisClient): client is Cluster {
   return client instanceof Cluster;
 }
 
-/** Scheme, host, port and database of a Redis URL (every node of a cluster URL): what a message may show, never the credentials. */
-export function describeRedisUrl(url: string): string {
-  return describeRedisTarget(url);
-}
 
 /** The contract's 503: the answer to any request that needs Redis while it cannot be reached. */
 export function unavailable(cause?: unknown): AppError {

@@ -2,7 +2,8 @@
 import type { Clock } from '../../lib/clock';
 import { createLogger, type Logger } from '../../lib/logger';
 import type { RevocationCheck, Stores } from '../types';
-import { describeRedisUrl, guarded, isCluster, openClient, openSubscriber, unavailable, type RedisClient } from './connection';
+import { describeRedisTarget } from '../../config/redis-target';
+import { guarded, isCluster, openClient, openSubscriber, unavailable, type RedisClient } from './connection';
 import { redisKeys } from './keys';
 import { RedisAuditStore } from './redis-audit';
 import { RedisMfaStore } from './redis-mfa';
@@ -44,7 +45,7 @@ export interface RedisStores extends Stores {
 export function createRedisStores(options: RedisStoresOptions): RedisStores {
   const { url, clock, accessTtlMs } = options;
   const logger = options.logger ?? createLogger('silent');
-  const target = describeRedisUrl(url);
+  const target = describeRedisTarget(url);
   const client = openClient(url, 'auth-server');
   const keys = redisKeys(options.keyPrefix, isCluster(client) ? 'cluster' : 'single');
   const subscriber = openSubscriber(url, 'auth-server:revocations', client);
