@@ -1,6 +1,6 @@
 // The Lua scripts of the Redis session store: each read-decide-write on sessions is one atomic step in Redis, on keys it is given.
 import { LuaScript } from './connection';
-import { ROTATE } from './rotation-script';
+import { LOAD_SESSION, ROTATE } from './session-lua';
 
 /**
  * Every session script is given its keys (a user's session hashes and that user's index, one slot
@@ -11,17 +11,7 @@ import { ROTATE } from './rotation-script';
 const PRELUDE = `
 local channel = ARGV[1]
 local now, access_ttl, margin = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-
--- The live session as a table, or nil when it is gone or past its expiresAt on the app's clock.
-local function load_session(key)
-  local flat = redis.call('HGETALL', key)
-  if #flat == 0 then return nil end
-  local s = {}
-  for i = 1, #flat, 2 do s[flat[i]] = flat[i + 1] end
-  if tonumber(s.expiresAt) <= now then return nil end
-  return s
-end
-
+${LOAD_SESSION}
 -- Ends a live session: drops it from its hash and its user's index, and tells every instance, in
 -- this one step (PUBLISH names no key, so a cluster allows it here; it reaches every node).
 -- Returns the time until which its id stays revoked: when its last access token has surely expired.
@@ -47,7 +37,7 @@ return 1
 `);
 
 /**
- * Consume-and-rotate (see rotation-script.ts). KEYS: session, user index. ARGV[5] session id,
+ * Consume-and-rotate (see session-lua.ts). KEYS: session, user index. ARGV[5] session id,
  * ARGV[6] presented jti, ARGV[7] next jti, ARGV[8] next iat, ARGV[9] grace window (ms), ARGV[10]
  * the refresh limit, ARGV[11] its window (ms), ARGV[12] idle timeout (ms, 0 for none).
  */

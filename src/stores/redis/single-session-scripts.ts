@@ -1,6 +1,6 @@
 // The session scripts for one Redis (not a cluster): each derives its keys from prefixes, so one call does what the cluster layout needs several steps for.
 import { LuaScript } from './connection';
-import { ROTATE } from './rotation-script';
+import { LOAD_SESSION, ROTATE } from './session-lua';
 
 /*
  * These are the scripts this server ran before it supported Redis Cluster, kept for the single
@@ -17,17 +17,7 @@ import { ROTATE } from './rotation-script';
 const PRELUDE = `
 local session_prefix, index_prefix, revoked = ARGV[1], ARGV[2], ARGV[3]
 local now, access_ttl, margin = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-
--- The live session as a table, or nil when it is gone or past its expiresAt on the app's clock.
-local function load_session(sid)
-  local flat = redis.call('HGETALL', session_prefix .. sid)
-  if #flat == 0 then return nil end
-  local s = {}
-  for i = 1, #flat, 2 do s[flat[i]] = flat[i + 1] end
-  if tonumber(s.expiresAt) <= now then return nil end
-  return s
-end
-
+${LOAD_SESSION}
 -- Ends a live session: drops it, remembers its id as revoked until its last access token has
 -- surely expired, and tells every instance, all in this one step. Returns that time.
 local function end_session(sid, s)
@@ -56,20 +46,21 @@ return 1
 `);
 
 /**
- * Consume-and-rotate (see rotation-script.ts). ARGV[7] session id, ARGV[8] presented jti, ARGV[9]
+ * Consume-and-rotate (see session-lua.ts). ARGV[7] session id, ARGV[8] presented jti, ARGV[9]
  * next jti, ARGV[10] next iat, ARGV[11] grace window (ms), ARGV[12] the refresh limit, ARGV[13]
  * its window (ms), ARGV[14] idle timeout (ms, 0 for none).
  */
 export const SINGLE_ROTATE_SESSION = new LuaScript(`${PRELUDE}${ROTATE}
 local sid = ARGV[7]
-local s = load_session(sid)
+local key = session_prefix .. sid
+local s = load_session(key)
 if not s then return {'no_session'} end
-return rotate(s, session_prefix .. sid, 8, ARGV[4], function() return end_session(sid, s) end)
+return rotate(s, key, 8, ARGV[4], function() return end_session(sid, s) end)
 `);
 
 /** ARGV[7] session id. Returns the time until which it stays revoked, or 0 when it was not live. */
 export const SINGLE_END_SESSION = new LuaScript(`${PRELUDE}
-local s = load_session(ARGV[7])
+local s = load_session(session_prefix .. ARGV[7])
 if not s then return 0 end
 return end_session(ARGV[7], s)
 `);
@@ -83,7 +74,7 @@ local index = index_prefix .. ARGV[7]
 local ended = {}
 for _, sid in ipairs(redis.call('ZRANGE', index, 0, -1)) do
   if sid ~= ARGV[8] then
-    local s = load_session(sid)
+    local s = load_session(session_prefix .. sid)
     if s then
       table.insert(ended, sid)
       table.insert(ended, end_session(sid, s))

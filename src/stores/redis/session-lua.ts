@@ -1,4 +1,19 @@
-// The refresh-token rotation rule in Lua, shared by the session scripts of one Redis and of a cluster.
+// The Lua that the session scripts of one Redis and of a cluster share: reading a live session, and the refresh-token rotation rule.
+
+/**
+ * `load_session(key)`: the live session in the hash `key` as a table, or nil when it is gone or
+ * past its expiresAt on the app's clock. For a script's PRELUDE, after it defines `now`.
+ */
+export const LOAD_SESSION = `
+local function load_session(key)
+  local flat = redis.call('HGETALL', key)
+  if #flat == 0 then return nil end
+  local s = {}
+  for i = 1, #flat, 2 do s[flat[i]] = flat[i + 1] end
+  if tonumber(s.expiresAt) <= now then return nil end
+  return s
+end
+`;
 
 /**
  * decideRotation() of rotation.ts in Lua, as a function `rotate(s, key, first, now_text, end_it)`
