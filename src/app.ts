@@ -128,7 +128,7 @@ export function createApp(config: Config, stores: Stores, options: AppOptions): 
   const deletion = new AccountDeletionService({ ...stores, hasher, logger });
   const admin = new AdminService({ users: stores.users, counters: stores.rateLimits, sessionStore: stores.sessions, sessions, deletion, mfa, mail, hasher, clock, logger });
   const verifyToken = createVerifyToken({ tokens, sessions: stores.revocations ?? stores.sessions });
-  const limiters = createRateLimiters(config, stores.rateLimits, clock);
+  const limiters = createRateLimiters(config, stores.rateLimits, clock, logger);
 
   const metrics = config.metrics.enabled ? createMetrics({ hashGate }) : null;
   // What every request passes first: its timer (when metrics are on), its id and log line, security headers, CORS, no caching.

@@ -4,6 +4,7 @@ import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
 import type { Config, RateLimitConfig } from '../config';
 import { AppError } from '../errors';
 import type { Clock } from '../lib/clock';
+import type { Logger } from '../lib/logger';
 import type { RateLimitCounter } from '../stores/types';
 
 /** Adapts a store counter to express-rate-limit, under its own key prefix. */
@@ -12,6 +13,7 @@ class CounterStore implements Store {
   constructor(
     private readonly counter: RateLimitCounter,
     readonly prefix: string,
+    private readonly logger: Logger,
   ) {}
   init(options: { windowMs: number }): void {
     this.windowMs = options.windowMs;
@@ -21,11 +23,14 @@ class CounterStore implements Store {
   }
   /**
    * Runs after the response has gone out (skipSuccessfulRequests), where express-rate-limit would
-   * print a rejection's stack to stderr, past our logger: a decrement lost while the store is away
-   * leaves one hit too many, which errs on the strict side.
+   * print a rejection's stack to stderr, past our logger: logged here instead (without the key,
+   * which holds an email). A decrement lost while the store is away leaves one hit too many,
+   * which errs on the strict side.
    */
   decrement(key: string) {
-    return this.counter.decrement(this.prefix + key).catch(() => undefined);
+    return this.counter.decrement(this.prefix + key).catch(() => {
+      this.logger.warn({ limiter: this.prefix }, 'rate limit: a hit could not be taken back (store unavailable); it stays counted');
+    });
   }
   resetKey(key: string) {
     return this.counter.resetKey(this.prefix + key);
@@ -41,6 +46,7 @@ function limiter(
   limits: RateLimitConfig,
   counter: RateLimitCounter,
   clock: Clock,
+  logger: Logger,
   extra: {
     keyGenerator?: (req: Request, res: Response) => string;
     skipSuccessfulRequests?: boolean;
@@ -53,7 +59,7 @@ function limiter(
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     identifier: name,
-    store: new CounterStore(counter, `rl:${name}:`),
+    store: new CounterStore(counter, `rl:${name}:`, logger),
     keyGenerator: extra.keyGenerator ?? clientKey,
     skipSuccessfulRequests: extra.skipSuccessfulRequests ?? false,
     ...(extra.requestWasSuccessful ? { requestWasSuccessful: extra.requestWasSuccessful } : {}),
@@ -80,15 +86,15 @@ export interface RateLimiters {
   failedLogins: RequestHandler;
 }
 
-export function createRateLimiters(config: Config, counter: RateLimitCounter, clock: Clock): RateLimiters {
+export function createRateLimiters(config: Config, counter: RateLimitCounter, clock: Clock, logger: Logger): RateLimiters {
   return {
     // Every change counts, right or wrong: someone holding a stolen session could otherwise change
     // the password in a loop, voiding each reset link the owner asks for before it can be used.
-    passwordChanges: limiter('password-change', config.rateLimits.login, counter, clock, {
+    passwordChanges: limiter('password-change', config.rateLimits.login, counter, clock, logger, {
       keyGenerator: (req) => req.auth!.userId,
     }),
-    perAddress: limiter('address', config.rateLimits.perAddress, counter, clock, {}),
-    failedLogins: limiter('login', config.rateLimits.login, counter, clock, {
+    perAddress: limiter('address', config.rateLimits.perAddress, counter, clock, logger, {}),
+    failedLogins: limiter('login', config.rateLimits.login, counter, clock, logger, {
       // The account: the signed-in user's address on the routes that ask for the password again
       // (see accountForLimits), else the login body's, validated by now and so normalised.
       keyGenerator: (req, res) => `${String(res.locals.limitEmail ?? (req.body as { email?: unknown }).email)}|${clientKey(req)}`,

@@ -88,8 +88,8 @@ describe('failed logins per (email, address)', () => {
     expectRateLimited(await attempt(app, email, PASSWORD), 'login', 5, 900);
   });
 
-  it('prints nothing when the store cannot take a hit back, and keeps answering (the hit stays: strict side)', async () => {
-    const { app, stores } = buildTestApp();
+  it('prints nothing when the store cannot take a hit back, logs it, and keeps answering (the hit stays: strict side)', async () => {
+    const { app, stores, logs } = buildTestApp({ env: { LOG_LEVEL: 'warn' } });
     const { email } = await register(app);
     stores.rateLimits.decrement = () => Promise.reject(new Error('store away'));
     const printed = jest.spyOn(console, 'error').mockImplementation(() => undefined);
@@ -99,6 +99,12 @@ describe('failed logins per (email, address)', () => {
       expect((await attempt(app, email, PASSWORD)).status).toBe(200);
       await new Promise((resolve) => setImmediate(resolve));
       expect(printed).not.toHaveBeenCalled();
+      const warnings = logs.map((line) => JSON.parse(line) as { level: number; msg: string; limiter?: string });
+      expect(warnings.filter((line) => line.msg.startsWith('rate limit: a hit could not be taken back'))).toEqual([
+        expect.objectContaining({ level: 40, limiter: 'rl:login:' }),
+        expect.objectContaining({ level: 40, limiter: 'rl:login:' }),
+      ]);
+      expect(logs.join('\n')).not.toContain(email);
     } finally {
       printed.mockRestore();
     }
