@@ -602,18 +602,24 @@ function redisStoreSuite(url: string, layout: KeyLayout): void {
     });
 
     if (layout === 'single') {
+      /** A connection of its own that records the name of each command the stores send on it. */
+      async function countingClient(): Promise<{ client: PlainRedis; sent: string[] }> {
+        const client = new PlainRedis(url);
+        // Connected first: the handshake's commands are not the store's.
+        await client.ping();
+        const sent: string[] = [];
+        const send = client.sendCommand.bind(client);
+        jest.spyOn(client, 'sendCommand').mockImplementation((command, ...rest) => {
+          sent.push(command.name);
+          return send(command, ...rest);
+        });
+        return { client, sent };
+      }
+
       it('refreshes, logs out and ends every session in one command each on one Redis, from an instance that never saw the session', async () => {
         const clock = new FakeClock();
-        const client = new PlainRedis(url);
+        const { client, sent } = await countingClient();
         try {
-          // Connected first: the handshake's commands are not the store's.
-          await client.ping();
-          const sent: string[] = [];
-          const send = client.sendCommand.bind(client);
-          jest.spyOn(client, 'sendCommand').mockImplementation((command, ...rest) => {
-            sent.push(command.name);
-            return send(command, ...rest);
-          });
           const fresh = () => new RedisSessionStore({ client, keys, clock, accessTtlMs: ACCESS_TTL, onEnded: () => undefined });
           const s = session(clock, { refreshJti: 'j0' });
           await fresh().create(s);
@@ -636,16 +642,8 @@ function redisStoreSuite(url: string, layout: KeyLayout): void {
       });
 
       it('registers and deletes a user in one command each on one Redis: no half-made account', async () => {
-        const client = new PlainRedis(url);
+        const { client, sent } = await countingClient();
         try {
-          // Connected first: the handshake's commands are not the store's.
-          await client.ping();
-          const sent: string[] = [];
-          const send = client.sendCommand.bind(client);
-          jest.spyOn(client, 'sendCommand').mockImplementation((command, ...rest) => {
-            sent.push(command.name);
-            return send(command, ...rest);
-          });
           const users = new RedisUserStore(client, keys, null);
           const user = userRecord({ email: `${randomId().toLowerCase()}@example.com` });
           await expect(users.create(user)).resolves.toBe('created');
