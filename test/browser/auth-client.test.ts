@@ -5,10 +5,9 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import request from 'supertest';
 import { totpCode } from '../../src/auth/totp';
 import { CLIENT_MODULE } from '../../src/http/routes/demo-routes';
-import { buildTestApp, type TestApp } from '../helpers/build-app';
-import { FakeClock } from '../helpers/fake-clock';
+import { buildTestApp } from '../helpers/build-app';
 import { PASSWORD, uniqueEmail } from '../helpers/fixtures';
-import { describeInBrowser, launchChromium, serveApp, watchForProblems, type SeenRequest, type ServedApp } from './harness';
+import { describeInBrowser, launchChromium, serveTestApp, watchForProblems, type SeenRequest, type ServedApp } from './harness';
 
 type Mode = 'cookie' | 'memory';
 
@@ -95,13 +94,7 @@ describeInBrowser('the browser client in Chromium', () => {
     expect(problems.splice(0).flat()).toEqual([]);
   });
 
-  /** An app with a fake clock, listening on a port of its own. */
-  async function startServer(env: Record<string, string> = {}): Promise<TestApp & { served: ServedApp }> {
-    const world = buildTestApp({ env, clock: new FakeClock() });
-    const served = await serveApp(world.app);
-    cleanups.push(() => served.close());
-    return { ...world, served };
-  }
+  const startServer = (env: Record<string, string> = {}) => serveTestApp(env, cleanups);
 
   /** A browser profile (its own cookie jar) whose tabs can open the test page. */
   async function newProfile(served: ServedApp): Promise<BrowserContext> {

@@ -4,15 +4,13 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import request from 'supertest';
 import { totpCode } from '../../src/auth/totp';
-import { buildTestApp, type TestApp } from '../helpers/build-app';
-import { FakeClock } from '../helpers/fake-clock';
 import { decodeJwt, PASSWORD, uniqueEmail } from '../helpers/fixtures';
 import {
   describeInBrowser,
   launchChromium,
   screenshot,
-  serveApp,
   serveForeignSite,
+  serveTestApp,
   watchForProblems,
   type ForeignSite,
   type SeenRequest,
@@ -44,13 +42,7 @@ describeInBrowser('the demo page in Chromium', () => {
     expect(problems.splice(0).flat()).toEqual([]);
   });
 
-  /** An app (fake clock, 15 min access tokens) listening on a port of its own. */
-  async function startServer(env: Record<string, string> = {}): Promise<TestApp & { served: ServedApp }> {
-    const world = buildTestApp({ env, clock: new FakeClock() });
-    const served = await serveApp(world.app);
-    cleanups.push(() => served.close());
-    return { ...world, served };
-  }
+  const startServer = (env: Record<string, string> = {}) => serveTestApp(env, cleanups);
 
   /** A fresh browser profile: its own cookie jar. */
   async function newProfile(): Promise<BrowserContext> {

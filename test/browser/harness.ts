@@ -5,8 +5,10 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { AuthApp } from '../../src/app';
+import { buildTestApp, type TestApp } from '../helpers/build-app';
 import { ROOT } from '../helpers/child-process';
 import { inCi } from '../helpers/ci';
+import { FakeClock } from '../helpers/fake-clock';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
@@ -148,6 +150,14 @@ export async function serveApp(app: AuthApp): Promise<ServedApp> {
     },
     close: () => close(server),
   };
+}
+
+/** A test app (fake clock, 15 min access tokens) served on a port of its own; its closing joins `cleanups`. */
+export async function serveTestApp(env: Record<string, string>, cleanups: (() => Promise<unknown>)[]): Promise<TestApp & { served: ServedApp }> {
+  const world = buildTestApp({ env, clock: new FakeClock() });
+  const served = await serveApp(world.app);
+  cleanups.push(() => served.close());
+  return { ...world, served };
 }
 
 export interface ForeignSite {
